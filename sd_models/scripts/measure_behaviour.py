@@ -1,0 +1,201 @@
+"""Measure the behaviour of alliance_deterrence.mdl that sd_models/README.md reports.
+
+    /work/venv/bin/python sd_models/scripts/measure_behaviour.py
+
+Prints, for the status quo, each reality check of the model concept, each scenario of
+scenarios.yaml and each policy under the leadership change, the figures the README quotes.
+Uses the project engine when it is importable, else PySD (Euler).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from behaviour import (
+    ALLIANCE,
+    fall_and_recovery,
+    relative_difference,
+    share_of_change,
+    simulator,
+    time_of_max,
+    time_of_min,
+)
+
+SCENARIOS = yaml.safe_load((Path(ALLIANCE).parent / "scenarios.yaml").read_text())
+INDEX_STOCKS = ["mutual_trust", "perceived_commitment", "complacency",
+                "adversary_risk_estimate", "crisis_tension", "deterrence_survival"]
+CAPABILITY_STOCKS = ["alliance_capability", "perceived_capability", "adversary_capability"]
+KEY = ["mutual_trust", "perceived_commitment", "adversary_risk_estimate",
+       "hazard_of_aggression", "deterrence_survival", "escalation_risk", "alliance_capability"]
+
+sim = simulator(ALLIANCE)
+base = sim()
+
+
+def f(x: float) -> str:
+    return f"{x:.3g}"
+
+
+def section(title: str) -> None:
+    print(f"\n## {title}")
+
+
+def balance() -> None:
+    section("Status quo: balance")
+    for s in INDEX_STOCKS + CAPABILITY_STOCKS:
+        drift = float(np.abs(base[s] - base[s].isel(time=0)).max())
+        print(f"{s}: start {f(float(base[s][0]))}, max drift {drift:.2g}")
+    print(f"hazard {f(float(base.hazard_of_aggression[0]))}/yr, "
+          f"Deterrence Survival at 50: {f(float(base.deterrence_survival[-1]))}")
+
+
+def trust_asymmetry() -> None:
+    section("RC1 trust slow to build, quick to lose")
+    for name in ("leadership_change", "abandonment", "disinformation"):
+        ds = sim(SCENARIOS["scenarios"][name]["set"])
+        onset = SCENARIOS["scenarios"][name]["shock_windows"][0][0]
+        fall, rec = fall_and_recovery(ds.mutual_trust, onset)
+        print(f"{name}: trust {f(float(base.mutual_trust[0]))} -> min "
+              f"{f(float(ds.mutual_trust.min()))}; fall time {fall:.2f} y, "
+              f"recovery time {rec:.2f} y, ratio {rec / fall:.1f}")
+
+
+def perception_delays() -> None:
+    section("RC2 perception delays (Joint Exercise Intensity 0.5 -> 0.8 at t=0)")
+    ds = sim({"Joint Exercise Intensity": 0.8})
+    for v in ("capability_visibility", "perceived_capability", "adversary_risk_estimate"):
+        shares = [share_of_change(ds[v], base[v], at, 20.0) for at in (0.5, 1, 2, 5)]
+        print(f"{v}: share of its 20-year change reached at t=0.5,1,2,5: "
+              + ", ".join(f"{s:.2f}" for s in shares))
+
+
+def complacency() -> None:
+    section("RC3 complacency")
+    ds = sim({"Complacency Initial": 0})
+    t_peak = time_of_max(ds.mutual_trust)
+    print(f"after a crisis (Complacency Initial 0): complacency 0 -> "
+          f"{f(float(ds.complacency.sel(time=20)))} at t=20; effective spending "
+          f"{f(float(ds.effective_defence_spending[0]))} -> "
+          f"{f(float(ds.effective_defence_spending.sel(time=20)))}; trust peaks "
+          f"{f(float(ds.mutual_trust.max()))} at t={t_peak:g} then falls to "
+          f"{f(float(ds.mutual_trust[-1]))} at 50 (friction)")
+    nofr = sim({"Complacency Spending Cut": 0})
+    print(f"free riding off (Complacency Spending Cut 0): trust at 50 "
+          f"{f(float(nofr.mutual_trust[-1]))} vs {f(float(base.mutual_trust[-1]))}; "
+          f"capability {f(float(nofr.alliance_capability[-1]))} vs "
+          f"{f(float(base.alliance_capability[-1]))}")
+    rp = sim(SCENARIOS["scenarios"]["rising_power"]["set"])
+    print(f"rising power resets vigilance: complacency min {f(float(rp.complacency.min()))} "
+          f"(status quo {f(float(base.complacency[0]))}), effective spending at 50 "
+          f"{f(float(rp.effective_defence_spending[-1]))}")
+
+
+def security_dilemma() -> None:
+    section("RC4 security dilemma (Defence Spending 0.02 -> 0.04)")
+    for fear in (0.0, 0.5, 1.0):
+        lo = sim({"Adversary Fear Coefficient": fear})
+        hi = sim({"Adversary Fear Coefficient": fear, "Defence Spending": 0.04})
+        d = {v: float(hi[v][-1] - lo[v][-1]) for v in
+             ("alliance_capability", "adversary_capability", "adversary_risk_estimate")}
+        print(f"fear {fear}: change at 50 of alliance capability {d['alliance_capability']:+.3f}, "
+              f"adversary capability {d['adversary_capability']:+.3f}, risk estimate "
+              f"{d['adversary_risk_estimate']:+.3f}")
+
+
+def entrapment() -> None:
+    section("RC5 entrapment (max Escalation Risk over the run)")
+    for rise in (0.0, 0.6):
+        for clarity in (0.5, 0.9):
+            row = []
+            for dipl in (0.5, 0.9):
+                ds = sim({"Declaratory Clarity": clarity, "Diplomatic Engagement": dipl,
+                          "Rising Power Size": rise})
+                row.append(f"diplomacy {dipl}: {f(float(ds.escalation_risk.max()))}")
+            print(f"rising power {rise}, clarity {clarity}: " + "; ".join(row))
+    dip = sim({"Diplomatic Engagement": 0.9})
+    print(f"diplomacy 0.9, no shock: tension {f(float(dip.crisis_tension[-1]))} vs "
+          f"{f(float(base.crisis_tension[-1]))}, complacency {f(float(dip.complacency[-1]))} vs "
+          f"{f(float(base.complacency[-1]))}, hazard {f(float(dip.hazard_of_aggression[-1]))} vs "
+          f"{f(float(base.hazard_of_aggression[-1]))}")
+
+
+def erosion_chain() -> None:
+    section("RC6 divergence and disinformation")
+    for name in ("disinformation", "interest_divergence"):
+        ds = sim(SCENARIOS["scenarios"][name]["set"])
+        if name == "disinformation":
+            times = {v: time_of_min(ds[v]) for v in
+                     ("mutual_trust", "perceived_commitment", "adversary_risk_estimate")}
+            times["hazard_of_aggression (max)"] = time_of_max(ds.hazard_of_aggression)
+            print(f"{name}: time of trough " + ", ".join(f"{k} {v:g}" for k, v in times.items()))
+        print(f"{name}: peak hazard {f(float(ds.hazard_of_aggression.max()))} vs "
+              f"{f(float(base.hazard_of_aggression[0]))} status quo; survival at 50 "
+              f"{f(float(ds.deterrence_survival[-1]))} vs {f(float(base.deterrence_survival[-1]))}")
+
+
+def extremes() -> None:
+    section("RC7 extreme conditions")
+    ds = sim({"Alliance Capability Initial": 0, "Defence Spending": 0})
+    print(f"no capability: risk estimate at 10 {f(float(ds.adversary_risk_estimate.sel(time=10)))}, "
+          f"at 50 {f(float(ds.adversary_risk_estimate[-1]))}")
+    ds = sim({"Mutual Trust Initial": 0})
+    print(f"no trust: indicated commitment at 0 {f(float(ds.indicated_commitment[0]))}, "
+          f"perceived commitment at 2 {f(float(ds.perceived_commitment.sel(time=2)))}")
+    ds = sim({"Adversary Ambition": 0})
+    print(f"no ambition: max propensity {f(float(ds.aggression_propensity.max()))}, "
+          f"survival at 50 {f(float(ds.deterrence_survival[-1]))}")
+
+
+def numerics() -> None:
+    section("RC8 numerics: max over the run of |difference| / max |value|, worst key output")
+    step = float(base.time_step[0]) if "time_step" in base else 0.03125
+    for name, sc in SCENARIOS["scenarios"].items():
+        ref = sim(sc["set"], time_step=step / 32)
+        full, half = sim(sc["set"]), sim(sc["set"], time_step=step / 2)
+        d_half = relative_difference(full, half, KEY)
+        d_ref = relative_difference(full, ref, KEY)
+        w_half, w_ref = max(d_half, key=d_half.get), max(d_ref, key=d_ref.get)
+        print(f"{name}: halving {d_half[w_half]:.2%} ({w_half}); vs step/32 "
+              f"{d_ref[w_ref]:.2%} ({w_ref})")
+
+
+def scenarios() -> None:
+    section("Scenarios")
+    for name, sc in SCENARIOS["scenarios"].items():
+        ds = sim(sc["set"])
+        print(f"{name}: trust {f(float(ds.mutual_trust[0]))}->{f(float(ds.mutual_trust[-1]))} "
+              f"(min {f(float(ds.mutual_trust.min()))}); commitment min "
+              f"{f(float(ds.perceived_commitment.min()))} end {f(float(ds.perceived_commitment[-1]))}; "
+              f"risk estimate min {f(float(ds.adversary_risk_estimate.min()))} max "
+              f"{f(float(ds.adversary_risk_estimate.max()))} end {f(float(ds.adversary_risk_estimate[-1]))}; "
+              f"capability {f(float(ds.alliance_capability[-1]))} vs adversary "
+              f"{f(float(ds.adversary_capability[-1]))} at 50; complacency end "
+              f"{f(float(ds.complacency[-1]))}; peak hazard {f(float(ds.hazard_of_aggression.max()))}; "
+              f"max escalation {f(float(ds.escalation_risk.max()))}; survival at 50 "
+              f"{f(float(ds.deterrence_survival[-1]))}")
+    wp = SCENARIOS["scenarios"]["warsaw_pact"]["set"]
+    ds = sim({**wp, "Coercive Control": 0})
+    print(f"warsaw_pact without coercion: commitment end {f(float(ds.perceived_commitment[-1]))}, "
+          f"risk estimate end {f(float(ds.adversary_risk_estimate[-1]))}, survival "
+          f"{f(float(ds.deterrence_survival[-1]))}")
+
+
+def policies() -> None:
+    section("Policies under the leadership change (trust recovery to 90%; risk estimate trough)")
+    shock = SCENARIOS["scenarios"]["leadership_change"]["set"]
+    for name, pol in SCENARIOS["policies"].items():
+        ds = sim({**shock, **pol["set"]})
+        fall, rec = fall_and_recovery(ds.mutual_trust, 10.0)
+        print(f"{name}: trust recovery {rec:.1f} y; risk estimate min "
+              f"{f(float(ds.adversary_risk_estimate.min()))}, end "
+              f"{f(float(ds.adversary_risk_estimate[-1]))}; survival at 50 "
+              f"{f(float(ds.deterrence_survival[-1]))}")
+
+
+if __name__ == "__main__":
+    for part in (balance, trust_asymmetry, perception_delays, complacency, security_dilemma,
+                 entrapment, erosion_chain, extremes, scenarios, policies, numerics):
+        part()

@@ -1,0 +1,34 @@
+"""deterrence: system-dynamics models of alliance trust and deterrence credibility.
+
+``deterrence.load(path)`` parses a Vensim or XMILE model with PySD's translators and
+compiles it into batched NumPy code; ``Model.simulate(...)`` returns an
+``xarray.Dataset``.
+"""
+
+from .errors import (
+    CircularDependencyError,
+    ModelError,
+    ModelSyntaxError,
+    ParameterError,
+    SimulationError,
+    UndefinedReferenceError,
+    UnsupportedError,
+)
+from .model import Model, load
+from .results import write_results
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CircularDependencyError",
+    "Model",
+    "ModelError",
+    "ModelSyntaxError",
+    "ParameterError",
+    "SimulationError",
+    "UndefinedReferenceError",
+    "UnsupportedError",
+    "__version__",
+    "load",
+    "write_results",
+]

@@ -1,0 +1,68 @@
+"""Errors a user can act on: each names the file, the line or variable, and what to do.
+
+Every error the package raises on bad input derives from :class:`ModelError`, so callers
+(the command line, the Hydra layer) can print one clear line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ModelError(Exception):
+    """Base class: a problem with a model file, its parameters or its simulation."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | Path | None = None,
+        line: int | None = None,
+        variable: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.path = Path(path) if path is not None else None
+        self.line = line
+        self.variable = variable
+        self.hint = hint
+        self.message = message
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        where = ""
+        if self.path is not None:
+            where = str(self.path)
+            if self.line is not None:
+                where += f":{self.line}"
+            where += ": "
+        text = where + self.message
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+
+class ModelSyntaxError(ModelError):
+    """The file cannot be parsed."""
+
+
+class UnsupportedError(ModelError):
+    """The file uses a construct the engine does not support (yet)."""
+
+
+class UndefinedReferenceError(ModelError):
+    """An equation refers to a variable that is not defined."""
+
+
+class CircularDependencyError(ModelError):
+    """Auxiliaries or initial values depend on each other in a loop."""
+
+
+class ParameterError(ModelError, KeyError):
+    """A parameter override names an unknown variable or has a bad value."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return self.args[0]
+
+
+class SimulationError(ModelError):
+    """The integration failed: a non-finite state, or the solver gave up."""

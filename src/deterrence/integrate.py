@@ -1,0 +1,284 @@
+"""Integrate a compiled model: fixed-step Euler/RK4 with Vensim's semantics, or SciPy.
+
+Works on a state array of shape (stocks, runs): every run advances in the same NumPy
+calls. This module knows nothing about names; a failure raises :class:`NonFiniteState`
+or :class:`SolverFailure` with indices, and the caller turns them into messages.
+
+Vensim semantics for ``euler`` and ``rk4``: the clock runs t0, t0+dt, ... to FINAL TIME;
+values are saved every SAVEPER (a multiple of TIME STEP); auxiliaries at a saved time are
+computed from the stocks at that time; STEP and PULSE test ``t + dt/2``.
+
+Adaptive methods (``scipy.integrate.solve_ivp``) integrate segment by segment between
+the times at which inputs switch (STEP, PULSE, PULSE TRAIN, RAMP corners, comparisons
+with Time), and inside a segment switch functions see a time strictly inside it, so no
+step straddles or smears a switch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse
+from scipy.integrate import solve_ivp
+
+FIXED_METHODS = ("euler", "rk4")
+ADAPTIVE_METHODS = ("RK45", "RK23", "DOP853", "LSODA", "Radau", "BDF")
+METHODS = FIXED_METHODS + ADAPTIVE_METHODS
+MAX_BREAKPOINTS = 200_000
+
+
+class NonFiniteState(Exception):
+    """A stock became NaN or infinite between ``time_before`` and ``time``."""
+
+    def __init__(self, time: float, time_before: float, y_before: np.ndarray,
+                 z_before: tuple[np.ndarray, ...], bad: np.ndarray) -> None:
+        super().__init__(f"non-finite state at time {time}")
+        self.time = time
+        self.time_before = time_before
+        self.y_before = y_before
+        self.z_before = z_before
+        self.bad = bad  # boolean (stocks, runs)
+
+
+class SolverFailure(Exception):
+    """``solve_ivp`` gave up (status -1) at ``time``."""
+
+    def __init__(self, message: str, time: float, y: np.ndarray) -> None:
+        super().__init__(message)
+        self.time = time
+        self.y = y
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The time grid: integration from t0 to tf, saved at ``save_times``."""
+
+    t0: float
+    tf: float
+    dt: float
+    saveper: float
+    save_times: np.ndarray
+    n_steps: int = 0  # fixed-step methods only
+    every: int = 1  # steps between saves (fixed-step methods)
+
+
+def make_grid(t0: float, tf: float, dt: float, saveper: float, method: str) -> Grid:
+    """Build the grid or raise ValueError saying which control value is wrong."""
+    for name, value in (("INITIAL TIME", t0), ("FINAL TIME", tf), ("TIME STEP", dt),
+                        ("SAVEPER", saveper)):
+        if not math.isfinite(value):
+            raise ValueError(f"{name} is {value}; it must be a finite number")
+    if tf < t0:
+        raise ValueError(f"FINAL TIME ({tf:g}) is before INITIAL TIME ({t0:g})")
+    if dt <= 0:
+        raise ValueError(f"TIME STEP is {dt:g}; it must be positive")
+    if saveper <= 0:
+        raise ValueError(f"SAVEPER is {saveper:g}; it must be positive")
+    if method in FIXED_METHODS:
+        saveper = max(saveper, dt)
+        every = int(round(saveper / dt))
+        if abs(every * dt - saveper) > 1e-9 * saveper:
+            raise ValueError(
+                f"SAVEPER ({saveper:g}) is not a multiple of TIME STEP ({dt:g}); "
+                f"{method} saves on its steps, so choose SAVEPER = k * TIME STEP"
+            )
+        n_steps = int(math.floor((tf - t0) / dt + 1e-9))
+        steps = np.arange(0, n_steps + 1, every)
+        return Grid(t0, tf, dt, saveper, t0 + steps * dt, n_steps, every)
+    n_saves = int(math.floor((tf - t0) / saveper + 1e-9))
+    return Grid(t0, tf, dt, saveper, t0 + np.arange(n_saves + 1) * saveper)
+
+
+@dataclass
+class Trajectory:
+    """States at the save times: ``states`` (stocks, times, runs), ``discrete`` likewise."""
+
+    states: np.ndarray
+    discrete: np.ndarray
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+class _FixedDelays:
+    """DELAY FIXED pipelines: the value entering at step k leaves at step k + m."""
+
+    def __init__(self, initial: tuple[Any, ...], delays: tuple[Any, ...], dt: float,
+                 n_runs: int) -> None:
+        self.pipes: list[np.ndarray] = []
+        self.lengths: list[np.ndarray] = []
+        self.runs = np.arange(n_runs)
+        for init, delay in zip(initial, delays, strict=True):
+            m = np.maximum(np.round(np.asarray(delay, float) / dt + 1e-6), 1).astype(int)
+            m = np.broadcast_to(m, (n_runs,))
+            pipe = np.empty((int(m.max()), n_runs))
+            pipe[:] = np.broadcast_to(np.asarray(init, float), (n_runs,))
+            self.pipes.append(pipe)
+            self.lengths.append(m)
+
+    def outputs(self, k: int) -> tuple[np.ndarray, ...]:
+        return tuple(pipe[k % m, self.runs] for pipe, m in
+                     zip(self.pipes, self.lengths, strict=True))
+
+    def push(self, k: int, values: tuple[Any, ...]) -> None:
+        for pipe, m, v in zip(self.pipes, self.lengths, values, strict=True):
+            pipe[k % m, self.runs] = v
+
+
+RatesFn = Callable[..., tuple[np.ndarray, tuple[Any, ...]]]
+
+
+def fixed_step(rates: RatesFn, y0: np.ndarray, z_init: tuple[Any, ...],
+               z_delays: tuple[Any, ...], grid: Grid, method: str) -> Trajectory:
+    """Euler or classic RK4 on the vector flavour, checking the state every step."""
+    n_stocks, n_runs = y0.shape
+    dt, half = grid.dt, grid.dt / 2
+    delays = _FixedDelays(z_init, z_delays, dt, n_runs)
+    n_saves = len(grid.save_times)
+    states = np.empty((n_stocks, n_saves, n_runs))
+    discrete = np.empty((len(z_init), n_saves, n_runs))
+    y = y0.copy()
+    j = 0
+    nfev = 0
+    for k in range(grid.n_steps + 1):
+        t = grid.t0 + k * dt
+        z = delays.outputs(k)
+        if k % grid.every == 0:
+            states[:, j] = y
+            if z:
+                discrete[:, j] = np.asarray(z)
+            j += 1
+        if k == grid.n_steps:
+            break
+        if method == "euler":
+            dy, pipe_in = rates(t, t, t + half, y, z)
+            y_new = y + dt * dy
+            nfev += 1
+        else:
+            k1, pipe_in = rates(t, t, t + half, y, z)
+            tm = t + half
+            k2, _ = rates(tm, tm, tm + half, y + half * k1, z)
+            k3, _ = rates(tm, tm, tm + half, y + half * k2, z)
+            te = t + dt
+            k4, _ = rates(te, te, te + half, y + dt * k3, z)
+            y_new = y + (dt / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+            nfev += 4
+        if pipe_in:
+            delays.push(k, pipe_in)
+        finite = np.isfinite(y_new)
+        if not finite.all():
+            raise NonFiniteState(t + dt, t, y, z, ~finite)
+        y = y_new
+    return Trajectory(states, discrete, {"nfev": nfev, "n_steps": grid.n_steps})
+
+
+def scalar_euler(kernel: Callable[..., Any], constants: list[float], y0: list[float],
+                 grid: Grid) -> Trajectory | None:
+    """The single-run Euler fast path; None if it hit bad arithmetic (caller falls back)."""
+    try:
+        saved, failed = kernel(constants, y0, grid.t0, grid.dt, grid.n_steps, grid.every,
+                               grid.dt / 2)
+    except (ArithmeticError, ValueError):
+        return None
+    if failed >= 0 or len(saved) != len(grid.save_times):
+        return None
+    states = np.asarray(saved, dtype=float).reshape(len(saved), len(y0)).T[:, :, None]
+    return Trajectory(states, np.empty((0, len(saved), 1)),
+                      {"nfev": grid.n_steps, "n_steps": grid.n_steps})
+
+
+def switch_times(breakpoints: tuple[Any, ...], trains: tuple[Any, ...], grid: Grid,
+                 n_runs: int) -> np.ndarray:
+    """Sorted distinct times inside (t0, tf) at which some input switches, over all runs."""
+    points = [np.ravel(np.asarray(b, dtype=float)) for b in breakpoints]
+    for start, width, interval, end in trains:
+        combos = np.broadcast_arrays(*(np.ravel(np.asarray(v, float))
+                                       for v in (start, width, interval, end)))
+        for s, w, i, e in set(zip(*(c.tolist() for c in combos), strict=True)):
+            stop = min(e, grid.tf)
+            if not (math.isfinite(s) and i > 0):
+                points.append(np.array([s, s + w]))
+                continue
+            count = int(min(max((stop - s) / i + 1, 0), MAX_BREAKPOINTS))
+            starts = s + i * np.arange(count)
+            points.extend([starts, starts + w, np.array([e])])
+    if not points:
+        return np.empty(0)
+    times = np.unique(np.concatenate(points))
+    times = times[np.isfinite(times) & (times > grid.t0) & (times < grid.tf)]
+    if len(times) > MAX_BREAKPOINTS:
+        raise ValueError(f"{len(times)} switch times in the horizon; too many to integrate "
+                         "segment by segment: use euler or rk4")
+    return times
+
+
+def adaptive(rates: RatesFn, y0: np.ndarray, grid: Grid, method: str, breakpoints: np.ndarray,
+             rtol: float, atol: float, max_step: float, first_step: float | None) -> Trajectory:
+    """``solve_ivp`` between switch times, saving at the grid's save times."""
+    n_stocks, n_runs = y0.shape
+    lsoda_banded = method == "LSODA" and n_runs > 1
+    options: dict[str, Any] = {"rtol": rtol, "atol": atol, "max_step": max_step}
+    if first_step is not None:
+        options["first_step"] = first_step
+    if n_runs > 1 and n_stocks > 0:
+        if lsoda_banded:  # runs are independent: order the state run-major -> banded
+            options["lband"] = options["uband"] = n_stocks - 1
+        elif method in ("Radau", "BDF"):
+            options["jac_sparsity"] = scipy.sparse.kron(
+                np.ones((n_stocks, n_stocks)), scipy.sparse.identity(n_runs), format="csr")
+
+    def pack(y: np.ndarray) -> np.ndarray:
+        return y.T.ravel() if lsoda_banded else y.ravel()
+
+    def unpack(flat: np.ndarray) -> np.ndarray:
+        return flat.reshape(n_runs, n_stocks).T if lsoda_banded else flat.reshape(
+            n_stocks, n_runs)
+
+    edges = np.concatenate([[grid.t0], breakpoints, [grid.tf]])
+    saves = grid.save_times
+    states = np.empty((n_stocks, len(saves), n_runs))
+    states[:, 0] = y0
+    stats = {"nfev": 0, "njev": 0, "nlu": 0, "n_segments": len(edges) - 1}
+    y = y0
+    next_save = 1
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        if b <= a:
+            continue
+        margin = (b - a) * 1e-9
+
+        def fun(t: float, flat: np.ndarray, lo: float = a + margin,
+                hi: float = b - margin) -> np.ndarray:
+            inner = min(max(t, lo), hi)
+            dy, _ = rates(t, inner, inner, unpack(flat), ())
+            return pack(dy)
+
+        stop = next_save
+        while stop < len(saves) and saves[stop] <= b + 1e-12 * max(1.0, abs(b)):
+            stop += 1
+        t_eval = np.concatenate([saves[next_save:stop], [b]])
+        t_eval = np.unique(np.clip(t_eval, a, b))
+        if n_stocks == 0:
+            states[:, next_save:stop] = 0.0
+            next_save = stop
+            continue
+        sol = solve_ivp(fun, (a, b), pack(y), method=method, t_eval=t_eval, **options)
+        stats["nfev"] += int(sol.nfev)
+        stats["njev"] += int(sol.njev)
+        stats["nlu"] += int(sol.nlu)
+        if sol.status < 0:
+            last = unpack(sol.y[:, -1]) if sol.y.size else y
+            raise SolverFailure(sol.message, float(sol.t[-1]) if sol.t.size else a, last)
+        for col, t in enumerate(sol.t):
+            y_t = unpack(sol.y[:, col])
+            finite = np.isfinite(y_t)
+            if not finite.all():
+                raise NonFiniteState(float(t), a, y, (), ~finite)
+        count = stop - next_save
+        for col in range(count):
+            states[:, next_save + col] = unpack(sol.y[:, col])
+        y = unpack(sol.y[:, -1]).copy()
+        next_save = stop
+    stats["status"] = 0
+    return Trajectory(states, np.empty((0, len(saves), n_runs)), stats)

@@ -1,0 +1,364 @@
+"""The user-facing model: ``deterrence.load(path)`` and ``Model.simulate(...)``.
+
+A :class:`Model` ties the parsed file, its compiled code and the integrator together and
+turns every failure into an error that names the file, the variable and the time.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import math
+import time as _time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from . import integrate
+from .compiler import CompiledModel, Program, Variable, clean_key, compile_model
+from .errors import ModelError, ParameterError, SimulationError
+from .results import build_dataset
+from .translate import read_model
+
+ParamValue = float | int | Sequence[float] | np.ndarray
+
+
+def load(path: str | Path) -> Model:
+    """Parse and compile a Vensim (.mdl) or XMILE (.xmile, .xml, .stmx) model."""
+    source = read_model(path)
+    return Model(source.path, compile_model(source), source.text)
+
+
+@dataclass(frozen=True)
+class Override:
+    node: str
+    value: np.ndarray  # 0-d, or 1-D along runs
+
+
+class Model:
+    """A compiled model, ready to simulate one or many parameter sets at once."""
+
+    def __init__(self, path: Path, compiled: CompiledModel, text: str) -> None:
+        self.path = Path(path).resolve()
+        self.name = self.path.stem
+        self.sha256 = hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+        self.compiled = compiled
+        self.variables: dict[str, Variable] = {v.py_name: v for v in compiled.variables}
+
+    def __repr__(self) -> str:
+        return (f"<deterrence.Model {self.name!r}: {len(self.stocks)} stocks, "
+                f"{len(self.constants)} constants, {len(self.variables)} variables>")
+
+    # -- description -------------------------------------------------------------------
+
+    def _of_kind(self, *kinds: str) -> dict[str, Variable]:
+        return {k: v for k, v in self.variables.items() if v.kind in kinds}
+
+    @property
+    def stocks(self) -> dict[str, Variable]:
+        return self._of_kind("stock")
+
+    @property
+    def flows(self) -> dict[str, Variable]:
+        return self._of_kind("flow")
+
+    @property
+    def auxiliaries(self) -> dict[str, Variable]:
+        return self._of_kind("auxiliary")
+
+    @property
+    def constants(self) -> dict[str, Variable]:
+        """Literal constants: the parameters an experiment sets (controls excluded)."""
+        return self._of_kind("constant")
+
+    @property
+    def controls(self) -> dict[str, Variable]:
+        return self._of_kind("control")
+
+    def variable(self, name: str) -> Variable:
+        """Find a variable by its model name, Python name, or any case/space variant."""
+        if name in self.variables:
+            return self.variables[name]
+        found = self.compiled.by_key.get(clean_key(name))
+        if found is not None:
+            return found
+        choices = [v.name for v in self.variables.values()] + list(self.variables)
+        close = difflib.get_close_matches(name, choices, n=4, cutoff=0.6)
+        if not close:
+            close = difflib.get_close_matches(clean_key(name), list(self.variables), n=4,
+                                              cutoff=0.5)
+        hint = ("closest: " + ", ".join(repr(c) for c in dict.fromkeys(close))) if close \
+            else f"`deterrence info {self.path.name}` lists the variables"
+        raise ParameterError(f"{name!r} is not a variable of the model", path=self.path,
+                             variable=name, hint=hint)
+
+    def problem(self, names: Sequence[str] | None = None) -> dict[str, Any]:
+        """SALib problem dict (names, bounds) from the declared ranges of constants."""
+        chosen = [self.variable(n) for n in names] if names is not None else [
+            v for v in self.constants.values()
+            if v.limits[0] is not None and v.limits[1] is not None]
+        bounds = []
+        for v in chosen:
+            lo, hi = v.limits
+            if lo is None or hi is None:
+                raise ParameterError(f"{v.name!r} has no declared range [min,max]",
+                                     path=self.path, line=v.line, variable=v.name,
+                                     hint="declare one in its units field, e.g. ~ Dmnl [0,1] ~")
+            bounds.append([lo, hi])
+        return {"num_vars": len(chosen), "names": [v.py_name for v in chosen],
+                "bounds": bounds}
+
+    def check_ranges(self, params: Mapping[str, ParamValue]) -> None:
+        """Raise ParameterError for a value outside a variable's declared [min,max]."""
+        for name, value in params.items():
+            var = self.variable(name)
+            lo, hi = var.limits
+            values = np.atleast_1d(np.asarray(value, dtype=float))
+            bad = values[((values < lo) if lo is not None else False)
+                         | ((values > hi) if hi is not None else False)]
+            if bad.size:
+                raise ParameterError(
+                    f"{var.name} = {bad[0]:g} is outside its declared range "
+                    f"[{_fmt(lo)}, {_fmt(hi)}]", path=self.path, line=var.line,
+                    variable=var.name, hint="choose a value within the range, or widen the "
+                    "range in the model file if it is wrong")
+
+    # -- simulation --------------------------------------------------------------------
+
+    def simulate(
+        self,
+        params: Mapping[str, ParamValue] | None = None,
+        method: str = "RK45",
+        *,
+        rtol: float = 1e-6,
+        atol: float = 1e-8,
+        max_step: float | None = None,
+        first_step: float | None = None,
+        initial_time: float | None = None,
+        final_time: float | None = None,
+        time_step: float | None = None,
+        saveper: float | None = None,
+        variables: Sequence[str] | None = None,
+    ) -> xr.Dataset:
+        """Simulate and return an ``xarray.Dataset`` (dims ``time`` and, for ensembles, ``run``).
+
+        ``params`` maps variable names (as in the file, or Python names) to a number, or to
+        a 1-D array of N values: then N runs are integrated together along ``run``.
+        ``method`` is ``euler`` or ``rk4`` (fixed TIME STEP, Vensim's semantics) or a
+        ``scipy.integrate.solve_ivp`` method with ``rtol``, ``atol`` and ``max_step``.
+        """
+        method = _method(method)
+        started = _time.perf_counter()
+        overrides = self._overrides(params or {})
+        for name, value in (("initial_time", initial_time), ("final_time", final_time),
+                            ("time_step", time_step), ("saveper", saveper)):
+            if value is not None:
+                node = self.compiled.by_key[name].node
+                overrides[node] = Override(node, np.asarray(float(value)))  # type: ignore[index]
+        n_runs = _n_runs(overrides, self.path)
+        program = self.compiled.program(frozenset(
+            o for o in overrides if self.compiled.nodes[o].kind != "param"))
+        fixed = method in integrate.FIXED_METHODS
+        with np.errstate(all="ignore"):
+            controls, y0_raw, constants, z_init, z_delays = program.setup(
+                self._param_values(program, overrides), fixed, 1e-9)
+            grid = self._grid(controls, method)
+            y0 = np.empty((len(y0_raw), n_runs))
+            for i, v in enumerate(y0_raw):
+                y0[i] = v
+            self._check_initial(program, y0, grid.t0)
+            rates, outputs, breakpoints, trains = program.make_vector(constants)
+            trajectory = self._integrate(program, method, grid, y0, constants, z_init,
+                                         z_delays, (rates, outputs, breakpoints, trains),
+                                         n_runs, rtol, atol, max_step, first_step)
+            values = self._outputs(outputs, trajectory, grid, method, n_runs)
+        stats = dict(trajectory.stats)
+        stats["wall_time_s"] = _time.perf_counter() - started
+        keep = None if variables is None else [self.variable(v) for v in variables]
+        return build_dataset(
+            model=self, program=program, grid=grid, values=values, constants=constants,
+            n_runs=n_runs, ensemble=any(o.value.ndim == 1 for o in overrides.values()),
+            keep=keep, method=method, stats=stats,
+            solver={"rtol": rtol, "atol": atol, "max_step": max_step} if not fixed else {},
+            overrides={self.compiled.nodes[o].label: v.value for o, v in overrides.items()},
+        )
+
+    def _overrides(self, params: Mapping[str, ParamValue]) -> dict[str, Override]:
+        result: dict[str, Override] = {}
+        for name, value in params.items():
+            var = self.variable(name)
+            where = {"path": self.path, "line": var.line, "variable": var.name}
+            if var.kind == "stock":
+                raise ParameterError(
+                    f"{var.name!r} is a stock; a stock's value comes from its flows",
+                    hint="set the constant its initial value is computed from", **where)
+            if var.kind == "lookup":
+                raise ParameterError(f"{var.name!r} is a lookup table, not a number",
+                                     hint="set the variable that feeds the lookup", **where)
+            if not var.overridable:
+                raise ParameterError(f"{var.name!r} is declared unchangeable (==)", **where)
+            dependents = self.compiled.order_dependencies.get(clean_key(var.name))
+            if dependents:
+                raise ParameterError(
+                    f"{var.name!r} sets the order of a DELAY N or SMOOTH N in "
+                    f"{', '.join(sorted(dependents))}; the order fixes the number of stocks",
+                    hint="edit the model file and load it again", **where)
+            try:
+                array = np.asarray(value, dtype=float)
+            except (TypeError, ValueError):
+                raise ParameterError(f"{var.name} = {value!r} is not a number or a list of "
+                                     "numbers", **where) from None
+            if array.ndim > 1:
+                raise ParameterError(f"{var.name}: expected a number or a 1-D array of runs, "
+                                     f"got shape {array.shape}", **where)
+            if array.ndim == 1 and array.size == 0:
+                raise ParameterError(f"{var.name}: the array of values is empty", **where)
+            if not np.all(np.isfinite(array)):
+                raise ParameterError(f"{var.name}: values must be finite numbers", **where)
+            if array.ndim == 1 and var.kind == "control":
+                raise ParameterError(f"{var.name} is a control variable; it cannot differ "
+                                     "between the runs of one ensemble", **where)
+            result[var.node] = Override(var.node, array)  # type: ignore[index]
+        return result
+
+    def _param_values(self, program: Program, overrides: dict[str, Override]) -> list[Any]:
+        values: list[Any] = []
+        for pid in program.param_ids:
+            if pid in overrides:
+                v = overrides[pid].value
+                values.append(np.float64(v) if v.ndim == 0 else v)
+            else:
+                values.append(np.float64(self.compiled.nodes[pid].default))
+        return values
+
+    def _grid(self, controls: tuple[Any, ...], method: str) -> integrate.Grid:
+        names = ("INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER")
+        scalars = []
+        for name, value in zip(names, controls, strict=True):
+            arr = np.asarray(value, dtype=float)
+            if arr.ndim and not np.all(arr == arr.flat[0]):
+                raise ModelError(f"{name} differs between runs", path=self.path,
+                                 hint="all runs of an ensemble share one time grid")
+            scalars.append(float(arr.flat[0]))
+        try:
+            return integrate.make_grid(*scalars, method=method)
+        except ValueError as exc:
+            raise ModelError(str(exc), path=self.path) from None
+
+    def _label(self, node_id: str) -> str:
+        return self.compiled.nodes[node_id].label
+
+    def _check_initial(self, program: Program, y0: np.ndarray, t0: float) -> None:
+        bad = ~np.isfinite(y0)
+        if bad.any():
+            i, run = np.argwhere(bad)[0]
+            raise SimulationError(
+                f"the initial value of {self._label(program.stock_ids[i])!r} is "
+                f"{y0[i, run]} at time {t0:g}" + (f" (run {run})" if y0.shape[1] > 1 else ""),
+                path=self.path, variable=self._label(program.stock_ids[i]),
+                hint="check its initial-value expression for a division by zero")
+
+    def _integrate(self, program: Program, method: str, grid: integrate.Grid,
+                   y0: np.ndarray, constants: tuple[Any, ...], z_init: tuple[Any, ...],
+                   z_delays: tuple[Any, ...], fns: tuple[Any, ...], n_runs: int, rtol: float, atol: float, max_step: float | None,
+                   first_step: float | None) -> integrate.Trajectory:
+        rates, outputs, breakpoints, trains = fns
+        try:
+            if method == "euler" and n_runs == 1 and program.make_scalar_euler is not None \
+                    and all(np.ndim(k) == 0 for k in constants):
+                trajectory = integrate.scalar_euler(
+                    program.make_scalar_euler, [float(k) for k in constants],
+                    [float(v) for v in y0[:, 0]], grid)
+                if trajectory is not None:
+                    return trajectory
+            if method in integrate.FIXED_METHODS:
+                return integrate.fixed_step(rates, y0, z_init, z_delays, grid, method)
+            if program.discrete_ids:
+                raise ModelError(
+                    f"{self._label(program.discrete_ids[0])} needs a fixed-step method",
+                    path=self.path, hint="simulate with method='euler' or 'rk4'")
+            switch_times = integrate.switch_times(breakpoints(), trains(), grid, n_runs)
+            return integrate.adaptive(rates, y0, grid, method, switch_times, rtol, atol,
+                                      max_step if max_step is not None else math.inf,
+                                      first_step)
+        except integrate.NonFiniteState as exc:
+            raise self._non_finite(program, exc, rates, outputs, grid) from None
+        except integrate.SolverFailure as exc:
+            raise SimulationError(
+                f"the {method} solver failed at time {exc.time:g}: {exc}", path=self.path,
+                hint="try a stiff method (Radau, BDF, LSODA), looser rtol/atol, or euler") \
+                from None
+
+    def _non_finite(self, program: Program, exc: integrate.NonFiniteState, rates: Any,
+                    outputs: Any, grid: integrate.Grid) -> SimulationError:
+        i, run = (int(v) for v in np.argwhere(exc.bad)[0])
+        stock = self._label(program.stock_ids[i])
+        runs = np.flatnonzero(exc.bad.any(axis=0))
+        run_text = ""
+        if exc.bad.shape[1] > 1:
+            others = f" (and {len(runs) - 1} other runs)" if len(runs) > 1 else ""
+            run_text = f" in run {run}{others}"
+        before = exc.time_before
+        cause = ""
+        try:  # the first auxiliary, in evaluation order, that was already non-finite
+            values = outputs(before, before, before + grid.dt / 2, exc.y_before, exc.z_before)
+            n_runs = exc.y_before.shape[1]
+            for node_id, value in zip(program.output_ids, values, strict=True):
+                v = np.broadcast_to(np.asarray(value, dtype=float), (n_runs,))[run]
+                if not np.isfinite(v) and self.compiled.nodes[node_id].kind == "aux":
+                    cause = (f"; the first non-finite value at time {before:g} is "
+                             f"{self._label(node_id)!r} = {v}")
+                    break
+        except Exception:  # noqa: BLE001 - the diagnosis must not hide the error itself
+            cause = ""
+        return SimulationError(
+            f"stock {stock!r} became NaN or infinite at time {exc.time:g}{run_text}{cause}",
+            path=self.path, variable=stock,
+            hint=f"look at the equations that feed it just before time {before:g}: a "
+            "division by zero, an overflow, or a negative number under SQRT or LN "
+            "(ZIDZ and XIDZ guard divisions)")
+
+    def _outputs(self, outputs: Any, trajectory: integrate.Trajectory, grid: integrate.Grid,
+                 method: str, n_runs: int) -> list[np.ndarray]:
+        """Every time-varying value at the save times, computed for all times at once."""
+        times = grid.save_times
+        half = grid.dt / 2 if method in integrate.FIXED_METHODS else 1e-9 * max(
+            1.0, abs(grid.tf - grid.t0))
+        n_times = len(times)
+        chunk = max(1, 4_000_000 // max(1, n_runs))
+        results: list[np.ndarray] | None = None
+        for start in range(0, n_times, chunk):
+            stop = min(n_times, start + chunk)
+            t = times[start:stop, None]
+            y = trajectory.states[:, start:stop]
+            z = tuple(trajectory.discrete[:, start:stop])
+            values = outputs(t, t, t + half, y, z)
+            if results is None:
+                results = [np.empty((n_times, n_runs)) for _ in values]
+            for out, v in zip(results, values, strict=True):
+                out[start:stop] = v
+        return results or []
+
+
+def _fmt(value: float | None) -> str:
+    return "?" if value is None else f"{value:g}"
+
+
+def _method(method: str) -> str:
+    for name in integrate.METHODS:
+        if method.lower() == name.lower():
+            return name
+    raise ValueError(f"unknown method {method!r}; choose one of {', '.join(integrate.METHODS)}")
+
+
+def _n_runs(overrides: dict[str, Override], path: Path) -> int:
+    lengths = {o.value.shape[0] for o in overrides.values() if o.value.ndim == 1}
+    if len(lengths) > 1:
+        raise ParameterError(
+            f"ensemble parameters have different lengths {sorted(lengths)}", path=path,
+            hint="give every varied parameter one value per run")
+    return lengths.pop() if lengths else 1

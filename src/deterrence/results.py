@@ -1,0 +1,159 @@
+"""Simulation results as ``xarray.Dataset``, and writing them to NetCDF or CSV.
+
+Conventions: dims ``time`` (and ``run`` for ensembles); one data variable per model
+variable under its Python-safe name, with attrs ``units``, ``long_name`` (the model's
+documentation) and ``vensim_name``; constants carry no ``time`` dim. Dataset attrs hold
+provenance: the model file and its sha256, the method and tolerances, solver statistics
+and package versions. Files are written atomically: a temporary file in the same folder,
+then a rename, so a reader never sees half a file and a failure loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .compiler import Program, Variable
+    from .integrate import Grid
+    from .model import Model
+
+_PACKAGES = ("deterrence", "pysd", "numpy", "scipy", "xarray")
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:  # pragma: no cover - running from a checkout
+            versions[name] = "unknown"
+    return versions
+
+
+def build_dataset(*, model: Model, program: Program, grid: Grid, values: list[np.ndarray],
+                  constants: tuple[Any, ...], n_runs: int, ensemble: bool,
+                  keep: Sequence[Variable] | None, method: str, stats: dict[str, Any],
+                  solver: dict[str, Any], overrides: dict[str, np.ndarray]) -> xr.Dataset:
+    """Assemble the Dataset from the outputs (time, run) and the hoisted constants."""
+    varying = dict(zip(program.output_ids, values, strict=True))
+    fixed = dict(zip(program.const_ids, constants, strict=True))
+    chosen = list(keep) if keep is not None else [
+        v for v in model.variables.values() if v.kind != "lookup"]
+    data_vars: dict[str, xr.Variable] = {}
+    for var in chosen:
+        if var.kind == "lookup":
+            continue
+        attrs = _var_attrs(var)
+        if var.node in varying:
+            array = varying[var.node]
+            data_vars[var.py_name] = (xr.Variable(("time", "run"), array, attrs) if ensemble
+                                      else xr.Variable(("time",), array[:, 0], attrs))
+        else:
+            value = np.asarray(fixed[var.node], dtype=float)
+            if ensemble:
+                data_vars[var.py_name] = xr.Variable(
+                    ("run",), np.broadcast_to(value, (n_runs,)).copy(), attrs)
+            else:
+                data_vars[var.py_name] = xr.Variable((), float(value.reshape(-1)[0]), attrs)
+    time_units = model.variables.get("time_step")
+    coords: dict[str, Any] = {"time": xr.Variable(
+        ("time",), grid.save_times.astype(float),
+        {"units": time_units.units if time_units else "", "long_name": "Time"})}
+    if ensemble:
+        coords["run"] = xr.Variable(("run",), np.arange(n_runs),
+                                    {"long_name": "ensemble member"})
+    attrs: dict[str, Any] = {
+        "title": f"Simulation of {model.name}",
+        "model_file": str(model.path),
+        "model_sha256": model.sha256,
+        "method": method,
+        "initial_time": grid.t0,
+        "final_time": grid.tf,
+        "time_step": grid.dt,
+        "saveper": grid.saveper,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "overrides": json.dumps({k: _jsonable(v) for k, v in overrides.items()}),
+        "dynamic_switches": ", ".join(program.dynamic_switches),
+    }
+    attrs.update({k: _attr(v) for k, v in solver.items() if v is not None})
+    attrs.update({f"solver_{k}": _attr(v) for k, v in stats.items()})
+    attrs.update({f"{k}_version": v for k, v in package_versions().items()})
+    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+
+
+def _var_attrs(var: Variable) -> dict[str, Any]:
+    attrs: dict[str, Any] = {"units": var.units, "long_name": var.long_name,
+                             "vensim_name": var.name, "kind": var.kind}
+    if var.limits[0] is not None:
+        attrs["range_min"] = var.limits[0]
+    if var.limits[1] is not None:
+        attrs["range_max"] = var.limits[1]
+    return attrs
+
+
+def _attr(value: Any) -> Any:
+    if isinstance(value, bool | np.bool_):
+        return int(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _jsonable(value: np.ndarray) -> Any:
+    return value.tolist() if value.ndim else float(value)
+
+
+def write_results(ds: xr.Dataset, path: str | Path) -> Path:
+    """Write ``.nc`` (lossless NetCDF-4) or ``.csv`` (Vensim-like table), atomically."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".nc":
+        return _atomic(path, lambda tmp: ds.to_netcdf(tmp, engine="netcdf4"))
+    if suffix == ".csv":
+        frame = to_table(ds)
+        return _atomic(path, lambda tmp: frame.to_csv(tmp, index=False))
+    raise ValueError(f"cannot write {path.name}: use a .nc (NetCDF) or .csv file name")
+
+
+def to_table(ds: xr.Dataset) -> pd.DataFrame:
+    """One row per saved time (and run): 'Time' first, then columns named as in the model."""
+    times = ds["time"].values
+    runs = ds["run"].values if "run" in ds.dims else None
+    shape = (len(times), len(runs)) if runs is not None else (len(times),)
+    columns: dict[str, np.ndarray] = {}
+    if runs is not None:
+        columns["Time"] = np.repeat(times, len(runs))
+        columns["run"] = np.tile(runs, len(times))
+    else:
+        columns["Time"] = times
+    for name, da in ds.data_vars.items():
+        dims = ("time", "run") if runs is not None else ("time",)
+        values = da.broadcast_like(xr.DataArray(np.empty(shape), dims=dims)).transpose(
+            *dims).values
+        columns[da.attrs.get("vensim_name", str(name))] = values.reshape(-1)
+    return pd.DataFrame(columns)
+
+
+def _atomic(path: Path, write: Any) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,223 @@
+"""Read a Vensim or XMILE file into PySD's Abstract Model Representation (AMR).
+
+PySD's translators do the parsing; this module only chooses the translator, turns its
+exceptions into errors that name the file and line, and finds where a variable is
+defined so that later errors can point there too. Nothing from the file is executed.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from pysd.translators.structures.abstract_model import AbstractModel
+
+from .errors import ModelError, ModelSyntaxError
+
+VENSIM_SUFFIXES = (".mdl",)
+XMILE_SUFFIXES = (".xmile", ".xml", ".stmx")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """The parsed model with the text it came from (for line look-ups)."""
+
+    path: Path
+    text: str
+    abstract: AbstractModel
+    language: str  # "vensim" or "xmile"
+
+    def line_of(self, name: str) -> int | None:
+        """Line (1-based) where variable ``name`` is defined, if it can be found."""
+        return find_definition_line(self.text, name, self.language)
+
+
+def read_model(path: str | Path) -> SourceFile:
+    """Parse ``path`` with PySD's translator for its format."""
+    path = Path(path)
+    if not path.exists():
+        raise ModelError(
+            "model file not found",
+            path=path,
+            hint="check the path; model files end in .mdl, .xmile, .xml or .stmx",
+        )
+    if path.is_dir():
+        raise ModelError("is a folder, not a model file", path=path)
+    suffix = path.suffix.lower()
+    if suffix in VENSIM_SUFFIXES:
+        return _read_vensim(path)
+    if suffix in XMILE_SUFFIXES:
+        return _read_xmile(path)
+    raise ModelError(
+        f"unknown model format {path.suffix!r}",
+        path=path,
+        hint="expected a Vensim .mdl file or an XMILE .xmile/.xml/.stmx file",
+    )
+
+
+def _read_text(path: Path) -> str:
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "latin-1"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("utf-8", errors="replace")  # pragma: no cover - latin-1 always decodes
+
+
+def _read_vensim(path: Path) -> SourceFile:
+    from pysd.translators.vensim.vensim_file import VensimFile
+
+    text = _read_text(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            vensim_file = VensimFile(path)
+        except Exception as exc:  # unreadable file: encoding, permissions
+            raise ModelSyntaxError(f"cannot read the file: {exc}", path=path) from exc
+        try:
+            vensim_file.parse()
+            abstract = vensim_file.get_abstract_model()
+        except Exception as exc:
+            raise _diagnose_vensim(vensim_file, path, text, exc) from exc
+    return SourceFile(path=path, text=text, abstract=abstract, language="vensim")
+
+
+def _diagnose_vensim(vensim_file, path: Path, text: str, exc: Exception) -> ModelError:
+    """Find the equation PySD could not parse and say where it is."""
+    sections = getattr(vensim_file, "sections", None)
+    if not sections:
+        return _syntax_error_near(path, text, exc, "the file's sections")
+    for section in sections:
+        try:
+            section.parse(parse_all=False)
+        except Exception as sec_exc:
+            return _syntax_error_near(path, text, sec_exc, f"section {section.name!r}")
+        for element in section.elements:
+            name = _guess_element_name(getattr(element, "equation", ""))
+            try:
+                component = element.parse()
+                name = getattr(component, "name", None) or name
+                if hasattr(component, "parse"):
+                    component.parse()
+            except Exception as el_exc:
+                line = find_definition_line(text, name, "vensim") if name else None
+                return ModelSyntaxError(
+                    f"cannot parse the equation of {name!r}: {_parser_detail(el_exc)}",
+                    path=path,
+                    line=line,
+                    variable=name,
+                    hint="fix the equation's syntax (unbalanced brackets, a missing operand "
+                    "or argument, an unknown operator)",
+                )
+    return _syntax_error_near(path, text, exc, "the model")
+
+
+def _guess_element_name(equation: str) -> str | None:
+    match = re.match(r"\s*([^=(\[:]+)", equation or "")
+    return match.group(1).strip() if match else None
+
+
+def _parser_detail(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    # parsimonious reports positions inside the whitespace-collapsed equation; the
+    # fragment it quotes is what a user can search for
+    fragment = re.search(r"begins with '(.*?)' \(line", text)
+    if fragment:
+        return f"unexpected text starting at '{fragment.group(1)}'"
+    return text
+
+
+def _syntax_error_near(path: Path, text: str, exc: Exception, what: str) -> ModelSyntaxError:
+    detail = _parser_detail(exc)
+    line = None
+    fragment = re.search(r"'(.{3,}?)'", detail)
+    if fragment:
+        line = _line_of_fragment(text, fragment.group(1))
+    return ModelSyntaxError(
+        f"cannot parse {what}: {detail}",
+        path=path,
+        line=line,
+        hint="each Vensim equation must end with '~ units ~ documentation |'",
+    )
+
+
+def _line_of_fragment(text: str, fragment: str) -> int | None:
+    words = [re.escape(w) for w in fragment.split()]
+    if not words:
+        return None
+    match = re.search(r"\s+".join(words), text)
+    return text.count("\n", 0, match.start()) + 1 if match else None
+
+
+def find_definition_line(text: str, name: str | None, language: str) -> int | None:
+    """Line where ``name`` is defined; Vensim names match case- and space-insensitively."""
+    if not name:
+        return None
+    if language == "xmile":
+        pattern = re.compile(
+            r"name\s*=\s*\"" + _name_regex(name) + r"\"", re.IGNORECASE
+        )
+    else:
+        pattern = re.compile(
+            r"^[ \t]*\"?" + _name_regex(name) + r"\"?[ \t]*(\[[^\]]*\])?[ \t]*(=|\(|:|$)",
+            re.IGNORECASE | re.MULTILINE,
+        )
+    match = pattern.search(text)
+    if match is None:
+        return None
+    return text.count("\n", 0, match.start()) + 1
+
+
+def _name_regex(name: str) -> str:
+    parts = [re.escape(p) for p in re.split(r"[\s_]+", name.strip()) if p]
+    return r"[\s_\\]+".join(parts)
+
+
+def _read_xmile(path: Path) -> SourceFile:
+    from lxml import etree
+    from pysd.translators.xmile.xmile_file import XmileFile
+
+    text = _read_text(path)
+    try:  # PySD parses with recover=True, which hides broken XML; check it strictly
+        etree.parse(str(path))
+    except etree.XMLSyntaxError as exc:
+        raise ModelSyntaxError(
+            f"invalid XML: {exc.msg}", path=path, line=exc.lineno,
+            hint="the XMILE file must be well-formed XML",
+        ) from exc
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        xmile_file = None
+        try:
+            xmile_file = XmileFile(path)
+            xmile_file.parse()
+            abstract = xmile_file.get_abstract_model()
+        except Exception as exc:
+            name = _xmile_failing_name(xmile_file)
+            line = find_definition_line(text, name, "xmile") if name else None
+            raise ModelSyntaxError(
+                f"cannot parse the equation of {name!r}: {_parser_detail(exc)}"
+                if name else f"cannot parse the model: {_parser_detail(exc)}",
+                path=path, line=line, variable=name,
+            ) from exc
+    return SourceFile(path=path, text=text, abstract=abstract, language="xmile")
+
+
+def _xmile_failing_name(xmile_file) -> str | None:
+    """Parse XMILE elements one by one to find the first that fails."""
+    if xmile_file is None or not getattr(xmile_file, "sections", None):
+        return None
+    section = xmile_file.sections[0]
+    try:
+        section.parse(parse_all=False)
+    except Exception:
+        return None
+    for element in getattr(section, "elements", []):
+        try:
+            element.parse()
+        except Exception:
+            return getattr(element, "name", None)
+    return None
