@@ -6,7 +6,7 @@ Translated using PySD
 from pathlib import Path
 import numpy as np
 
-from pysd.py_backend.functions import step, ramp, pulse, xidz
+from pysd.py_backend.functions import ramp, xidz, pulse, step
 from pysd.py_backend.statefuls import Integ
 from pysd import Component
 
@@ -244,9 +244,9 @@ def leadership_change_duration():
     comp_subtype="Normal",
     depends_on={
         "leadership_change_depth": 1,
-        "time": 1,
         "leadership_change_duration": 1,
         "leadership_change_time": 1,
+        "time": 1,
     },
 )
 def leadership_commitment_loss():
@@ -517,9 +517,9 @@ def abandonment_severity():
     comp_subtype="Normal",
     depends_on={
         "abandonment_severity": 1,
-        "time": 1,
         "betrayal_time": 1,
         "abandonment_time": 1,
+        "time": 1,
     },
 )
 def abandonment_shock():
@@ -636,18 +636,19 @@ def trust_building_time():
     comp_subtype="Normal",
     depends_on={
         "mutual_trust": 1,
-        "interest_divergence": 1,
-        "betrayal_time": 1,
-        "trust_erosion_time": 1,
         "abandonment_shock": 1,
-        "leadership_commitment_loss": 1,
+        "coercive_control": 1,
+        "trust_erosion_time": 1,
+        "betrayal_time": 1,
+        "interest_divergence": 1,
         "free_riding": 1,
+        "leadership_commitment_loss": 1,
         "disinformation_pressure": 1,
     },
 )
 def trust_erosion():
     """
-    Outflow of trust: burden-sharing friction (free riding), diverging interests, disinformation and leadership change erode it over the Trust Erosion Time; abandonment destroys it over the Betrayal Time.
+    Outflow of trust: burden-sharing friction (free riding), diverging interests, disinformation, leadership change and the resentment that coercion breeds erode it over the Trust Erosion Time; abandonment destroys it over the Betrayal Time.
     """
     return mutual_trust() * (
         (
@@ -655,6 +656,7 @@ def trust_erosion():
             + interest_divergence()
             + disinformation_pressure()
             + leadership_commitment_loss()
+            + coercive_control()
         )
         / trust_erosion_time()
         + abandonment_shock() / betrayal_time()
@@ -698,7 +700,7 @@ def betrayal_time():
 )
 def coercive_control():
     """
-    Cohesion imposed by a hegemon rather than earned by trust (0 a voluntary alliance; high for the Warsaw Pact).
+    Cohesion imposed by a hegemon rather than earned by trust (0 a voluntary alliance; high for the Warsaw Pact). It holds commitment up but breeds resentment that erodes trust.
     """
     return 0
 
@@ -1384,8 +1386,8 @@ def adversary_capability_initial():
     comp_subtype="Normal",
     depends_on={
         "adversary_ambition_level": 1,
-        "adversary_fear_coefficient": 1,
         "perceived_capability": 1,
+        "adversary_fear_coefficient": 1,
         "adversary_adjustment_time": 1,
     },
 )
@@ -1462,8 +1464,8 @@ def adversary_ambition():
     comp_subtype="Normal",
     depends_on={
         "adversary_ambition": 2,
-        "rising_power_progress": 1,
         "rising_power_size": 1,
+        "rising_power_progress": 1,
     },
 )
 def adversary_ambition_level():
@@ -1713,8 +1715,8 @@ _integ_crisis_tension = Integ(
     depends_on={
         "crisis_tension": 1,
         "aggression_propensity": 1,
-        "entrapment_coefficient": 1,
         "perceived_commitment": 1,
+        "entrapment_coefficient": 1,
         "tension_build_time": 1,
     },
 )

@@ -135,38 +135,43 @@ def simulator(path: Path | str = ALLIANCE) -> Simulate:
 
 def time_of_min(da: xr.DataArray, after: float = -np.inf) -> float:
     da = da.sel(time=da.time >= after)
-    return float(da.time[int(da.argmin())])
+    return float(da.time[int(np.argmin(da.values))])
 
 
 def time_of_max(da: xr.DataArray, after: float = -np.inf) -> float:
     da = da.sel(time=da.time >= after)
-    return float(da.time[int(da.argmax())])
+    return float(da.time[int(np.argmax(da.values))])
 
 
-def fall_and_recovery(da: xr.DataArray, onset: float, share: float = 0.9) -> tuple[float, float]:
-    """(fall time, recovery time) of a dip that starts at `onset`.
+def fall_and_recovery(run: xr.DataArray, base: xr.DataArray, onset: float,
+                      share: float = 0.9) -> tuple[float, float]:
+    """(fall time, recovery time) of the dip of `run` below `base` that starts at `onset`.
 
-    Fall time: from the onset until `share` of the drop to the trough has happened.
-    Recovery time: from the trough until `share` of the drop has been regained (inf when it
-    is not regained within the run).
+    The gap is base - run, so a dip is measured against where the variable would have
+    been without the shock (the same levers, no shock). Fall time: from the onset until the
+    gap first reaches `share` of its maximum. Recovery time: from the maximum gap until the
+    gap has closed to 1 - `share` of it (inf when that does not happen within the run).
     """
-    before = float(da.sel(time=onset, method="nearest"))
-    t_min = time_of_min(da, after=onset)
-    low = float(da.sel(time=t_min))
-    drop = before - low
-    if drop <= 0:
-        raise ValueError(f"{da.name}: no dip after t={onset}")
-    falling = da.sel(time=(da.time >= onset) & (da.time <= t_min))
-    t_fall = float(falling.time[int(np.argmax(falling.values <= before - share * drop))]) - onset
-    rising = da.sel(time=da.time >= t_min)
-    regained = rising.values >= low + share * drop
-    t_rec = float(rising.time[int(np.argmax(regained))]) - t_min if regained.any() else math.inf
+    gap = (base - run).sel(time=run.time >= onset)
+    widest = float(gap.max())
+    if widest <= 0:
+        raise ValueError(f"{run.name}: no dip below the base run after t={onset}")
+    t_max = float(gap.time[int(np.argmax(gap.values))])
+    t_fall = float(gap.time[int(np.argmax(gap.values >= share * widest))]) - onset
+    after = gap.sel(time=gap.time >= t_max)
+    closed = after.values <= (1 - share) * widest
+    t_rec = float(after.time[int(np.argmax(closed))]) - t_max if closed.any() else math.inf
     return t_fall, t_rec
 
 
-def share_of_change(da: xr.DataArray, base: xr.DataArray, at: float, end: float) -> float:
-    """Fraction of the change (run - base) reached at `end` that has happened by `at`."""
-    diff = da - base
+def series(ds: xr.Dataset, name: str) -> xr.DataArray:
+    """A variable as a time series (the engine stores time-invariant values without `time`)."""
+    return ds[name].broadcast_like(ds.time)
+
+
+def share_of_change(run: xr.Dataset, base: xr.Dataset, name: str, at: float, end: float) -> float:
+    """Fraction of the change (run - base) of `name` reached at `end` that has happened by `at`."""
+    diff = series(run, name) - series(base, name)
     return float(diff.sel(time=at) / diff.sel(time=end))
 
 

@@ -16,8 +16,10 @@ import yaml
 
 from behaviour import (
     ALLIANCE,
+    engine_available,
     fall_and_recovery,
     relative_difference,
+    series,
     share_of_change,
     simulator,
     time_of_max,
@@ -57,7 +59,7 @@ def trust_asymmetry() -> None:
     for name in ("leadership_change", "abandonment", "disinformation"):
         ds = sim(SCENARIOS["scenarios"][name]["set"])
         onset = SCENARIOS["scenarios"][name]["shock_windows"][0][0]
-        fall, rec = fall_and_recovery(ds.mutual_trust, onset)
+        fall, rec = fall_and_recovery(ds.mutual_trust, base.mutual_trust, onset)
         print(f"{name}: trust {f(float(base.mutual_trust[0]))} -> min "
               f"{f(float(ds.mutual_trust.min()))}; fall time {fall:.2f} y, "
               f"recovery time {rec:.2f} y, ratio {rec / fall:.1f}")
@@ -67,7 +69,7 @@ def perception_delays() -> None:
     section("RC2 perception delays (Joint Exercise Intensity 0.5 -> 0.8 at t=0)")
     ds = sim({"Joint Exercise Intensity": 0.8})
     for v in ("capability_visibility", "perceived_capability", "adversary_risk_estimate"):
-        shares = [share_of_change(ds[v], base[v], at, 20.0) for at in (0.5, 1, 2, 5)]
+        shares = [share_of_change(ds, base, v, at, 20.0) for at in (0.5, 1, 2, 5)]
         print(f"{v}: share of its 20-year change reached at t=0.5,1,2,5: "
               + ", ".join(f"{s:.2f}" for s in shares))
 
@@ -151,15 +153,15 @@ def extremes() -> None:
 
 def numerics() -> None:
     section("RC8 numerics: max over the run of |difference| / max |value|, worst key output")
-    step = float(base.time_step[0]) if "time_step" in base else 0.03125
+    step = float(base.attrs.get("time_step") or series(base, "time_step")[0])
     for name, sc in SCENARIOS["scenarios"].items():
-        ref = sim(sc["set"], time_step=step / 32)
-        full, half = sim(sc["set"]), sim(sc["set"], time_step=step / 2)
-        d_half = relative_difference(full, half, KEY)
-        d_ref = relative_difference(full, ref, KEY)
-        w_half, w_ref = max(d_half, key=d_half.get), max(d_ref, key=d_ref.get)
-        print(f"{name}: halving {d_half[w_half]:.2%} ({w_half}); vs step/32 "
-              f"{d_ref[w_ref]:.2%} ({w_ref})")
+        full = sim(sc["set"])
+        d = {"halving TIME STEP": relative_difference(full, sim(sc["set"], time_step=step / 2), KEY),
+             "vs step/32": relative_difference(full, sim(sc["set"], time_step=step / 32), KEY)}
+        if engine_available():
+            d["RK45 vs euler"] = relative_difference(sim(sc["set"], method="RK45"), full, KEY)
+        print(f"{name}: " + "; ".join(f"{k} {max(v.values()):.2%} ({max(v, key=v.get)})"
+                                      for k, v in d.items()))
 
 
 def scenarios() -> None:
@@ -176,9 +178,17 @@ def scenarios() -> None:
               f"{f(float(ds.complacency[-1]))}; peak hazard {f(float(ds.hazard_of_aggression.max()))}; "
               f"max escalation {f(float(ds.escalation_risk.max()))}; survival at 50 "
               f"{f(float(ds.deterrence_survival[-1]))}")
+    cw = SCENARIOS["scenarios"]["cold_war_nato"]["set"]
+    adversary = {k: v for k, v in cw.items() if k.startswith("Adversary") or "Initial" in k}
+    ds = sim(adversary)
+    print(f"cold_war_nato adversary and start with status-quo levers: trust end "
+          f"{f(float(ds.mutual_trust[-1]))}, risk estimate end "
+          f"{f(float(ds.adversary_risk_estimate[-1]))}, peak hazard "
+          f"{f(float(ds.hazard_of_aggression.max()))}, survival {f(float(ds.deterrence_survival[-1]))}")
     wp = SCENARIOS["scenarios"]["warsaw_pact"]["set"]
     ds = sim({**wp, "Coercive Control": 0})
-    print(f"warsaw_pact without coercion: commitment end {f(float(ds.perceived_commitment[-1]))}, "
+    print(f"warsaw_pact without coercion: trust end {f(float(ds.mutual_trust[-1]))}, "
+          f"commitment end {f(float(ds.perceived_commitment[-1]))}, "
           f"risk estimate end {f(float(ds.adversary_risk_estimate[-1]))}, survival "
           f"{f(float(ds.deterrence_survival[-1]))}")
 
@@ -187,8 +197,8 @@ def policies() -> None:
     section("Policies under the leadership change (trust recovery to 90%; risk estimate trough)")
     shock = SCENARIOS["scenarios"]["leadership_change"]["set"]
     for name, pol in SCENARIOS["policies"].items():
-        ds = sim({**shock, **pol["set"]})
-        fall, rec = fall_and_recovery(ds.mutual_trust, 10.0)
+        ds, calm = sim({**shock, **pol["set"]}), sim(pol["set"])
+        fall, rec = fall_and_recovery(ds.mutual_trust, calm.mutual_trust, 10.0)
         print(f"{name}: trust recovery {rec:.1f} y; risk estimate min "
               f"{f(float(ds.adversary_risk_estimate.min()))}, end "
               f"{f(float(ds.adversary_risk_estimate[-1]))}; survival at 50 "

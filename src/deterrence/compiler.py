@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import dataclasses
 import difflib
 import keyword
 import math
@@ -109,7 +110,8 @@ class Node:
     raw: ast.expr | None = None  # value (aux), derivative (stock), pipe input (discrete)
     raw_init: ast.expr | None = None  # initial value (stock, snapshot, discrete)
     default: float | None = None  # literal value of a parameter
-    delay: str | None = None  # DELAY FIXED: node holding the delay time
+    delay: str | None = None  # discrete: node holding the delay time
+    alt: ast.expr | None = None  # discrete: the continuous value adaptive methods use
     dyn: ast.expr | None = None
     init: ast.expr | None = None
     dyn_deps: set[str] = field(default_factory=set)
@@ -437,6 +439,8 @@ class Compiler:
         if isinstance(tree, ae.IntegStructure):
             raise self._unsupported("INTEG inside an expression",
                                     "INTEG must be the whole equation of a stock")
+        if isinstance(tree, ae.GameStructure):  # GAME only matters in gaming mode
+            return self._lower(tree.expression)
         if isinstance(tree, ae.InitialStructure):
             node = self._new("snapshot", f"INITIAL in {self._owner!r}",
                              raw_init=self._lower(tree.initial))
@@ -448,7 +452,8 @@ class Compiler:
         if isinstance(tree, ae.DelayStructure):
             return self._delay(tree, int(tree.order), "DELAY")
         if isinstance(tree, ae.DelayNStructure):
-            return self._delay(tree, self._order(tree.order, "DELAY N"), "DELAY N")
+            return self._delay(tree, self._order(tree.order, "DELAY N"), "DELAY N",
+                               lagged=True)
         if isinstance(tree, ae.TrendStructure):
             return self._trend(tree)
         if isinstance(tree, ae.DelayFixedStructure):
@@ -472,14 +477,27 @@ class Compiler:
                 return ast.UnaryOp(op=ast.USub(), operand=arg)
             return args[0]
         if all(op == "^" for op in ops):  # exponentiation groups to the right
+            base = _literal(tree.arguments[0])
+            negate = base is not None and base < 0 and not self._parenthesised()
+            if negate:  # PySD folds the sign of "-2^2" into the literal; Vensim reads -(2^2)
+                args[0] = _num(-base)  # type: ignore[operator]
             result = args[-1]
             for op, arg in zip(reversed(ops), reversed(args[:-1]), strict=True):
                 result = _binop(op, arg, result)
-            return result
+            if not negate:
+                return result
+            if isinstance(result, ast.Constant):
+                return _num(-result.value)
+            return ast.UnaryOp(op=ast.USub(), operand=result)
         result = args[0]
         for op, arg in zip(ops, args[1:], strict=True):
             result = _binop(op, result, arg)
         return result
+
+    def _parenthesised(self) -> bool:
+        """Whether the current equation writes a negative number in brackets before ^."""
+        text = self.source.definition_text(self._owner) if self._owner else ""
+        return re.search(r"\(\s*-\s*[\d.]+(?:[eE][-+]?\d+)?\s*\)\s*\^", text) is not None
 
     def _logic(self, tree: ae.LogicStructure) -> ast.expr:
         ops = [op.lower() for op in tree.operators]
@@ -701,21 +719,46 @@ class Compiler:
             upstream = _name(stock.id)
         return upstream
 
-    def _delay(self, tree: Any, order: int, what: str) -> ast.expr:
+    def _delay(self, tree: Any, order: int, what: str, lagged: bool = False) -> ast.expr:
+        """DELAY1/3/N as ``order`` stocks in series, each holding ``delay/order``.
+
+        Vensim's DELAY N lets each stage keep the delay time of the step at which its
+        content was computed (stage k sees the delay time of k steps ago, the output that
+        of the previous step); ``lagged`` reproduces that for fixed steps.
+        """
         label = f"{what} in {self._owner!r}"
         inp = self._hidden_aux(self._lower(tree.input), label + " input")
         tau = self._hidden_aux(_binop("/", self._lower(tree.delay_time), _num(order)),
                                label + " stage time")
         init = self._lower(tree.initial)
+        taus = [tau] * order
+        out_tau = tau
+        if lagged:
+            taus = [tau] + [self._lagged(tau, k, label) for k in range(1, order)]
+            out_tau = self._lagged(tau, 1, label)
         inflow: ast.expr = inp
+        stock = None
         for k in range(order):
             stock = self._new("stock", f"{label} stage {k + 1}",
                               raw_init=_binop("*", init, tau))
             outflow = self._new("aux", f"{label} outflow {k + 1}",
-                                raw=_binop("/", _name(stock.id), tau))
+                                raw=_binop("/", _name(stock.id), taus[k]))
             stock.raw = _binop("-", inflow, _name(outflow.id))
             inflow = _name(outflow.id)
+        if lagged and stock is not None:
+            return _name(self._new("aux", label, raw=_binop("/", _name(stock.id),
+                                                              out_tau)).id)
         return inflow
+
+    def _lagged(self, value: ast.expr, steps: int, label: str) -> ast.expr:
+        """``value`` as it was ``steps`` time steps ago (its current value if adaptive)."""
+        if isinstance(value, ast.Constant):
+            return value
+        dt = _name(self._control_node("time_step"))
+        delay = self._new("aux", f"{label} lag {steps}", raw=_binop("*", _num(steps), dt))
+        node = self._new("discrete", f"{label} lag {steps}", raw=value, raw_init=value,
+                         delay=delay.id, alt=value)
+        return _name(node.id)
 
     def _trend(self, tree: ae.TrendStructure) -> ast.expr:
         label = f"TREND in {self._owner!r}"
@@ -903,23 +946,45 @@ class CompiledModel:
         self.by_key = {clean_key(v.name): v for v in self.variables}
         self.control_ids = tuple(
             compiler.elements[c][1].node for c in CONTROLS)  # type: ignore[misc]
-        self._programs: dict[frozenset[str], Program] = {}
+        self._programs: dict[tuple[frozenset[str], bool], Program] = {}
 
-    def program(self, overridden: frozenset[str] = frozenset()) -> Program:
-        """The generated code where the nodes in ``overridden`` are parameters too."""
-        if overridden not in self._programs:
-            self._programs[overridden] = _Generator(self, overridden).build()
-        return self._programs[overridden]
+    def program(self, overridden: frozenset[str] = frozenset(), fixed: bool = True) -> Program:
+        """The generated code where the nodes in ``overridden`` are parameters too.
+
+        ``fixed``: for Euler/RK4, which may keep step-based (discrete) state.
+        """
+        key = (overridden, fixed)
+        if key not in self._programs:
+            self._programs[key] = _Generator(self, overridden, fixed).build()
+        return self._programs[key]
 
 
 class _Generator:
-    def __init__(self, model: CompiledModel, overridden: frozenset[str]) -> None:
+    def __init__(self, model: CompiledModel, overridden: frozenset[str], fixed: bool) -> None:
         self.model = model
-        self.nodes = model.nodes
+        self.nodes = dict(model.nodes)
         self.params = [n.id for n in self.nodes.values()
                        if n.kind == "param" or n.id in overridden]
         self.is_param = set(self.params)
         self.path = model.path
+        self._continuous_lags(fixed)
+
+    def _continuous_lags(self, fixed: bool) -> None:
+        """Lagged values become their current value unless a fixed step needs the lag."""
+        lags = {nid: n for nid, n in self.nodes.items()
+                if n.kind == "discrete" and n.alt is not None}
+        for nid, n in lags.items():
+            alt_dyn, alt_init = _resolve(n.alt, 0), _resolve(n.alt, 1)
+            self.nodes[nid] = dataclasses.replace(
+                n, kind="aux", dyn=alt_dyn, init=alt_init,
+                dyn_deps=_names_in(alt_dyn) & self.nodes.keys(),
+                init_deps=_names_in(alt_init) & self.nodes.keys(),
+                uses_time=bool(_names_in(alt_dyn) & set(TIME_NAMES)))
+        if fixed:
+            const = self.classify()
+            for nid, n in lags.items():
+                if nid not in const:
+                    self.nodes[nid] = n
 
     def label(self, node_id: str) -> str:
         return self.nodes[node_id].label

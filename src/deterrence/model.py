@@ -160,9 +160,9 @@ class Model:
                 node = self.compiled.by_key[name].node
                 overrides[node] = Override(node, np.asarray(float(value)))  # type: ignore[index]
         n_runs = _n_runs(overrides, self.path)
-        program = self.compiled.program(frozenset(
-            o for o in overrides if self.compiled.nodes[o].kind != "param"))
         fixed = method in integrate.FIXED_METHODS
+        program = self.compiled.program(frozenset(
+            o for o in overrides if self.compiled.nodes[o].kind != "param"), fixed)
         with np.errstate(all="ignore"):
             controls, y0_raw, constants, z_init, z_delays = program.setup(
                 self._param_values(program, overrides), fixed, 1e-9)

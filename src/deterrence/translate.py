@@ -33,6 +33,15 @@ class SourceFile:
         """Line (1-based) where variable ``name`` is defined, if it can be found."""
         return find_definition_line(self.text, name, self.language)
 
+    def definition_text(self, name: str) -> str:
+        """The raw text of ``name``'s equation (empty if it cannot be found)."""
+        line = self.line_of(name)
+        if line is None:
+            return ""
+        rest = "\n".join(self.text.splitlines()[line - 1:])
+        end = rest.find("</eqn>" if self.language == "xmile" else "~")
+        return rest if end < 0 else rest[:end]
+
 
 def read_model(path: str | Path) -> SourceFile:
     """Parse ``path`` with PySD's translator for its format."""
@@ -181,13 +190,18 @@ def _read_xmile(path: Path) -> SourceFile:
     from pysd.translators.xmile.xmile_file import XmileFile
 
     text = _read_text(path)
-    try:  # PySD parses with recover=True, which hides broken XML; check it strictly
-        etree.parse(str(path))
-    except etree.XMLSyntaxError as exc:
-        raise ModelSyntaxError(
-            f"invalid XML: {exc.msg}", path=path, line=exc.lineno,
-            hint="the XMILE file must be well-formed XML",
-        ) from exc
+    # PySD parses with recover=True, which silently drops broken XML; report fatal errors
+    parser = etree.XMLParser(recover=True)
+    try:
+        etree.parse(str(path), parser)
+    except etree.XMLSyntaxError as exc:  # nothing recoverable at all
+        raise ModelSyntaxError(f"invalid XML: {exc.msg}", path=path, line=exc.lineno,
+                               hint="the XMILE file must be well-formed XML") from exc
+    fatal = [e for e in parser.error_log if e.level == etree.ErrorLevels.FATAL]
+    if fatal:
+        raise ModelSyntaxError(f"invalid XML: {fatal[0].message}", path=path,
+                               line=fatal[0].line,
+                               hint="the XMILE file must be well-formed XML")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         xmile_file = None
