@@ -6,7 +6,7 @@ Translated using PySD
 from pathlib import Path
 import numpy as np
 
-from pysd.py_backend.functions import ramp, xidz, pulse, step
+from pysd.py_backend.functions import ramp, pulse, xidz, step
 from pysd.py_backend.statefuls import Integ
 from pysd import Component
 
@@ -245,8 +245,8 @@ def leadership_change_duration():
     depends_on={
         "leadership_change_depth": 1,
         "leadership_change_duration": 1,
-        "leadership_change_time": 1,
         "time": 1,
+        "leadership_change_time": 1,
     },
 )
 def leadership_commitment_loss():
@@ -406,8 +406,8 @@ def technological_disruption_size():
     depends_on={
         "technological_disruption_size": 1,
         "multi_domain_integration": 1,
-        "technological_disruption_time": 1,
         "time": 1,
+        "technological_disruption_time": 1,
     },
 )
 def obsolescence_multiplier():
@@ -468,9 +468,9 @@ def disinformation_duration():
     comp_subtype="Normal",
     depends_on={
         "disinformation_intensity": 1,
-        "disinformation_duration": 1,
         "time": 1,
         "disinformation_start": 1,
+        "disinformation_duration": 1,
     },
 )
 def disinformation_pressure():
@@ -636,14 +636,14 @@ def trust_building_time():
     comp_subtype="Normal",
     depends_on={
         "mutual_trust": 1,
-        "abandonment_shock": 1,
         "coercive_control": 1,
-        "trust_erosion_time": 1,
-        "betrayal_time": 1,
         "interest_divergence": 1,
-        "free_riding": 1,
-        "leadership_commitment_loss": 1,
         "disinformation_pressure": 1,
+        "leadership_commitment_loss": 1,
+        "betrayal_time": 1,
+        "trust_erosion_time": 1,
+        "free_riding": 1,
+        "abandonment_shock": 1,
     },
 )
 def trust_erosion():
@@ -1714,9 +1714,9 @@ _integ_crisis_tension = Integ(
     comp_subtype="Normal",
     depends_on={
         "crisis_tension": 1,
+        "entrapment_coefficient": 1,
         "aggression_propensity": 1,
         "perceived_commitment": 1,
-        "entrapment_coefficient": 1,
         "tension_build_time": 1,
     },
 )

@@ -129,8 +129,8 @@ _integ_x_armament = Integ(
     depends_on={
         "fear_coefficient_a": 1,
         "y_armament": 1,
-        "fatigue_coefficient_m": 1,
         "x_armament": 1,
+        "fatigue_coefficient_m": 1,
         "grievance_g": 1,
     },
 )

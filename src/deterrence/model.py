@@ -329,7 +329,13 @@ class Model:
         half = grid.dt / 2 if method in integrate.FIXED_METHODS else 1e-9 * max(
             1.0, abs(grid.tf - grid.t0))
         n_times = len(times)
-        chunk = max(1, 4_000_000 // max(1, n_runs))
+        shape = (n_times, n_runs)
+        chunk = max(1, 32_000_000 // max(1, n_runs))  # bounds the temporaries' memory
+        if n_times <= chunk:
+            t = times[:, None]
+            values = outputs(t, t, t + half, trajectory.states, tuple(trajectory.discrete))
+            return [v if np.shape(v) == shape else np.array(np.broadcast_to(v, shape))
+                    for v in values]
         results: list[np.ndarray] | None = None
         for start in range(0, n_times, chunk):
             stop = min(n_times, start + chunk)
@@ -338,7 +344,7 @@ class Model:
             z = tuple(trajectory.discrete[:, start:stop])
             values = outputs(t, t, t + half, y, z)
             if results is None:
-                results = [np.empty((n_times, n_runs)) for _ in values]
+                results = [np.empty(shape) for _ in values]
             for out, v in zip(results, values, strict=True):
                 out[start:stop] = v
         return results or []

@@ -10,6 +10,7 @@ then a rename, so a reader never sees half a file and a failure loses nothing.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -32,7 +33,9 @@ if TYPE_CHECKING:  # pragma: no cover
 _PACKAGES = ("deterrence", "pysd", "numpy", "scipy", "xarray")
 
 
+@functools.cache
 def package_versions() -> dict[str, str]:
+    """Versions recorded in every Dataset (looked up once: metadata reads are slow)."""
     versions = {"python": platform.python_version()}
     for name in _PACKAGES:
         try:

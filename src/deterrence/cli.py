@@ -1,0 +1,169 @@
+"""The ``deterrence`` command line: simulate, info, plot, run (experiments), diagram.
+
+Errors a user can fix print as one line (``error: file:line: what ... (what to do)``)
+and exit with status 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+
+EXIT_USER_ERROR = 2
+
+
+def _parse_set(items: Sequence[str]) -> dict[str, float | list[float]]:
+    """``"Name=value"`` or ``"Name=v1,v2,..."`` (an ensemble along ``run``)."""
+    params: dict[str, float | list[float]] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise ValueError(f"--set {item!r}: expected \"Name=value\", e.g. "
+                             "--set \"Contact Infectivity=0.4\"")
+        try:
+            values = [float(v) for v in value.split(",")]
+        except ValueError:
+            raise ValueError(f"--set {item!r}: {value!r} is not a number (or a "
+                             "comma-separated list of numbers)") from None
+        params[name.strip()] = values[0] if len(values) == 1 else values
+    return params
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from .model import load
+    from .results import write_results
+
+    model = load(args.model)
+    ds = model.simulate(
+        _parse_set(args.set), method=args.method, rtol=args.rtol, atol=args.atol,
+        max_step=args.max_step, time_step=args.time_step, saveper=args.saveper,
+        initial_time=args.initial_time, final_time=args.final_time,
+    )
+    if args.output:
+        path = write_results(ds, args.output)
+        print(f"wrote {path} ({ds.sizes.get('time', 0)} times, {len(ds.data_vars)} variables"
+              f"{', ' + str(ds.sizes['run']) + ' runs' if 'run' in ds.sizes else ''})")
+    else:
+        _print_final(model, ds)
+    return 0
+
+
+def _print_final(model, ds) -> None:
+    import numpy as np
+
+    t_end = float(ds["time"].values[-1])
+    print(f"{model.name}: {ds.attrs['method']}, {len(ds['time'])} saved times; "
+          f"stocks at time {t_end:g}:")
+    for py_name, var in model.stocks.items():
+        values = ds[py_name].isel(time=-1).values
+        text = f"{float(values):.6g}" if values.ndim == 0 else (
+            f"min {values.min():.6g}, median {float(np.median(values)):.6g}, "
+            f"max {values.max():.6g}")
+        print(f"  {var.name} = {text} {var.units}".rstrip())
+    print("(use --output results.nc or results.csv to keep every variable)")
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from .model import load
+
+    model = load(args.model)
+    print(f"{model.path}")
+    print(f"sha256 {model.sha256}")
+    groups = (("Stocks", model.stocks), ("Flows", model.flows),
+              ("Auxiliaries", model.auxiliaries), ("Constants", model.constants),
+              ("Lookups", {k: v for k, v in model.variables.items() if v.kind == "lookup"}),
+              ("Control", model.controls))
+    for title, variables in groups:
+        if not variables:
+            continue
+        print(f"\n{title} ({len(variables)}):")
+        for var in variables.values():
+            extra = ""
+            if var.default is not None:
+                extra += f" = {var.default:g}"
+            if var.limits != (None, None):
+                lo, hi = ("?" if v is None else f"{v:g}" for v in var.limits)
+                extra += f"  range [{lo}, {hi}]"
+            units = f" [{var.units}]" if var.units else ""
+            print(f"  {var.name}{units}{extra}")
+    return 0
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from . import plot
+
+    path = plot.run_from_args(args)
+    print(f"wrote {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deterrence",
+        description="Simulate Vensim/XMILE system-dynamics models (batched NumPy engine), "
+        "run policy experiments and plot them.",
+    )
+    parser.add_argument("--version", action="version", version=f"deterrence {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sim = sub.add_parser("simulate", help="simulate a model file",
+                         description="Simulate a Vensim (.mdl) or XMILE model.")
+    sim.add_argument("model", help="model file (.mdl, .xmile, .xml, .stmx)")
+    sim.add_argument("--method", default="RK45",
+                     help="euler or rk4 (Vensim semantics, TIME STEP), or a solve_ivp method: "
+                     "RK45, RK23, DOP853, LSODA, Radau, BDF (default RK45)")
+    sim.add_argument("--set", action="append", default=[], metavar='"Name=value"',
+                     help="set a constant; a comma-separated list runs an ensemble")
+    sim.add_argument("--output", "-o", help="write results to .nc (NetCDF) or .csv")
+    sim.add_argument("--rtol", type=float, default=1e-6, help="relative tolerance (adaptive)")
+    sim.add_argument("--atol", type=float, default=1e-8, help="absolute tolerance (adaptive)")
+    sim.add_argument("--max-step", type=float, default=None, help="largest step (adaptive)")
+    sim.add_argument("--time-step", type=float, default=None, help="override TIME STEP")
+    sim.add_argument("--saveper", type=float, default=None, help="override SAVEPER")
+    sim.add_argument("--initial-time", type=float, default=None, help="override INITIAL TIME")
+    sim.add_argument("--final-time", type=float, default=None, help="override FINAL TIME")
+    sim.set_defaults(func=_cmd_simulate)
+
+    info = sub.add_parser("info", help="list a model's stocks, flows and constants")
+    info.add_argument("model")
+    info.set_defaults(func=_cmd_info)
+
+    try:
+        from . import plot
+    except ImportError:  # pragma: no cover - plotting needs matplotlib, a core dependency
+        plot = None
+    if plot is not None:
+        p = sub.add_parser("plot", help="draw results (.nc) as briefing figures")
+        plot.add_arguments(p)
+        p.set_defaults(func=_cmd_plot)
+
+    run = sub.add_parser("run", help="run an experiment with Hydra (see conf/)",
+                         add_help=False)
+    run.set_defaults(func=None)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "run":  # Hydra owns the rest of the command line
+        from .experiments import hydra_main
+
+        return hydra_main(argv[1:])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from .errors import ModelError
+
+    try:
+        return int(args.func(args) or 0)
+    except (ModelError, ValueError, KeyError, FileNotFoundError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_USER_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
+
