@@ -321,10 +321,12 @@ def ranged(constants):
 def test_index_stocks_stay_in_unit_interval_for_any_levers_and_parameters(simulate, constants):
     ranges = ranged(constants)
     assert len(ranges) >= len(LEVERS) + len(SHOCK_MAGNITUDES) + len(SHOCK_TIMING)
+    # ends of the ranges as often as the interior: the corners hold the runaway arms race
     draw = st.fixed_dictionaries({
-        name: st.floats(lo, hi, allow_nan=False) for name, (lo, hi) in ranges.items()})
+        name: st.one_of(st.sampled_from([lo, hi]), st.floats(lo, hi, allow_nan=False))
+        for name, (lo, hi) in ranges.items()})
 
-    @settings(max_examples=60, deadline=None, derandomize=True,
+    @settings(max_examples=100, deadline=None, derandomize=True,
               suppress_health_check=[HealthCheck.too_slow])
     @given(draw)
     def check(params):

@@ -1,0 +1,309 @@
+"""Engine speed against PySD (the anchor), measured side by side in one process.
+
+Measures, on ``samples/SIR/SIR.mdl`` from the shared test models:
+
+a. one run, Euler, the file's own TIME STEP and SAVEPER: PySD ``model.run()`` against
+   ``Model.simulate(method="euler")`` (target in issue 2: at least 10x);
+b. N parameter sets (default 10,000; Contact Infectivity and Duration drawn uniformly
+   with a fixed seed) in ONE call of our engine against N sequential PySD runs,
+   extrapolated from ``--pysd-sample`` timed runs (target: at least 1,000x), for two
+   output requests: (i) the three stocks saved every day, (ii) every variable at the
+   file's own SAVEPER;
+c. agreement: our Euler results against PySD's at the save times, for the single run and
+   for every run of the PySD sample, so the comparison is apples to apples.
+
+Translation (PySD) and compilation (ours) are excluded; each side is warmed up once.
+Times are printed, never asserted: this is a script, not a test.
+
+    /work/venv/bin/python benchmarks/bench_engine.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+SIR = Path("samples") / "SIR" / "SIR.mdl"
+STOCKS = ("Susceptible", "Infectious", "Recovered")
+RANGES = {"Contact Infectivity": (0.1, 0.6), "Duration": (2.0, 10.0)}
+
+
+@dataclass
+class Timing:
+    """Seconds per call: the best and the median over the repeats."""
+
+    best: float
+    median: float
+    samples: list[float]
+
+    @classmethod
+    def of(cls, samples: list[float]) -> Timing:
+        return cls(min(samples), statistics.median(samples), samples)
+
+
+def time_calls(fn: Callable[[], Any], repeat: int, number: int = 1) -> Timing:
+    """``repeat`` samples, each the mean time of ``number`` consecutive calls."""
+    samples = []
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        samples.append((time.perf_counter() - start) / number)
+    return Timing.of(samples)
+
+
+def fmt_time(seconds: float) -> str:
+    if seconds >= 1.0:
+        return f"{seconds:.3g} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.3g} ms"
+    return f"{seconds * 1e6:.3g} us"
+
+
+def rel_diff(ours: np.ndarray, theirs: np.ndarray) -> float:
+    """max |a - b| / max(|a|, |b|), counting places where both are 0 as equal."""
+    ours, theirs = np.broadcast_arrays(np.asarray(ours, float), np.asarray(theirs, float))
+    scale = np.maximum(np.abs(ours), np.abs(theirs))
+    diff = np.abs(ours - theirs)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(scale > 0, diff / scale, 0.0)
+    return float(rel.max()) if rel.size else 0.0
+
+
+def compare(ds: Any, frame: Any, run: int | None = None) -> float:
+    """Max relative difference of every variable of ``ds`` against PySD's ``frame``."""
+    if not np.allclose(ds["time"].values, frame.index.values, rtol=0, atol=1e-9):
+        raise RuntimeError("the save times of the two engines differ")
+    worst = 0.0
+    for da in ds.data_vars.values():
+        column = da.attrs["vensim_name"]
+        ours = da.isel(run=run).values if run is not None else da.values
+        ours = np.broadcast_to(ours, (ds.sizes["time"],))
+        worst = max(worst, rel_diff(ours, frame[column].to_numpy(dtype=float)))
+    return worst
+
+
+def version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_info() -> list[str]:
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return [
+        f"date          {datetime.now(UTC).isoformat(timespec='seconds')}",
+        f"machine       {cpu_model()}; {os.cpu_count()} CPUs ({usable} usable); "
+        f"{platform.system()} {platform.release()}",
+        f"python        {platform.python_version()} ({sys.executable})",
+        f"numpy {version('numpy')}, scipy {version('scipy')}, xarray {version('xarray')}, "
+        f"pandas {version('pandas')}, pysd {version('pysd')}, "
+        f"deterrence {version('deterrence')}",
+    ]
+
+
+def default_models_root() -> Path:
+    env = os.environ.get("DETERRENCE_TEST_MODELS")
+    return Path(env) if env else REPO.parent / "shared" / "test-models"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--models-root", type=Path, default=default_models_root(),
+                        help="the shared test-models folder ($DETERRENCE_TEST_MODELS)")
+    parser.add_argument("--runs", type=int, default=10_000,
+                        help="parameter sets integrated in one call of our engine")
+    parser.add_argument("--pysd-sample", type=int, default=100,
+                        help="sequential PySD runs timed, then extrapolated to --runs")
+    parser.add_argument("--repeat", type=int, default=5,
+                        help="timed repeats of each of our calls (best and median shown)")
+    parser.add_argument("--number", type=int, default=20,
+                        help="calls per repeat for the single-run benchmark (both engines)")
+    parser.add_argument("--seed", type=int, default=20240601,
+                        help="seed of the parameter draws")
+    args = parser.parse_args(argv)
+    if args.runs < 1 or args.pysd_sample < 1 or args.repeat < 1 or args.number < 1:
+        parser.error("--runs, --pysd-sample, --repeat and --number must be positive")
+    args.pysd_sample = min(args.pysd_sample, args.runs)
+    return args
+
+
+def pysd_sequential(model: Any, params: dict[str, np.ndarray], count: int,
+                    **run_kwargs: Any) -> tuple[list[float], list[Any]]:
+    """Time ``count`` sequential PySD runs, one parameter set each (after one warm-up)."""
+    model.run(params={k: float(v[0]) for k, v in params.items()}, **run_kwargs)
+    seconds, frames = [], []
+    gc.collect()
+    for i in range(count):
+        start = time.perf_counter()
+        frame = model.run(params={k: float(v[i]) for k, v in params.items()}, **run_kwargs)
+        seconds.append(time.perf_counter() - start)
+        frames.append(frame)
+    return seconds, frames
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    path = args.models_root / SIR
+    if not path.is_file():
+        print(f"{path} not found: point --models-root or $DETERRENCE_TEST_MODELS at the "
+              "shared test models", file=sys.stderr)
+        return 2
+
+    warnings.filterwarnings("ignore", module="pysd")
+    import pysd
+
+    import deterrence
+
+    print("Engine benchmark: deterrence vs PySD (anchor), same process, same machine")
+    for line in machine_info():
+        print("  " + line)
+    print(f"  model         {path}")
+    print()
+
+    # -- load both; translation and compilation are excluded from every timing -------
+    with tempfile.TemporaryDirectory() as tmp:  # PySD writes its .py next to the .mdl
+        copy = Path(tmp) / path.name
+        shutil.copy(path, copy)
+        start = time.perf_counter()
+        pysd_model = pysd.read_vensim(str(copy))
+        pysd_translate = time.perf_counter() - start
+    start = time.perf_counter()
+    ours = deterrence.load(path)
+    ours_compile = time.perf_counter() - start
+    print(f"  load (excluded from timings): PySD read_vensim {fmt_time(pysd_translate)}, "
+          f"deterrence.load {fmt_time(ours_compile)}")
+
+    rows: list[tuple[str, str, str, str, str, str]] = []
+    notes: list[str] = []
+
+    # -- a. one run, the file's own step and SAVEPER ---------------------------------
+    frame_one = pysd_model.run()  # warm-up
+    ds_one = ours.simulate(method="euler")  # warm-up
+    n_saves_one = ds_one.sizes["time"]
+    print(f"  the file's own TIME STEP {ds_one.attrs['time_step']:g}, SAVEPER "
+          f"{ds_one.attrs['saveper']:g}: {n_saves_one} save times")
+    t_pysd_one = time_calls(pysd_model.run, args.repeat, args.number)
+    t_ours_one = time_calls(lambda: ours.simulate(method="euler"), args.repeat, args.number)
+    diff_one = compare(ds_one, frame_one)
+    ratio_one = t_pysd_one.median / t_ours_one.median
+    rows.append(("a. 1 run, all vars, "
+                 f"{n_saves_one} saves", fmt_time(t_pysd_one.median),
+                 fmt_time(t_ours_one.median), f"{ratio_one:,.1f}x", ">= 10x",
+                 "met" if ratio_one >= 10 else "MISSED"))
+    notes.append(f"a. best of {args.repeat} x {args.number} calls: PySD "
+                 f"{fmt_time(t_pysd_one.best)}, ours {fmt_time(t_ours_one.best)} "
+                 f"-> {t_pysd_one.best / t_ours_one.best:,.1f}x")
+
+    # -- b. N parameter sets in one call vs N sequential PySD runs -------------------
+    rng = np.random.default_rng(args.seed)
+    params = {name: rng.uniform(lo, hi, args.runs) for name, (lo, hi) in RANGES.items()}
+    ranges = ", ".join(f"{k} ~ U({lo:g}, {hi:g})" for k, (lo, hi) in RANGES.items())
+    notes.append(f"b. {args.runs:,} parameter sets, seed {args.seed}: {ranges}; PySD "
+                 f"extrapolated from {args.pysd_sample} sequential runs (the first "
+                 f"{args.pysd_sample} sets) x {args.runs / args.pysd_sample:g}")
+
+    requests = {
+        "i": {"label": "stocks, saveper 1", "ours": {"saveper": 1.0, "variables": STOCKS},
+              "pysd_columns": list(STOCKS)},
+        "ii": {"label": "all vars, own SAVEPER", "ours": {}, "pysd_columns": None},
+    }
+    diffs: dict[str, float] = {}
+    for key, request in requests.items():
+        def call(request: dict[str, Any] = request) -> Any:
+            return ours.simulate(params, method="euler", **request["ours"])
+
+        gc.collect()
+        start = time.perf_counter()
+        ds = call()  # warm-up; the first touch of fresh memory is timed separately
+        first = time.perf_counter() - start
+        times = ds["time"].values
+        mbytes = ds.nbytes / 1e6
+        seconds, frames = pysd_sequential(
+            pysd_model, params, args.pysd_sample, return_columns=request["pysd_columns"],
+            return_timestamps=times)
+        diffs[key] = max(compare(ds, frame, run=i) for i, frame in enumerate(frames))
+        del ds, frames
+        gc.collect()
+        t_ours = time_calls(call, args.repeat)
+        pysd_total = sum(seconds) * args.runs / args.pysd_sample
+        ratio = pysd_total / t_ours.median
+        target = 1000.0
+        rows.append((f"b{key}. {args.runs:,} runs, {request['label']}, {len(times)} saves",
+                     fmt_time(pysd_total), fmt_time(t_ours.median), f"{ratio:,.0f}x",
+                     f">= {target:,.0f}x", "met" if ratio >= target else "MISSED"))
+        notes.append(
+            f"b{key}. output {mbytes:,.0f} MB; PySD per run: median "
+            f"{fmt_time(statistics.median(seconds))}, mean "
+            f"{fmt_time(statistics.fmean(seconds))}; ours best of {args.repeat} "
+            f"{fmt_time(t_ours.best)} ({pysd_total / t_ours.best:,.0f}x), first call in "
+            f"this process {fmt_time(first)}; per run {fmt_time(t_ours.median / args.runs)}")
+    notes.append("bii. is memory-bound: every variable at every step of every run "
+                 "(time x run float64 arrays) is written and wrapped in a Dataset, so the "
+                 "ratio is lower than bi.'s")
+    notes.append("first calls include the operating system's first touch of fresh "
+                 "memory pages, which on a virtual machine can cost seconds for GBs; "
+                 "the timed repeats reuse pages")
+
+    # -- table -----------------------------------------------------------------------
+    header = ("benchmark", "PySD", "deterrence", "ratio", "target", "")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    print()
+    print("Times are medians of the repeats (PySD in b: extrapolated sequential total)")
+    rule = "  ".join("-" * w for w in widths)
+    print(rule)
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip())
+    print(rule)
+    for row in rows:
+        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in
+                                             zip(row[1:], widths[1:], strict=True)]
+        print("  ".join(cells).rstrip())
+    print(rule)
+    for note in notes:
+        print("  " + note)
+
+    print()
+    print("c. agreement, our Euler vs PySD at the same save times (max relative difference"
+          " over every variable and time):")
+    print(f"  a.  single run, {n_saves_one} saves:         {diff_one:.2e}")
+    for key, request in requests.items():
+        print(f"  b{key}. {args.pysd_sample} sampled runs, {request['label']}: "
+              f"{diffs[key]:.2e}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak resident memory {peak:,.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,701 @@
+"""Policy experiments with Hydra: configured runs, multiruns, batched sweeps, merging.
+
+``deterrence run [overrides]`` composes ``conf/`` (groups model, scenario, policy, solver,
+experiment) into a :class:`Config`, simulates, and writes ``results.nc`` and a comparison
+plot into the run's Hydra output folder. ``deterrence run -m key=a,b ...`` runs one job
+per combination; when the sweep ends, :class:`MergeSweep` (a Hydra callback) merges every
+job into ``combined.nc``: one dimension per swept key for a grid, a ``run`` dimension with
+the overrides as coordinates otherwise. An ``experiment`` preset with ``batch`` runs a
+whole grid as one ensemble in a single job (the engine's run axis) with the same layout.
+
+Jobs never raise into Hydra: a failure is written to the job folder and merged into the
+sweep's ``failures.yaml`` and the merged file's attrs, and the other jobs go on.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+import logging
+import os
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+import yaml
+from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
+
+from .errors import ModelError, ParameterError
+from .model import Model, load
+from .results import write_results
+
+log = logging.getLogger("deterrence.experiments")
+
+GROUPS = ("model", "scenario", "policy", "solver", "experiment")
+RESULTS = "results.nc"
+COMBINED = "combined.nc"
+FAILURE = "failure.yaml"
+FAILURES = "failures.yaml"
+
+
+# -- structured configs (a misspelt key fails when the config is composed) -------------
+
+
+@dataclass
+class ModelConfig:
+    """Which model file to run; ``levers`` maps policy fields to the model's constants."""
+
+    name: str = MISSING
+    path: str = MISSING
+    levers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ScenarioConfig:
+    """The world: shocks and starting conditions, as constants set by Vensim name."""
+
+    name: str = MISSING
+    description: str = ""
+    shock_windows: list[Any] = field(default_factory=list)  # [start, end, label]
+    set: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class PolicyConfig:
+    """The alliance's levers (None keeps the model's status-quo value)."""
+
+    name: str = "status_quo"
+    description: str = ""
+    joint_exercises: float | None = None
+    consultation: float | None = None
+    defence_spending: float | None = None
+    forward_presence: float | None = None
+    diplomatic_engagement: float | None = None
+    multi_domain_integration: float | None = None
+    declaratory_clarity: float | None = None
+    set: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class SolverConfig:
+    method: str = "euler"
+    rtol: float = 1e-6
+    atol: float = 1e-8
+    max_step: float | None = None
+    time_step: float | None = None
+    saveper: float | None = None
+    final_time: float | None = None
+
+
+@dataclass
+class ExperimentConfig:
+    """``batch``: swept keys (as in a multirun) run as one ensemble inside one job."""
+
+    name: str = "single"
+    description: str = ""
+    batch: dict[str, list[Any]] = field(default_factory=dict)
+
+
+@dataclass
+class OutputConfig:
+    plot: bool = True
+    plot_format: str = "png"
+    baseline_scenario: str = "baseline"
+    variables: list[str] | None = None  # None keeps every variable
+
+
+@dataclass
+class Config:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    solver: SolverConfig = field(default_factory=SolverConfig)
+    experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    params: dict[str, float] = field(default_factory=dict)  # any constant, by name
+
+
+LEVER_FIELDS = tuple(f for f in PolicyConfig.__dataclass_fields__
+                     if f not in ("name", "description", "set"))
+
+
+def register_configs() -> None:
+    from hydra.core.config_store import ConfigStore
+
+    cs = ConfigStore.instance()
+    cs.store(name="base_config", node=Config)
+
+
+# -- locating conf/ and models ---------------------------------------------------------
+
+
+def conf_dir() -> Path:
+    """``$DETERRENCE_CONF``, else ``./conf``, else the project's ``conf/``."""
+    candidates = [os.environ.get("DETERRENCE_CONF"), Path.cwd() / "conf",
+                  Path(__file__).resolve().parents[2] / "conf"]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "config.yaml").exists():
+            return Path(candidate).resolve()
+    raise ModelError("cannot find the experiment configuration (conf/config.yaml)",
+                     hint="run from the project folder or set DETERRENCE_CONF")
+
+
+def model_path(cfg_path: str) -> Path:
+    """A model path as written in the config: absolute, from the cwd, or from the project."""
+    path = Path(cfg_path).expanduser()
+    if path.is_absolute():
+        return path
+    for base in (_original_cwd(), conf_dir().parent):
+        if (base / path).exists():
+            return (base / path).resolve()
+    return (_original_cwd() / path).resolve()
+
+
+def _original_cwd() -> Path:
+    try:
+        from hydra.utils import get_original_cwd
+
+        return Path(get_original_cwd())
+    except (ImportError, ValueError):
+        return Path.cwd()
+
+
+@functools.cache
+def _load_cached(path: str, mtime_ns: int, size: int) -> Model:
+    del mtime_ns, size  # part of the cache key: an edited file is compiled again
+    return load(path)
+
+
+def get_model(path: str | Path) -> Model:
+    """The compiled model, compiled once per process (per file version)."""
+    p = Path(path)
+    if not p.exists():
+        raise ModelError("model file not found", path=p,
+                         hint="set model.path=FILE.mdl (relative to the project or cwd)")
+    stat = p.stat()
+    return _load_cached(str(p.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+# -- from a config to parameters --------------------------------------------------------
+
+
+def group_option(group: str, name: str, schema: type) -> DictConfig:
+    """Load ``conf/<group>/<name>.yaml`` checked against its schema (for batches)."""
+    path = conf_dir() / group / f"{name}.yaml"
+    if not path.exists():
+        options = sorted(p.stem for p in (conf_dir() / group).glob("*.yaml"))
+        raise ParameterError(f"{group} {name!r} does not exist; options: {', '.join(options)}",
+                             path=path.parent)
+    node = OmegaConf.load(path)
+    node.pop("defaults", None)
+    return OmegaConf.merge(OmegaConf.structured(schema), node)
+
+
+def _resolve(model: Model, values: dict[str, Any], where: str) -> dict[str, Any]:
+    """Map names (Vensim or Python) to Python names, naming where a bad one came from."""
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        try:
+            var = model.variable(str(name))
+        except ParameterError as exc:
+            raise ParameterError(f"{where}: {exc.message}", path=exc.path,
+                                 hint=exc.hint) from None
+        out[var.py_name] = value
+    return out
+
+
+def scenario_params(model: Model, scenario: Any) -> dict[str, Any]:
+    return _resolve(model, dict(scenario.set), f"scenario {scenario.name!r}")
+
+
+def policy_params(model: Model, levers: Any, policy: Any) -> dict[str, Any]:
+    """The policy's levers (through the model's lever map), then its ``set``."""
+    params: dict[str, Any] = {}
+    for lever in LEVER_FIELDS:
+        value = policy.get(lever)
+        if value is None:
+            continue
+        if lever not in levers:
+            raise ParameterError(
+                f"policy.{lever} is set, but model {model.name!r} maps no constant to it",
+                path=model.path, hint="add it to model.levers, or set the constant with "
+                "+params.NAME=VALUE")
+        params.update(_resolve(model, {levers[lever]: value}, f"policy.{lever}"))
+    params.update(_resolve(model, dict(policy.set), f"policy {policy.name!r}"))
+    return params
+
+
+def job_params(model: Model, cfg: Any) -> dict[str, Any]:
+    """Scenario < policy levers < policy.set < params: later settings win."""
+    params = scenario_params(model, cfg.scenario)
+    params.update(policy_params(model, cfg.model.levers, cfg.policy))
+    params.update(_resolve(model, dict(cfg.params), "params"))
+    model.check_ranges(params)
+    return params
+
+
+def simulate_config(model: Model, cfg: Any, params: dict[str, Any]) -> xr.Dataset:
+    s = cfg.solver
+    return model.simulate(params, method=s.method, rtol=s.rtol, atol=s.atol,
+                          max_step=s.max_step, time_step=s.time_step, saveper=s.saveper,
+                          final_time=s.final_time,
+                          variables=list(cfg.output.variables) if cfg.output.variables else None)
+
+
+def dim_name(key: str) -> str:
+    """``policy.joint_exercises`` -> ``joint_exercises``; ``scenario`` -> ``scenario``."""
+    key = key.lstrip("+~")
+    return key.rsplit(".", 1)[-1] if "." in key else key
+
+
+# -- batched grids: one job, one ensemble -----------------------------------------------
+
+
+def batch_grid(model: Model, cfg: Any) -> tuple[list[str], list[list[Any]], dict[str, Any]]:
+    """The batch's keys, their values, and parameter arrays over the cartesian product."""
+    keys = list(cfg.experiment.batch)
+    values = [list(cfg.experiment.batch[k]) for k in keys]
+    for key, vals in zip(keys, values, strict=True):
+        if not vals:
+            raise ParameterError(f"experiment.batch.{key} has no values")
+    combos = list(itertools.product(*values))
+    per_combo = []
+    for combo in combos:
+        job = OmegaConf.to_container(cfg, resolve=True)
+        job_cfg = OmegaConf.structured(Config)
+        job_cfg = OmegaConf.merge(job_cfg, job)
+        for key, value in zip(keys, combo, strict=True):
+            _apply(job_cfg, key, value)
+        per_combo.append(job_params(model, job_cfg))
+    names = sorted(set().union(*per_combo))
+    arrays = {}
+    for name in names:
+        default = model.variables[name].default
+        arrays[name] = np.array([p.get(name, default) for p in per_combo], dtype=float)
+    return keys, values, arrays
+
+
+def _apply(cfg: DictConfig, key: str, value: Any) -> None:
+    key = key.lstrip("+~")
+    if key in ("scenario", "policy"):
+        schema = ScenarioConfig if key == "scenario" else PolicyConfig
+        cfg[key] = group_option(key, str(value), schema)
+    elif key in GROUPS:
+        raise ParameterError(f"experiment.batch cannot sweep {key!r} in one ensemble",
+                             hint="use a multirun (-m) for models, solvers and experiments")
+    else:
+        OmegaConf.update(cfg, key, value, force_add=key.startswith("params."))
+
+
+def reshape_runs(ds: xr.Dataset, keys: list[str], values: list[list[Any]]) -> xr.Dataset:
+    """Turn the ensemble's ``run`` axis into one dimension per batch key."""
+    dims = [dim_name(k) for k in keys]
+    shape = [len(v) for v in values]
+    data_vars = {}
+    for name, da in ds.data_vars.items():
+        if "run" not in da.dims:
+            data_vars[name] = da
+            continue
+        da = da.transpose("run", ...)
+        rest = [d for d in da.dims if d != "run"]
+        data_vars[name] = xr.Variable(
+            (*dims, *rest), da.values.reshape(*shape, *da.shape[1:]), da.attrs)
+    coords = {d: v for d, v in zip(dims, values, strict=True)}
+    coords.update({c: ds.coords[c] for c in ds.coords if c != "run"})
+    return xr.Dataset(data_vars, coords=coords, attrs=ds.attrs)
+
+
+# -- one job ----------------------------------------------------------------------------
+
+
+def run_job(cfg: DictConfig, output_dir: Path) -> xr.Dataset:
+    """Simulate one configured job (a batch if the experiment has one); write results."""
+    model = get_model(model_path(cfg.model.path))
+    if cfg.experiment.batch:
+        keys, values, arrays = batch_grid(model, cfg)
+        log.info("batched grid: %s (%d runs in one ensemble)",
+                 " x ".join(f"{k}[{len(v)}]" for k, v in zip(keys, values, strict=True)),
+                 int(np.prod([len(v) for v in values])))
+        ds = reshape_runs(simulate_config(model, cfg, arrays), keys, values)
+        windows = _batch_windows(keys, values, cfg)
+    else:
+        ds = simulate_config(model, cfg, job_params(model, cfg))
+        windows = {cfg.scenario.name: [list(w) for w in cfg.scenario.shock_windows]}
+    ds.attrs.update({
+        "scenario": cfg.scenario.name, "policy": cfg.policy.name,
+        "experiment": cfg.experiment.name, "shock_windows": json.dumps(windows),
+        "config": OmegaConf.to_yaml(cfg, resolve=True),
+    })
+    write_results(ds, _fresh(output_dir / RESULTS))
+    if cfg.experiment.batch:
+        write_results(ds, _fresh(output_dir / COMBINED))
+    if cfg.output.plot:
+        _plot_job(model, cfg, ds, output_dir)
+    return ds
+
+
+def _batch_windows(keys: list[str], values: list[list[Any]], cfg: Any) -> dict[str, Any]:
+    if "scenario" not in keys:
+        return {cfg.scenario.name: [list(w) for w in cfg.scenario.shock_windows]}
+    names = values[keys.index("scenario")]
+    return {n: [list(w) for w in group_option("scenario", n, ScenarioConfig).shock_windows]
+            for n in names}
+
+
+def _fresh(path: Path) -> Path:
+    """Never overwrite: an existing file is kept aside with its modification time."""
+    if path.exists():
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(path.stat().st_mtime))
+        path.rename(path.with_name(f"{path.stem}.{stamp}{path.suffix}"))
+    return path
+
+
+def _plot_job(model: Model, cfg: Any, ds: xr.Dataset, output_dir: Path) -> None:
+    """A comparison against the baseline scenario, with the same policy and solver."""
+    from . import plot
+
+    try:
+        if cfg.experiment.batch:
+            _plot_combined(ds, output_dir, cfg.output)
+            return
+        baseline_name = cfg.output.baseline_scenario
+        runs = {cfg.scenario.name: ds}
+        if cfg.scenario.name != baseline_name:
+            base_cfg = OmegaConf.merge(OmegaConf.structured(Config),
+                                       OmegaConf.to_container(cfg, resolve=True))
+            base_cfg.scenario = group_option("scenario", baseline_name, ScenarioConfig)
+            base = simulate_config(model, base_cfg, job_params(model, base_cfg))
+            runs = {baseline_name: base, **runs}
+        both = xr.concat([d.drop_attrs(deep=False) for d in runs.values()],
+                         dim=xr.DataArray(list(runs), dims="scenario", name="scenario"),
+                         data_vars="all", coords="minimal", compat="override")
+        both.attrs["shock_windows"] = ds.attrs["shock_windows"]
+        fig = plot.scenario_comparison(both, by="scenario", baseline=baseline_name)
+        plot.save_figure(fig, _fresh(output_dir / f"comparison.{cfg.output.plot_format}"))
+    except Exception as exc:  # noqa: BLE001 - a plot must never lose the results
+        log.warning("comparison plot not drawn: %s", exc)
+
+
+def _plot_combined(ds: xr.Dataset, folder: Path, output: Any) -> None:
+    from . import plot
+
+    sweep_dims = [d for d in ds.dims if d not in ("time",)]
+    fmt = output.plot_format
+    if "scenario" in sweep_dims:
+        reduced = ds.isel({d: 0 for d in sweep_dims if d not in ("scenario", "run")})
+        fig = plot.scenario_comparison(reduced, by="scenario",
+                                       baseline=output.baseline_scenario)
+        plot.save_figure(fig, _fresh(folder / f"comparison.{fmt}"))
+    elif len(sweep_dims) == 1:
+        fig = plot.scenario_comparison(ds, by=sweep_dims[0], baseline=None)
+        plot.save_figure(fig, _fresh(folder / f"comparison.{fmt}"))
+    numeric = [d for d in sweep_dims if d in ds.coords and ds[d].dtype.kind in "if"]
+    if len(numeric) >= 2:
+        reduced = ds.isel({d: 0 for d in sweep_dims if d not in numeric[:2]})
+        outcome = "deterrence_survival" if "deterrence_survival" in ds else None
+        fig = plot.policy_map(reduced, outcome or plot._default_outcome(reduced),
+                              x=numeric[0], y=numeric[1])
+        plot.save_figure(fig, _fresh(folder / f"policy_map.{fmt}"))
+
+
+def task(cfg: DictConfig) -> dict[str, Any]:
+    """Hydra's task function: never raises, so one failed job cannot stop a sweep."""
+    from hydra.core.hydra_config import HydraConfig
+
+    output_dir = Path(HydraConfig.get().runtime.output_dir)
+    overrides = list(HydraConfig.get().overrides.task)
+    started = time.perf_counter()
+    try:
+        check_keys(cfg)
+        ds = run_job(cfg, output_dir)
+    except Exception as exc:  # noqa: BLE001 - recorded, reported, and the sweep goes on
+        message = str(exc) if isinstance(exc, ModelError) else (
+            f"{type(exc).__name__}: {exc}")
+        log.error("job failed: %s", message)
+        record = {"overrides": overrides, "error": message,
+                  "traceback": "" if isinstance(exc, ModelError) else traceback.format_exc()}
+        _write_text(output_dir / FAILURE, yaml.safe_dump(record, sort_keys=False))
+        _FAILED.append(record)
+        return {"status": "failed", "error": message}
+    log.info("wrote %s (%.2f s)", output_dir / RESULTS, time.perf_counter() - started)
+    return {"status": "ok", "sizes": dict(ds.sizes)}
+
+
+_FAILED: list[dict[str, Any]] = []
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+# -- merging a multirun -----------------------------------------------------------------
+
+
+def _job_value(job_cfg: DictConfig, choices: dict[str, str], key: str) -> Any:
+    key = key.lstrip("+~")
+    if key in GROUPS:
+        return choices.get(key, OmegaConf.select(job_cfg, f"{key}.name"))
+    value = OmegaConf.select(job_cfg, key)
+    return OmegaConf.to_container(value) if isinstance(value, DictConfig | ListConfig) \
+        else value
+
+
+def merge_sweep(sweep_dir: Path, baseline: str = "baseline", plot: bool = True,
+                plot_format: str = "png") -> xr.Dataset | None:
+    """Merge every job folder under ``sweep_dir`` into ``combined.nc`` (see module doc)."""
+    jobs = sorted((p for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit()),
+                  key=lambda p: int(p.name))
+    records, failures = [], []
+    swept: list[str] = []
+    for job in jobs:
+        overrides = OmegaConf.load(job / ".hydra" / "overrides.yaml")
+        hydra_cfg = OmegaConf.load(job / ".hydra" / "hydra.yaml")
+        choices = dict(hydra_cfg.hydra.runtime.choices)
+        job_cfg = OmegaConf.load(job / ".hydra" / "config.yaml")
+        keys = [o.split("=", 1)[0] for o in overrides]
+        for k in keys:
+            if k not in swept:
+                swept.append(k)
+        point = {k: _job_value(job_cfg, choices, k) for k in keys}
+        if (job / FAILURE).exists() or not (job / RESULTS).exists():
+            failure = OmegaConf.to_container(OmegaConf.load(job / FAILURE)) if (
+                job / FAILURE).exists() else {"overrides": list(overrides),
+                                              "error": "the job wrote no results"}
+            failures.append({"job": int(job.name), **failure})
+            records.append((point, None))
+        else:
+            records.append((point, job / RESULTS))
+    # keys that do not vary between jobs are settings, not dimensions
+    varying = [k for k in swept
+               if len({json.dumps(p.get(k), sort_keys=True) for p, _ in records}) > 1]
+    _write_text(sweep_dir / FAILURES, yaml.safe_dump(failures, sort_keys=False))
+    loaded = [(p, xr.load_dataset(path)) for p, path in records if path is not None]
+    if not loaded:
+        log.error("no job of the sweep in %s succeeded; see %s", sweep_dir, FAILURES)
+        return None
+    combined = _combine(loaded, [p for p, _ in records], varying)
+    windows: dict[str, Any] = {}
+    for _, ds in loaded:
+        windows.update(json.loads(ds.attrs.get("shock_windows", "{}")))
+    first = loaded[0][1].attrs
+    combined.attrs = {k: v for k, v in first.items()
+                      if k not in ("config", "scenario", "policy", "overrides", "created")}
+    combined.attrs.update({
+        "shock_windows": json.dumps(windows), "sweep_dir": str(sweep_dir),
+        "swept_keys": json.dumps(varying), "n_jobs": len(records),
+        "n_failed": len(failures),
+        "failures": json.dumps([{"job": f["job"], "overrides": f["overrides"],
+                                 "error": f["error"]} for f in failures]),
+    })
+    write_results(combined, _fresh(sweep_dir / COMBINED))
+    log.info("merged %d jobs (%d failed) into %s", len(records), len(failures),
+             sweep_dir / COMBINED)
+    if plot:
+        try:
+            _plot_combined(combined, sweep_dir, OutputConfig(
+                plot=True, plot_format=plot_format, baseline_scenario=baseline))
+        except Exception as exc:  # noqa: BLE001 - the merged data matter more
+            log.warning("sweep plot not drawn: %s", exc)
+    return combined
+
+
+def _combine(loaded: list[tuple[dict[str, Any], xr.Dataset]], points: list[dict[str, Any]],
+             keys: list[str]) -> xr.Dataset:
+    """A grid gets one dim per key (failed cells NaN); anything else a ``run`` dim."""
+    dims = [dim_name(k) for k in keys]
+    if len(set(dims)) != len(dims):
+        dims = [k.lstrip("+~").replace(".", "_") for k in keys]
+    levels = [list(dict.fromkeys(_hashable(p.get(k)) for p in points)) for k in keys]
+    combos = {tuple(_hashable(p.get(k)) for k in keys) for p in points}
+    is_grid = bool(keys) and len(combos) == len(points) == int(np.prod([len(v) for v in levels]))
+    parts = []
+    for i, (point, ds) in enumerate(loaded):
+        ds = ds.drop_attrs(deep=False)
+        if is_grid:
+            parts.append(ds.expand_dims({d: [_hashable(point.get(k))]
+                                         for d, k in zip(dims, keys, strict=True)}))
+        else:
+            parts.append(ds.expand_dims(run=[i]).assign_coords(
+                {d: ("run", [_hashable(point.get(k))]) for d, k in zip(dims, keys, strict=True)}))
+    if not is_grid:
+        return xr.concat(parts, dim="run", join="outer", data_vars="all", coords="different",
+                         compat="equals")
+    merged = xr.merge(parts, join="outer", compat="no_conflicts", combine_attrs="drop")
+    return merged.reindex({d: lv for d, lv in zip(dims, levels, strict=True)})
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, list | dict):
+        return json.dumps(value, sort_keys=True)
+    return value
+
+
+class MergeSweep:
+    """Hydra callback: after a multirun, merge the jobs and draw the comparison."""
+
+    def __init__(self, **_: Any) -> None:
+        pass
+
+    def on_multirun_end(self, config: DictConfig, **_: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        if not sweep_dir.is_absolute():
+            sweep_dir = _original_cwd() / sweep_dir
+        out = config.get("output", {})
+        merged = merge_sweep(sweep_dir, baseline=out.get("baseline_scenario", "baseline"),
+                             plot=bool(out.get("plot", True)),
+                             plot_format=out.get("plot_format", "png"))
+        if merged is not None and merged.attrs.get("n_failed"):
+            _FAILED.append({"sweep": str(sweep_dir), "n_failed": merged.attrs["n_failed"]})
+
+    # Hydra calls these too; nothing to do
+    def on_run_start(self, config: DictConfig, **_: Any) -> None: ...
+    def on_run_end(self, config: DictConfig, **_: Any) -> None: ...
+    def on_multirun_start(self, config: DictConfig, **_: Any) -> None: ...
+    def on_job_start(self, config: DictConfig, **_: Any) -> None: ...
+    def on_job_end(self, config: DictConfig, job_return: Any, **_: Any) -> None: ...
+
+
+# -- the command ------------------------------------------------------------------------
+
+
+def preflight(overrides: Sequence[str]) -> None:
+    """Compose and check every swept value before any job starts (one clear line each)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    plain = [o for o in overrides if not o.startswith("-")
+             and not o.lstrip("+~").startswith("hydra")]
+    parsed = OverridesParser.create().parse_overrides(plain)
+    base, alternatives = [], []
+    for override, text in zip(parsed, plain, strict=True):
+        if override.is_sweep_override():
+            key = text.split("=", 1)[0]
+            values = list(override.sweep_string_iterator())
+            base.append(f"{key}={values[0]}")
+            alternatives += [(len(base) - 1, f"{key}={v}") for v in values[1:]]
+        else:
+            base.append(text)
+    candidates = [base] + [base[:i] + [alt] + base[i + 1:] for i, alt in alternatives]
+    register_configs()
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+            for candidate in candidates:
+                cfg = compose(config_name="config", overrides=candidate)
+                check_keys(cfg)
+                model = get_model(model_path(cfg.model.path))
+                if cfg.experiment.batch:
+                    batch_grid(model, cfg)
+                else:
+                    job_params(model, cfg)
+                if cfg.solver.method.lower() not in {m.lower() for m in _methods()}:
+                    raise ParameterError(f"solver.method={cfg.solver.method!r} is unknown; "
+                                         f"choose one of {', '.join(_methods())}")
+    finally:
+        GlobalHydra.instance().clear()
+
+
+_SCHEMAS = {"model": ModelConfig, "scenario": ScenarioConfig, "policy": PolicyConfig,
+            "solver": SolverConfig, "experiment": ExperimentConfig, "output": OutputConfig}
+
+
+def check_keys(cfg: DictConfig) -> None:
+    """Keys added with ``+`` bypass Hydra's checks: only ``params`` takes new keys."""
+    for key in cfg:
+        if key == "hydra":
+            continue
+        if key not in Config.__dataclass_fields__:
+            raise ParameterError(f"unknown config key {key!r}" + _suggest(
+                str(key), list(Config.__dataclass_fields__)))
+        schema = _SCHEMAS.get(str(key))
+        if schema is not None:
+            for sub in cfg[key]:
+                if sub not in schema.__dataclass_fields__:
+                    raise ParameterError(f"unknown config key '{key}.{sub}'" + _suggest(
+                        str(sub), list(schema.__dataclass_fields__)))
+
+
+def _suggest(word: str, options: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, options, n=3, cutoff=0.5)
+    if close:
+        return "; did you mean " + " or ".join(repr(c) for c in close) + "?"
+    return "; valid keys: " + ", ".join(options)
+
+
+def one_line(exc: BaseException) -> str:
+    """Hydra's multi-line errors as one line that still says what exists."""
+    import re
+
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    text = (lines[0] if lines else type(exc).__name__).rstrip(".")
+    options = [ln for ln in lines if not ln.startswith(("Available", "Config search",
+                                                          "provider=", "To append"))]
+    if "Available options" in str(exc):
+        found = re.search(r"Available options in '([^']+)':\n(.*?)(?:\nConfig search|$)",
+                          str(exc), re.S)
+        if found:
+            names = [n.strip() for n in found.group(2).splitlines() if n.strip()]
+            text += f"; options for {found.group(1)}: {', '.join(names)}"
+    override = re.match(r"Could not override '([^']+)'", text)
+    if "Available options" in str(exc):
+        pass
+    elif override:
+        group, _, key = override.group(1).lstrip("+~").rpartition(".")
+        schema = _SCHEMAS.get(group) if group else Config
+        if schema is not None:
+            text += f": no key {key!r} in {group or 'the config'}" + _suggest(
+                key, list(schema.__dataclass_fields__))
+    elif len(options) > 1 and text != options[1]:
+        text += f" ({options[1]})"
+    return text
+
+
+def _methods() -> tuple[str, ...]:
+    from .integrate import METHODS
+
+    return METHODS
+
+
+def hydra_main(argv: Sequence[str]) -> int:
+    """``deterrence run ...``: check the overrides, then hand the command line to Hydra."""
+    import hydra
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    argv = list(argv)
+    if not any(a in ("--help", "-h", "--hydra-help", "--info", "-i") or a.startswith("--cfg")
+               for a in argv):
+        try:
+            preflight(argv)
+        except (ModelError, HydraException, OmegaConfBaseException, ValueError) as exc:
+            print(f"error: {one_line(exc)}", file=sys.stderr)
+            return 2
+    register_configs()
+    _FAILED.clear()
+    main = hydra.main(config_path=str(conf_dir()), config_name="config",
+                      version_base="1.3")(task)
+    saved = sys.argv
+    sys.argv = ["deterrence run", *argv]
+    try:
+        main()
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    finally:
+        sys.argv = saved
+    if _FAILED:
+        print(f"warning: {len(_FAILED)} failure record(s); see failure.yaml / failures.yaml "
+              "in the output folder", file=sys.stderr)
+        return 1
+    return 0
