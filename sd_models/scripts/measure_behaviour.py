@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-
 from behaviour import (
     ALLIANCE,
     engine_available,
@@ -141,8 +140,9 @@ def erosion_chain() -> None:
 def extremes() -> None:
     section("RC7 extreme conditions")
     ds = sim({"Alliance Capability Initial": 0, "Defence Spending": 0})
-    print(f"no capability: risk estimate at 10 {f(float(ds.adversary_risk_estimate.sel(time=10)))}, "
-          f"at 50 {f(float(ds.adversary_risk_estimate[-1]))}")
+    risk = ds.adversary_risk_estimate
+    print(f"no capability: risk estimate at 10 {f(float(risk.sel(time=10)))}, "
+          f"at 50 {f(float(risk[-1]))}")
     ds = sim({"Mutual Trust Initial": 0})
     print(f"no trust: indicated commitment at 0 {f(float(ds.indicated_commitment[0]))}, "
           f"perceived commitment at 2 {f(float(ds.perceived_commitment.sel(time=2)))}")
@@ -156,7 +156,8 @@ def numerics() -> None:
     step = float(base.attrs.get("time_step") or series(base, "time_step")[0])
     for name, sc in SCENARIOS["scenarios"].items():
         full = sim(sc["set"])
-        d = {"halving TIME STEP": relative_difference(full, sim(sc["set"], time_step=step / 2), KEY),
+        d = {"halving TIME STEP": relative_difference(full, sim(sc["set"], time_step=step / 2),
+                                                      KEY),
              "vs step/32": relative_difference(full, sim(sc["set"], time_step=step / 32), KEY)}
         if engine_available():
             d["RK45 vs euler"] = relative_difference(sim(sc["set"], method="RK45"), full, KEY)
@@ -164,33 +165,33 @@ def numerics() -> None:
                                       for k, v in d.items()))
 
 
+def summary(ds) -> str:
+    """The figures the README quotes for one run."""
+    def v(name, how):
+        values = series(ds, name).values
+        return f({"first": values[0], "end": values[-1], "min": values.min(),
+                  "max": values.max()}[how])
+
+    return (f"trust {v('mutual_trust', 'first')}->{v('mutual_trust', 'end')} "
+            f"(min {v('mutual_trust', 'min')}); commitment min {v('perceived_commitment', 'min')}"
+            f" end {v('perceived_commitment', 'end')}; risk estimate min "
+            f"{v('adversary_risk_estimate', 'min')} max {v('adversary_risk_estimate', 'max')} "
+            f"end {v('adversary_risk_estimate', 'end')}; capability "
+            f"{v('alliance_capability', 'end')} vs adversary {v('adversary_capability', 'end')} "
+            f"at 50; complacency end {v('complacency', 'end')}; peak hazard "
+            f"{v('hazard_of_aggression', 'max')}; max escalation {v('escalation_risk', 'max')}; "
+            f"survival at 50 {v('deterrence_survival', 'end')}")
+
+
 def scenarios() -> None:
     section("Scenarios")
     for name, sc in SCENARIOS["scenarios"].items():
-        ds = sim(sc["set"])
-        print(f"{name}: trust {f(float(ds.mutual_trust[0]))}->{f(float(ds.mutual_trust[-1]))} "
-              f"(min {f(float(ds.mutual_trust.min()))}); commitment min "
-              f"{f(float(ds.perceived_commitment.min()))} end {f(float(ds.perceived_commitment[-1]))}; "
-              f"risk estimate min {f(float(ds.adversary_risk_estimate.min()))} max "
-              f"{f(float(ds.adversary_risk_estimate.max()))} end {f(float(ds.adversary_risk_estimate[-1]))}; "
-              f"capability {f(float(ds.alliance_capability[-1]))} vs adversary "
-              f"{f(float(ds.adversary_capability[-1]))} at 50; complacency end "
-              f"{f(float(ds.complacency[-1]))}; peak hazard {f(float(ds.hazard_of_aggression.max()))}; "
-              f"max escalation {f(float(ds.escalation_risk.max()))}; survival at 50 "
-              f"{f(float(ds.deterrence_survival[-1]))}")
+        print(f"{name}: {summary(sim(sc['set']))}")
     cw = SCENARIOS["scenarios"]["cold_war_nato"]["set"]
     adversary = {k: v for k, v in cw.items() if k.startswith("Adversary") or "Initial" in k}
-    ds = sim(adversary)
-    print(f"cold_war_nato adversary and start with status-quo levers: trust end "
-          f"{f(float(ds.mutual_trust[-1]))}, risk estimate end "
-          f"{f(float(ds.adversary_risk_estimate[-1]))}, peak hazard "
-          f"{f(float(ds.hazard_of_aggression.max()))}, survival {f(float(ds.deterrence_survival[-1]))}")
+    print(f"cold_war_nato adversary and start with status-quo levers: {summary(sim(adversary))}")
     wp = SCENARIOS["scenarios"]["warsaw_pact"]["set"]
-    ds = sim({**wp, "Coercive Control": 0})
-    print(f"warsaw_pact without coercion: trust end {f(float(ds.mutual_trust[-1]))}, "
-          f"commitment end {f(float(ds.perceived_commitment[-1]))}, "
-          f"risk estimate end {f(float(ds.adversary_risk_estimate[-1]))}, survival "
-          f"{f(float(ds.deterrence_survival[-1]))}")
+    print(f"warsaw_pact without coercion: {summary(sim({**wp, 'Coercive Control': 0}))}")
 
 
 def policies() -> None:
@@ -198,7 +199,7 @@ def policies() -> None:
     shock = SCENARIOS["scenarios"]["leadership_change"]["set"]
     for name, pol in SCENARIOS["policies"].items():
         ds, calm = sim({**shock, **pol["set"]}), sim(pol["set"])
-        fall, rec = fall_and_recovery(ds.mutual_trust, calm.mutual_trust, 10.0)
+        _, rec = fall_and_recovery(ds.mutual_trust, calm.mutual_trust, 10.0)
         print(f"{name}: trust recovery {rec:.1f} y; risk estimate min "
               f"{f(float(ds.adversary_risk_estimate.min()))}, end "
               f"{f(float(ds.adversary_risk_estimate[-1]))}; survival at 50 "

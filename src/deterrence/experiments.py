@@ -259,47 +259,68 @@ def dim_name(key: str) -> str:
 
 
 def batch_grid(model: Model, cfg: Any) -> tuple[list[str], list[list[Any]], dict[str, Any]]:
-    """The batch's keys, their values, and parameter arrays over the cartesian product."""
-    keys = list(cfg.experiment.batch)
+    """The batch's keys, their values, and parameter arrays over the cartesian product.
+
+    Precedence is the same as for one job: scenario < policy < policy levers < params.
+    """
+    keys = [str(k) for k in cfg.experiment.batch]
     values = [list(cfg.experiment.batch[k]) for k in keys]
     for key, vals in zip(keys, values, strict=True):
         if not vals:
             raise ParameterError(f"experiment.batch.{key} has no values")
-    combos = list(itertools.product(*values))
-    per_combo = []
-    for combo in combos:
-        job = OmegaConf.to_container(cfg, resolve=True)
-        job_cfg = OmegaConf.structured(Config)
-        job_cfg = OmegaConf.merge(job_cfg, job)
-        for key, value in zip(keys, combo, strict=True):
-            _apply(job_cfg, key, value)
-        per_combo.append(job_params(model, job_cfg))
-    names = sorted(set().union(*per_combo))
-    arrays = {}
+    rank = {"scenario": 0, "policy": 1}
+    order = sorted(range(len(keys)), key=lambda i: rank.get(keys[i].lstrip("+~"), 2 + i))
+    base = {} if "scenario" in keys else scenario_params(model, cfg.scenario)
+    if "policy" not in keys:
+        base.update(policy_params(model, cfg.model.levers, cfg.policy))
+    base.update(_resolve(model, dict(cfg.params), "params"))
+    contributions = [[_contribution(model, cfg, keys[i], v) for v in values[i]]
+                     for i in range(len(keys))]
+    combos = list(itertools.product(*(range(len(v)) for v in values)))
+    names = sorted(set(base).union(*(c for per_key in contributions for c in per_key)))
+    arrays: dict[str, Any] = {}
     for name in names:
-        default = model.variables[name].default
-        arrays[name] = np.array([p.get(name, default) for p in per_combo], dtype=float)
+        column = np.empty(len(combos))
+        for row, combo in enumerate(combos):
+            value = base.get(name, model.variables[name].default)
+            for i in order:
+                value = contributions[i][combo[i]].get(name, value)
+            column[row] = value
+        arrays[name] = column
+    model.check_ranges(arrays)
     return keys, values, arrays
 
 
-def _apply(cfg: DictConfig, key: str, value: Any) -> None:
+def _contribution(model: Model, cfg: Any, key: str, value: Any) -> dict[str, Any]:
+    """The constants one swept value sets."""
     key = key.lstrip("+~")
-    if key in ("scenario", "policy"):
-        schema = ScenarioConfig if key == "scenario" else PolicyConfig
-        cfg[key] = group_option(key, str(value), schema)
-    elif key in GROUPS:
-        raise ParameterError(f"experiment.batch cannot sweep {key!r} in one ensemble",
-                             hint="use a multirun (-m) for models, solvers and experiments")
-    else:
-        OmegaConf.update(cfg, key, value, force_add=key.startswith("params."))
+    if key == "scenario":
+        return scenario_params(model, group_option("scenario", str(value), ScenarioConfig))
+    if key == "policy":
+        option = group_option("policy", str(value), PolicyConfig)
+        return policy_params(model, cfg.model.levers, option)
+    group, _, name = key.partition(".")
+    if group == "policy" and name in LEVER_FIELDS:
+        return policy_params(model, cfg.model.levers,
+                             OmegaConf.structured(PolicyConfig(**{name: value})))
+    if group == "params" and name:
+        return _resolve(model, {name: value}, key)
+    raise ParameterError(
+        f"experiment.batch cannot sweep {key!r} inside one ensemble",
+        hint="batch scenario, policy, policy.<lever> or params.<name>; sweep the rest "
+        "with a multirun (-m)")
 
 
 def reshape_runs(ds: xr.Dataset, keys: list[str], values: list[list[Any]]) -> xr.Dataset:
     """Turn the ensemble's ``run`` axis into one dimension per batch key."""
-    dims = [dim_name(k) for k in keys]
+    combos = list(itertools.product(*values))
+    plan = [_dim_for(k, ds, [c[i] for c in combos]) for i, k in enumerate(keys)]
+    dims = [d for d, _ in plan]
     shape = [len(v) for v in values]
     data_vars = {}
     for name, da in ds.data_vars.items():
+        if any(absorbed and name == d for d, absorbed in plan):
+            continue
         if "run" not in da.dims:
             data_vars[name] = da
             continue
@@ -307,9 +328,33 @@ def reshape_runs(ds: xr.Dataset, keys: list[str], values: list[list[Any]]) -> xr
         rest = [d for d in da.dims if d != "run"]
         data_vars[name] = xr.Variable(
             (*dims, *rest), da.values.reshape(*shape, *da.shape[1:]), da.attrs)
-    coords = {d: v for d, v in zip(dims, values, strict=True)}
+    coords: dict[str, Any] = {
+        d: xr.Variable((d,), v, dict(ds[d].attrs) if absorbed else {})
+        for (d, absorbed), v in zip(plan, values, strict=True)}
     coords.update({c: ds.coords[c] for c in ds.coords if c != "run"})
     return xr.Dataset(data_vars, coords=coords, attrs=ds.attrs)
+
+
+def _dim_for(key: str, ds: xr.Dataset, values: Sequence[Any]) -> tuple[str, bool]:
+    """The dimension name for a swept key, and whether it absorbs a same-named variable.
+
+    ``policy.diplomatic_engagement`` names its dim ``diplomatic_engagement``; if the model
+    has a constant of that name holding exactly the swept values, the constant becomes the
+    coordinate (keeping its units and documentation); any other clash gets the full key.
+    """
+    dim = dim_name(key)
+    if dim not in ds.data_vars:
+        return dim, False
+    da = ds[dim]
+    if "time" not in da.dims:
+        try:
+            same = np.allclose(np.broadcast_to(da.values, (len(values),)),
+                               np.asarray(values, dtype=float))
+        except (TypeError, ValueError):
+            same = False
+        if same:
+            return dim, True
+    return key.lstrip("+~").replace(".", "_"), False
 
 
 # -- one job ----------------------------------------------------------------------------
@@ -511,26 +556,31 @@ def merge_sweep(sweep_dir: Path, baseline: str = "baseline", plot: bool = True,
 def _combine(loaded: list[tuple[dict[str, Any], xr.Dataset]], points: list[dict[str, Any]],
              keys: list[str]) -> xr.Dataset:
     """A grid gets one dim per key (failed cells NaN); anything else a ``run`` dim."""
-    dims = [dim_name(k) for k in keys]
-    if len(set(dims)) != len(dims):
-        dims = [k.lstrip("+~").replace(".", "_") for k in keys]
+    first = loaded[0][1]
+    plan = [_dim_for(k, first, [loaded[0][0].get(k)]) for k in keys]
+    dims = [d for d, _ in plan]
     levels = [list(dict.fromkeys(_hashable(p.get(k)) for p in points)) for k in keys]
     combos = {tuple(_hashable(p.get(k)) for k in keys) for p in points}
     is_grid = bool(keys) and len(combos) == len(points) == int(np.prod([len(v) for v in levels]))
+    absorbed = [d for d, a in plan if a]
     parts = []
     for i, (point, ds) in enumerate(loaded):
-        ds = ds.drop_attrs(deep=False)
+        ds = ds.drop_attrs(deep=False).drop_vars(absorbed)
+        coords = {d: [_hashable(point.get(k))] for d, k in zip(dims, keys, strict=True)}
         if is_grid:
-            parts.append(ds.expand_dims({d: [_hashable(point.get(k))]
-                                         for d, k in zip(dims, keys, strict=True)}))
+            parts.append(ds.expand_dims(coords))
         else:
             parts.append(ds.expand_dims(run=[i]).assign_coords(
-                {d: ("run", [_hashable(point.get(k))]) for d, k in zip(dims, keys, strict=True)}))
-    if not is_grid:
-        return xr.concat(parts, dim="run", join="outer", data_vars="all", coords="different",
-                         compat="equals")
-    merged = xr.merge(parts, join="outer", compat="no_conflicts", combine_attrs="drop")
-    return merged.reindex({d: lv for d, lv in zip(dims, levels, strict=True)})
+                {d: ("run", v) for d, v in coords.items()}))
+    if is_grid:
+        merged = xr.merge(parts, join="outer", compat="no_conflicts", combine_attrs="drop")
+        merged = merged.reindex({d: lv for d, lv in zip(dims, levels, strict=True)})
+    else:
+        merged = xr.concat(parts, dim="run", join="outer", data_vars="all",
+                           coords="different", compat="equals")
+    for d in absorbed:
+        merged[d].attrs.update(first[d].attrs)
+    return merged
 
 
 def _hashable(value: Any) -> Any:

@@ -73,7 +73,8 @@ def test_every_stock_and_output_of_the_concept_is_simulated(base):
 def test_levers_and_shocks_are_constants_with_a_declared_range(constants, name):
     param = constants[py(name)]
     lo, hi = param.limits
-    assert lo is not None and hi is not None, f"{name} has no declared range"
+    assert lo is not None, f"{name} has no declared range"
+    assert hi is not None, f"{name} has no declared range"
     assert lo <= param.default <= hi
 
 
@@ -112,7 +113,8 @@ def test_deterrence_survival_declines_steadily_under_the_status_quo(base):
     """The one intended trend: a constant hazard erodes the probability that deterrence holds."""
     s = series(base, "deterrence_survival").values
     assert s[0] == pytest.approx(1.0)
-    assert np.all(np.diff(s) < 0) and s[-1] > 0
+    assert np.all(np.diff(s) < 0)
+    assert s[-1] > 0
     hazard = series(base, "hazard_of_aggression")
     assert float(hazard.max() - hazard.min()) < 1e-3 * float(hazard.mean())
 
@@ -335,7 +337,8 @@ def test_index_stocks_stay_in_unit_interval_for_any_levers_and_parameters(simula
             assert not np.isnan(var.values).any(), f"{name} is NaN"
         for stock in INDEX_STOCKS:
             v = series(ds, stock)
-            assert float(v.min()) >= 0 and float(v.max()) <= 1, (stock, params)
+            assert float(v.min()) >= 0, (stock, params)
+            assert float(v.max()) <= 1, (stock, params)
         for stock in CAPABILITY_STOCKS:
             assert float(series(ds, stock).min()) >= 0, (stock, params)
 

@@ -40,7 +40,9 @@ def test_every_constant_is_documented_with_a_range(simulate_richardson):
     for name in NAMES.values():
         param = simulate_richardson.constants[py_name(name)]
         lo, hi = param.limits
-        assert lo is not None and hi is not None and lo <= param.default <= hi
+        assert lo is not None
+        assert hi is not None
+        assert lo <= param.default <= hi
         assert param.doc.strip()
 
 
