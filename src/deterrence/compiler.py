@@ -698,7 +698,7 @@ class Compiler:
                 f"a {what} whose order is not a constant ({exc})",
                 "the order fixes the number of hidden stocks; make it a number",
             ) from None
-        order = int(round(value)) if abs(value - round(value)) < 1e-9 else int(value)
+        order = round(value) if abs(value - round(value)) < 1e-9 else int(value)
         if order < 1:
             raise self._error(ModelError, f"the order of {what} in {self._owner!r} is "
                               f"{value:g}; it must be at least 1")
@@ -890,7 +890,7 @@ def _toposort(ids: Iterable[str], deps: Callable[[str], set[str]],
                 order.append(current)
             elif state.get(child) == 1:
                 cycle = [c for c, _ in stack]
-                cycle = cycle[cycle.index(child):] + [child]
+                cycle = [*cycle[cycle.index(child):], child]
                 raise CircularDependencyError(
                     f"{what}: " + " -> ".join(repr(label(c)) for c in cycle),
                     path=path,
@@ -1079,7 +1079,7 @@ class _Generator:
                 namespace[table_id + "x"], namespace[table_id + "y"] = xp, fp
             else:
                 namespace[table_id + "x"], namespace[table_id + "y"] = list(xp), list(fp)
-        exec(code, namespace)  # noqa: S102 - code built from our own AST, see module doc
+        exec(code, namespace)
         return namespace
 
     def switch_exprs(self, const: set[str]) -> tuple[list[str], list[ast.expr], list[ast.expr]]:

@@ -33,6 +33,7 @@ import yaml
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 
 from .errors import ModelError, ParameterError
+from .files import atomic_write_text
 from .model import Model, load
 from .results import write_results
 
@@ -424,7 +425,7 @@ def _plot_job(model: Model, cfg: Any, ds: xr.Dataset, output_dir: Path) -> None:
         both.attrs["shock_windows"] = ds.attrs["shock_windows"]
         fig = plot.scenario_comparison(both, by="scenario", baseline=baseline_name)
         plot.save_figure(fig, _fresh(output_dir / f"comparison.{cfg.output.plot_format}"))
-    except Exception as exc:  # noqa: BLE001 - a plot must never lose the results
+    except Exception as exc:
         log.warning("comparison plot not drawn: %s", exc)
 
 
@@ -460,13 +461,13 @@ def task(cfg: DictConfig) -> dict[str, Any]:
     try:
         check_keys(cfg)
         ds = run_job(cfg, output_dir)
-    except Exception as exc:  # noqa: BLE001 - recorded, reported, and the sweep goes on
+    except Exception as exc:
         message = str(exc) if isinstance(exc, ModelError) else (
             f"{type(exc).__name__}: {exc}")
         log.error("job failed: %s", message)
         record = {"overrides": overrides, "error": message,
                   "traceback": "" if isinstance(exc, ModelError) else traceback.format_exc()}
-        _write_text(output_dir / FAILURE, yaml.safe_dump(record, sort_keys=False))
+        atomic_write_text(output_dir / FAILURE, yaml.safe_dump(record, sort_keys=False))
         _FAILED.append(record)
         return {"status": "failed", "error": message}
     log.info("wrote %s (%.2f s)", output_dir / RESULTS, time.perf_counter() - started)
@@ -474,12 +475,6 @@ def task(cfg: DictConfig) -> dict[str, Any]:
 
 
 _FAILED: list[dict[str, Any]] = []
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 # -- merging a multirun -----------------------------------------------------------------
@@ -522,7 +517,7 @@ def merge_sweep(sweep_dir: Path, baseline: str = "baseline", plot: bool = True,
     # keys that do not vary between jobs are settings, not dimensions
     varying = [k for k in swept
                if len({json.dumps(p.get(k), sort_keys=True) for p, _ in records}) > 1]
-    _write_text(sweep_dir / FAILURES, yaml.safe_dump(failures, sort_keys=False))
+    atomic_write_text(sweep_dir / FAILURES, yaml.safe_dump(failures, sort_keys=False))
     loaded = [(p, xr.load_dataset(path)) for p, path in records if path is not None]
     if not loaded:
         log.error("no job of the sweep in %s succeeded; see %s", sweep_dir, FAILURES)
@@ -548,7 +543,7 @@ def merge_sweep(sweep_dir: Path, baseline: str = "baseline", plot: bool = True,
         try:
             _plot_combined(combined, sweep_dir, OutputConfig(
                 plot=True, plot_format=plot_format, baseline_scenario=baseline))
-        except Exception as exc:  # noqa: BLE001 - the merged data matter more
+        except Exception as exc:
             log.warning("sweep plot not drawn: %s", exc)
     return combined
 
@@ -635,7 +630,7 @@ def preflight(overrides: Sequence[str]) -> None:
             alternatives += [(len(base) - 1, f"{key}={v}") for v in values[1:]]
         else:
             base.append(text)
-    candidates = [base] + [base[:i] + [alt] + base[i + 1:] for i, alt in alternatives]
+    candidates = [base] + [[*base[:i], alt, *base[i + 1:]] for i, alt in alternatives]
     register_configs()
     GlobalHydra.instance().clear()
     try:

@@ -16,6 +16,7 @@ step straddles or smears a switch.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -80,16 +81,16 @@ def make_grid(t0: float, tf: float, dt: float, saveper: float, method: str) -> G
         raise ValueError(f"SAVEPER is {saveper:g}; it must be positive")
     if method in FIXED_METHODS:
         saveper = max(saveper, dt)
-        every = int(round(saveper / dt))
+        every = round(saveper / dt)
         if abs(every * dt - saveper) > 1e-9 * saveper:
             raise ValueError(
                 f"SAVEPER ({saveper:g}) is not a multiple of TIME STEP ({dt:g}); "
                 f"{method} saves on its steps, so choose SAVEPER = k * TIME STEP"
             )
-        n_steps = int(math.floor((tf - t0) / dt + 1e-9))
+        n_steps = math.floor((tf - t0) / dt + 1e-9)
         steps = np.arange(0, n_steps + 1, every)
         return Grid(t0, tf, dt, saveper, t0 + steps * dt, n_steps, every)
-    n_saves = int(math.floor((tf - t0) / saveper + 1e-9))
+    n_saves = math.floor((tf - t0) / saveper + 1e-9)
     return Grid(t0, tf, dt, saveper, t0 + np.arange(n_saves + 1) * saveper)
 
 
@@ -243,7 +244,7 @@ def adaptive(rates: RatesFn, y0: np.ndarray, grid: Grid, method: str, breakpoint
     stats = {"nfev": 0, "njev": 0, "nlu": 0, "n_segments": len(edges) - 1}
     y = y0
     next_save = 1
-    for a, b in zip(edges[:-1], edges[1:], strict=True):
+    for a, b in itertools.pairwise(edges):
         if b <= a:
             continue
         margin = (b - a) * 1e-9

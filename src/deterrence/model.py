@@ -264,7 +264,8 @@ class Model:
 
     def _integrate(self, program: Program, method: str, grid: integrate.Grid,
                    y0: np.ndarray, constants: tuple[Any, ...], z_init: tuple[Any, ...],
-                   z_delays: tuple[Any, ...], fns: tuple[Any, ...], n_runs: int, rtol: float, atol: float, max_step: float | None,
+                   z_delays: tuple[Any, ...], fns: tuple[Any, ...], n_runs: int,
+                   rtol: float, atol: float, max_step: float | None,
                    first_step: float | None) -> integrate.Trajectory:
         rates, outputs, breakpoints, trains = fns
         try:
@@ -313,7 +314,7 @@ class Model:
                     cause = (f"; the first non-finite value at time {before:g} is "
                              f"{self._label(node_id)!r} = {v}")
                     break
-        except Exception:  # noqa: BLE001 - the diagnosis must not hide the error itself
+        except Exception:
             cause = ""
         return SimulationError(
             f"stock {stock!r} became NaN or infinite at time {exc.time:g}{run_text}{cause}",

@@ -33,7 +33,6 @@ import json
 import math
 import os
 import re
-import tempfile
 import textwrap
 import warnings
 from collections.abc import Hashable, Iterable, Mapping, Sequence
@@ -51,6 +50,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
+
+from .files import atomic_write
 
 __all__ = [
     "BASELINE_COLOR",
@@ -1043,11 +1044,12 @@ def _contrast(rgba: Any) -> str:
 # --------------------------------------------------------------------------- saving
 
 
-def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: float = 150) -> Path:
+def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: float = 150,
+                description: str | None = None) -> Path:
     """Write ``fig`` as .png, .svg or .pdf (by suffix), atomically, creating folders.
 
-    The figure goes to a temporary file in the target folder first and is then renamed
-    over the target, so a reader (or a crashed run) never sees half a file.
+    ``description`` is stored in the file's metadata (e.g. the model's sha256, so a
+    generated diagram can be checked against the model it was drawn from).
     """
     target = Path(path)
     suffix = target.suffix.lower()
@@ -1056,21 +1058,18 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: float = 150) 
             f"cannot save a figure as {target.name!r}: unknown suffix {suffix or '(none)'!r}; "
             f"allowed: {', '.join(SUFFIXES)}"
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
     if not isinstance(fig.canvas, FigureCanvasAgg):
         FigureCanvasAgg(fig)
-    metadata = {".png": None, ".svg": {"Date": None}, ".pdf": {"CreationDate": None}}[suffix]
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            fig.savefig(handle, format=suffix[1:], dpi=dpi, metadata=metadata)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a figure is meant to be shared
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return target
+    metadata: dict[str, Any] = {".png": {}, ".svg": {"Date": None},
+                                ".pdf": {"CreationDate": None}}[suffix]
+    if description:
+        metadata["Description" if suffix != ".pdf" else "Subject"] = description
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as handle:
+            fig.savefig(handle, format=suffix[1:], dpi=dpi, metadata=metadata or None)
+
+    return atomic_write(target, write)
 
 
 # --------------------------------------------------------------------------- command line

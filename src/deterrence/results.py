@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import platform
-import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib import metadata
@@ -24,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import xarray as xr
+
+from .files import atomic_write
 
 if TYPE_CHECKING:  # pragma: no cover
     from .compiler import Program, Variable
@@ -123,10 +123,10 @@ def write_results(ds: xr.Dataset, path: str | Path) -> Path:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".nc":
-        return _atomic(path, lambda tmp: ds.to_netcdf(tmp, engine="netcdf4"))
+        return atomic_write(path, lambda tmp: ds.to_netcdf(tmp, engine="netcdf4"))
     if suffix == ".csv":
         frame = to_table(ds)
-        return _atomic(path, lambda tmp: frame.to_csv(tmp, index=False))
+        return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
     raise ValueError(f"cannot write {path.name}: use a .nc (NetCDF) or .csv file name")
 
 
@@ -147,19 +147,3 @@ def to_table(ds: xr.Dataset) -> pd.DataFrame:
             *dims).values
         columns[da.attrs.get("vensim_name", str(name))] = values.reshape(-1)
     return pd.DataFrame(columns)
-
-
-def _atomic(path: Path, write: Any) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; results are for sharing
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
