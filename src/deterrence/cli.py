@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from . import __version__
 
@@ -92,6 +93,21 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_diagram(args: argparse.Namespace) -> int:
+    from . import diagram
+    from .model import load
+
+    model = load(args.model)
+    out = args.out or Path(args.model).with_name(Path(args.model).stem + "_structure.png")
+    path, loops = diagram.write(model, out, args.max_loop)
+    print(f"wrote {path}")
+    if args.loops:
+        print(f"feedback loops among stocks (up to {args.max_loop} stocks):")
+        for loop in loops:
+            print(f"  {loop.polarity}  {loop.describe()}")
+    return 0
+
+
 def _cmd_plot(args: argparse.Namespace) -> int:
     from . import plot
 
@@ -139,6 +155,13 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser("plot", help="draw results (.nc) as briefing figures")
         plot.add_arguments(p)
         p.set_defaults(func=_cmd_plot)
+
+    dia = sub.add_parser("diagram", help="draw a model's stock-and-flow structure and loops")
+    dia.add_argument("model")
+    dia.add_argument("--out", help="image file (.png, .svg, .pdf); default MODEL_structure.png")
+    dia.add_argument("--loops", action="store_true", help="list the feedback loops")
+    dia.add_argument("--max-loop", type=int, default=4, help="longest loop listed (stocks)")
+    dia.set_defaults(func=_cmd_diagram)
 
     run = sub.add_parser("run", help="run an experiment with Hydra (see conf/)",
                          add_help=False)

@@ -112,6 +112,7 @@ class Node:
     default: float | None = None  # literal value of a parameter
     delay: str | None = None  # discrete: node holding the delay time
     alt: ast.expr | None = None  # discrete: the continuous value adaptive methods use
+    owner: str | None = None  # the variable whose equation created this node
     dyn: ast.expr | None = None
     init: ast.expr | None = None
     dyn_deps: set[str] = field(default_factory=set)
@@ -248,6 +249,7 @@ class Compiler:
         self.tables: dict[str, tuple[np.ndarray, np.ndarray, str]] = {}
         self.lookup_keys: dict[str, str] = {}  # element key -> table id
         self.switches: list[Switch] = []
+        self.stock_flows: dict[str, list[tuple[str, int]]] = {}  # stock -> (flow, +1/-1)
         self.order_dependencies: dict[str, set[str]] = {}
         self._memo: dict[int, ast.expr] = {}
         self._owner = ""
@@ -279,7 +281,8 @@ class Compiler:
     # -- nodes -------------------------------------------------------------------------
 
     def _new(self, kind: str, label: str, **kw: Any) -> Node:
-        node = Node(id=f"_v{len(self.nodes)}", kind=kind, label=label, **kw)
+        owner = self._owner_var.name if self._owner_var else None
+        node = Node(id=f"_v{len(self.nodes)}", kind=kind, label=label, owner=owner, **kw)
         self.nodes[node.id] = node
         return node
 
@@ -403,10 +406,13 @@ class Compiler:
         for element, var in self.elements.values():
             if var.kind != "stock":
                 continue
-            for ref in _additive_terms(element.components[0].ast.flow):
+            flows = self.stock_flows.setdefault(var.name, [])
+            for ref, sign in _additive_terms(element.components[0].ast.flow):
                 target = self.elements.get(clean_key(ref))
-                if target and target[1].kind == "auxiliary":
-                    target[1].kind = "flow"
+                if target and target[1].kind in ("auxiliary", "flow", "constant"):
+                    if target[1].kind == "auxiliary":
+                        target[1].kind = "flow"
+                    flows.append((target[1].name, sign))
 
     # -- lowering ----------------------------------------------------------------------
 
@@ -801,13 +807,19 @@ def _is_time(tree: Any) -> bool:
     return isinstance(tree, ae.ReferenceStructure) and clean_key(tree.reference) == "time"
 
 
-def _additive_terms(tree: Any) -> list[str]:
+def _additive_terms(tree: Any, sign: int = 1) -> list[tuple[str, int]]:
+    """References added to (+1) or subtracted from (-1) a stock's net rate."""
     if isinstance(tree, ae.ReferenceStructure):
-        return [tree.reference]
-    if isinstance(tree, ae.ArithmeticStructure) and all(
-        op in ("+", "-", "negative") for op in tree.operators
-    ):
-        return [ref for arg in tree.arguments for ref in _additive_terms(arg)]
+        return [(tree.reference, sign)]
+    if not isinstance(tree, ae.ArithmeticStructure):
+        return []
+    if tree.operators == ["negative"]:
+        return _additive_terms(tree.arguments[0], -sign)
+    if all(op in ("+", "-") for op in tree.operators):
+        terms = _additive_terms(tree.arguments[0], sign)
+        for op, arg in zip(tree.operators, tree.arguments[1:], strict=True):
+            terms += _additive_terms(arg, sign if op == "+" else -sign)
+        return terms
     return []
 
 
@@ -942,6 +954,7 @@ class CompiledModel:
         self.variables = compiler.variables
         self.tables = compiler.tables
         self.switches = compiler.switches
+        self.stock_flows = compiler.stock_flows
         self.order_dependencies = compiler.order_dependencies
         self.by_key = {clean_key(v.name): v for v in self.variables}
         self.control_ids = tuple(
