@@ -153,6 +153,7 @@ class Model:
         """
         method = _method(method)
         started = _time.perf_counter()
+        keep = None if variables is None else [self.variable(v) for v in variables]
         overrides = self._overrides(params or {})
         for name, value in (("initial_time", initial_time), ("final_time", final_time),
                             ("time_step", time_step), ("saveper", saveper)):
@@ -178,7 +179,6 @@ class Model:
             values = self._outputs(outputs, trajectory, grid, method, n_runs)
         stats = dict(trajectory.stats)
         stats["wall_time_s"] = _time.perf_counter() - started
-        keep = None if variables is None else [self.variable(v) for v in variables]
         return build_dataset(
             model=self, program=program, grid=grid, values=values, constants=constants,
             n_runs=n_runs, ensemble=any(o.value.ndim == 1 for o in overrides.values()),

@@ -1155,10 +1155,12 @@ def plot_command(
     y: str | None = None,
     outcome: str | None = None,
     reduce: str = "final",
+    sel: Sequence[str] = (),
 ) -> Path:
     """``deterrence plot``: read a results file, draw one figure, save it, return its path.
 
     Without ``out`` the figure goes next to the results as ``<stem>_<kind>.png``.
+    ``sel`` picks one label of other swept dimensions, as ``"dim=label"`` strings.
     """
     path = Path(results)
     if not path.is_file():
@@ -1166,11 +1168,42 @@ def plot_command(
     with xr.open_dataset(path) as opened:
         ds = opened.load()
     ds.encoding.setdefault("source", str(path))
+    ds = select_labels(ds, sel)
     fig = make_figure(
         ds, kind, vars=vars, by=by, baseline=baseline, x=x, y=y, outcome=outcome, reduce=reduce
     )
     target = Path(out) if out is not None else path.with_name(f"{path.stem}_{kind}.png")
     return save_figure(fig, target)
+
+
+def select_labels(ds: xr.Dataset, sel: Sequence[str]) -> xr.Dataset:
+    """Apply ``"dim=label"`` selections, reading the label with the coordinate's type."""
+    picks: dict[str, Any] = {}
+    for item in sel:
+        dim, sep, text = item.partition("=")
+        dim = dim.strip()
+        if not sep or not dim:
+            raise PlotInputError(f"--sel {item!r}: expected DIM=LABEL, e.g. scenario=baseline")
+        if dim not in ds.dims:
+            raise DimensionNotFoundError(
+                f"--sel {item!r}: no dimension {dim!r} in {_source(ds)}; {_dims_text(ds)}")
+        labels = ds[dim].values
+        value: Any = text.strip()
+        if labels.dtype.kind in "iuf":
+            try:
+                value = float(value)
+            except ValueError:
+                raise PlotInputError(f"--sel {item!r}: {dim} labels are numbers") from None
+            matches = np.flatnonzero(np.isclose(labels.astype(float), value))
+            if not matches.size:
+                raise LabelNotFoundError(f"--sel {item!r}: {value:g} not among {dim} labels "
+                                         f"{_names_text(labels.tolist())}")
+            value = labels[matches[0]]
+        elif value not in labels.tolist():
+            raise LabelNotFoundError(f"--sel {item!r}: {value!r} not among {dim} labels "
+                                     f"{_names_text(labels.tolist())}")
+        picks[dim] = value
+    return ds.sel(picks) if picks else ds
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -1211,6 +1244,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         default=None,
         help="output .png, .svg or .pdf; default: RESULTS_<kind>.png beside the results",
     )
+    parser.add_argument(
+        "--sel",
+        action="append",
+        default=[],
+        metavar="DIM=LABEL",
+        help="keep one label of another swept dimension, e.g. --sel scenario=baseline",
+    )
     parser.add_argument("--x", metavar="DIM", default=None, help="map: lever on the x axis")
     parser.add_argument("--y", metavar="DIM", default=None, help="map: lever on the y axis")
     parser.add_argument(
@@ -1238,4 +1278,5 @@ def run_from_args(args: argparse.Namespace) -> Path:
         y=args.y,
         outcome=args.outcome,
         reduce=args.reduce,
+        sel=args.sel,
     )
