@@ -3,36 +3,83 @@
     /work/venv/bin/python sd_models/scripts/measure_behaviour.py
 
 Prints, for the status quo, each reality check of the model concept, each scenario of
-scenarios.yaml and each policy under the leadership change, the figures the README quotes.
-Uses the project engine when it is importable, else PySD (Euler).
+conf/scenario and each policy of conf/policy under the leadership change, the figures the
+README quotes. Runs the `deterrence` engine (Euler at the model's TIME STEP) on the model
+and the scenarios and policies exactly as `deterrence run` reads them from conf/, and
+measures with `deterrence.analysis`.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
 import numpy as np
-import yaml
-from behaviour import (
-    ALLIANCE,
-    engine_available,
+import xarray as xr
+from omegaconf import OmegaConf
+
+import deterrence
+from deterrence.analysis import (
     fall_and_recovery,
     relative_difference,
     series,
     share_of_change,
-    simulator,
     time_of_max,
     time_of_min,
 )
+from deterrence.experiments import (
+    ModelConfig,
+    PolicyConfig,
+    ScenarioConfig,
+    conf_dir,
+    group_option,
+    model_path,
+    policy_params,
+    scenario_params,
+)
 
-SCENARIOS = yaml.safe_load((Path(ALLIANCE).parent / "scenarios.yaml").read_text())
 INDEX_STOCKS = ["mutual_trust", "perceived_commitment", "complacency",
                 "adversary_risk_estimate", "crisis_tension", "deterrence_survival"]
 CAPABILITY_STOCKS = ["alliance_capability", "perceived_capability", "adversary_capability"]
 KEY = ["mutual_trust", "perceived_commitment", "adversary_risk_estimate",
        "hazard_of_aggression", "deterrence_survival", "escalation_risk", "alliance_capability"]
 
-sim = simulator(ALLIANCE)
+
+def options(group: str) -> list[str]:
+    """A config group's options: first as the shipped experiments list them (the README's
+    order: the shocks, then the case studies; the policies), then any others."""
+    listed: list[str] = []
+    for experiment in ("scenarios", "case_studies", "policy_by_scenario"):
+        batch = OmegaConf.load(conf_dir() / "experiment" / f"{experiment}.yaml").batch
+        listed += [str(n) for n in batch.get(group, []) if str(n) not in listed]
+    names = sorted(p.stem for p in (conf_dir() / group).glob("*.yaml"))
+    return [n for n in listed if n in names] + [n for n in names if n not in listed]
+
+
+ALLIANCE = group_option("model", "alliance", ModelConfig)
+MODEL = deterrence.load(model_path(ALLIANCE.path))
+SCENARIOS = {n: group_option("scenario", n, ScenarioConfig) for n in options("scenario")}
+POLICIES = {n: group_option("policy", n, PolicyConfig) for n in options("policy")}
+
+
+def scenario(name: str) -> dict[str, Any]:
+    """The constants a scenario sets, by Python name."""
+    return scenario_params(MODEL, SCENARIOS[name])
+
+
+def policy(name: str) -> dict[str, Any]:
+    """The constants a policy sets (through the model's lever map), by Python name."""
+    return policy_params(MODEL, ALLIANCE.levers, POLICIES[name])
+
+
+def onset(name: str) -> float:
+    return float(SCENARIOS[name].shock_windows[0][0])
+
+
+def sim(params: dict[str, Any] | None = None, method: str = "euler",
+        time_step: float | None = None) -> xr.Dataset:
+    return MODEL.simulate(params or {}, method=method, time_step=time_step)
+
+
 base = sim()
 
 
@@ -56,9 +103,8 @@ def balance() -> None:
 def trust_asymmetry() -> None:
     section("RC1 trust slow to build, quick to lose")
     for name in ("leadership_change", "abandonment", "disinformation"):
-        ds = sim(SCENARIOS["scenarios"][name]["set"])
-        onset = SCENARIOS["scenarios"][name]["shock_windows"][0][0]
-        fall, rec = fall_and_recovery(ds.mutual_trust, base.mutual_trust, onset)
+        ds = sim(scenario(name))
+        fall, rec = fall_and_recovery(ds.mutual_trust, base.mutual_trust, onset(name))
         print(f"{name}: trust {f(float(base.mutual_trust[0]))} -> min "
               f"{f(float(ds.mutual_trust.min()))}; fall time {fall:.2f} y, "
               f"recovery time {rec:.2f} y, ratio {rec / fall:.1f}")
@@ -88,7 +134,7 @@ def complacency() -> None:
           f"{f(float(nofr.mutual_trust[-1]))} vs {f(float(base.mutual_trust[-1]))}; "
           f"capability {f(float(nofr.alliance_capability[-1]))} vs "
           f"{f(float(base.alliance_capability[-1]))}")
-    rp = sim(SCENARIOS["scenarios"]["rising_power"]["set"])
+    rp = sim(scenario("rising_power"))
     print(f"rising power resets vigilance: complacency min {f(float(rp.complacency.min()))} "
           f"(status quo {f(float(base.complacency[0]))}), effective spending at 50 "
           f"{f(float(rp.effective_defence_spending[-1]))}")
@@ -126,7 +172,7 @@ def entrapment() -> None:
 def erosion_chain() -> None:
     section("RC6 divergence and disinformation")
     for name in ("disinformation", "interest_divergence"):
-        ds = sim(SCENARIOS["scenarios"][name]["set"])
+        ds = sim(scenario(name))
         if name == "disinformation":
             times = {v: time_of_min(ds[v]) for v in
                      ("mutual_trust", "perceived_commitment", "adversary_risk_estimate")}
@@ -153,14 +199,14 @@ def extremes() -> None:
 
 def numerics() -> None:
     section("RC8 numerics: max over the run of |difference| / max |value|, worst key output")
-    step = float(base.attrs.get("time_step") or series(base, "time_step")[0])
-    for name, sc in SCENARIOS["scenarios"].items():
-        full = sim(sc["set"])
-        d = {"halving TIME STEP": relative_difference(full, sim(sc["set"], time_step=step / 2),
+    step = float(base.attrs["time_step"])
+    for name in SCENARIOS:
+        params = scenario(name)
+        full = sim(params)
+        d = {"halving TIME STEP": relative_difference(full, sim(params, time_step=step / 2),
                                                       KEY),
-             "vs step/32": relative_difference(full, sim(sc["set"], time_step=step / 32), KEY)}
-        if engine_available():
-            d["RK45 vs euler"] = relative_difference(sim(sc["set"], method="RK45"), full, KEY)
+             "vs step/32": relative_difference(full, sim(params, time_step=step / 32), KEY),
+             "RK45 vs euler": relative_difference(sim(params, method="RK45"), full, KEY)}
         print(f"{name}: " + "; ".join(f"{k} {max(v.values()):.2%} ({max(v, key=v.get)})"
                                       for k, v in d.items()))
 
@@ -185,21 +231,23 @@ def summary(ds) -> str:
 
 def scenarios() -> None:
     section("Scenarios")
-    for name, sc in SCENARIOS["scenarios"].items():
-        print(f"{name}: {summary(sim(sc['set']))}")
-    cw = SCENARIOS["scenarios"]["cold_war_nato"]["set"]
-    adversary = {k: v for k, v in cw.items() if k.startswith("Adversary") or "Initial" in k}
+    for name in SCENARIOS:
+        print(f"{name}: {summary(sim(scenario(name)))}")
+    cw = scenario("cold_war_nato")
+    adversary = {k: v for k, v in cw.items() if k.startswith("adversary") or "initial" in k}
     print(f"cold_war_nato adversary and start with status-quo levers: {summary(sim(adversary))}")
-    wp = SCENARIOS["scenarios"]["warsaw_pact"]["set"]
-    print(f"warsaw_pact without coercion: {summary(sim({**wp, 'Coercive Control': 0}))}")
+    wp = scenario("warsaw_pact")
+    print(f"warsaw_pact without coercion: {summary(sim({**wp, 'coercive_control': 0}))}")
 
 
 def policies() -> None:
     section("Policies under the leadership change (trust recovery to 90%; risk estimate trough)")
-    shock = SCENARIOS["scenarios"]["leadership_change"]["set"]
-    for name, pol in SCENARIOS["policies"].items():
-        ds, calm = sim({**shock, **pol["set"]}), sim(pol["set"])
-        _, rec = fall_and_recovery(ds.mutual_trust, calm.mutual_trust, 10.0)
+    shock = scenario("leadership_change")
+    for name in POLICIES:
+        levers = policy(name)
+        ds, calm = sim({**shock, **levers}), sim(levers)
+        _, rec = fall_and_recovery(ds.mutual_trust, calm.mutual_trust,
+                                   onset("leadership_change"))
         print(f"{name}: trust recovery {rec:.1f} y; risk estimate min "
               f"{f(float(ds.adversary_risk_estimate.min()))}, end "
               f"{f(float(ds.adversary_risk_estimate[-1]))}; survival at 50 "

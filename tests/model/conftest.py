@@ -1,58 +1,139 @@
-"""Fixtures for the model tests: simulate the sd_models with the project API.
+"""Fixtures for the model tests: the sd_models run by the engine, and the shipped catalogue.
 
-`simulate(params, method="euler", time_step=None) -> xarray.Dataset` uses
-`deterrence.load(path).simulate` when the engine is importable, and otherwise a PySD
-fallback (Euler only) with the same names; the fallback lives in
-sd_models/scripts/behaviour.py, shared with the script that measures the figures the
-model documentation quotes.
+The models are simulated with the engine itself (`deterrence.load(path).simulate`), with
+Euler at the model's TIME STEP unless a test asks otherwise. The scenarios and policies
+are the experiment configs in conf/scenario and conf/policy, read with the package's own
+loaders (`deterrence.experiments.group_option`, `scenario_params`, `policy_params`), so
+the tests check exactly what `deterrence run scenario=... policy=...` runs.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
 
 import pytest
-import yaml
+import xarray as xr
+from omegaconf import DictConfig
 
-SCRIPTS = Path(__file__).resolve().parents[2] / "sd_models" / "scripts"
-sys.path.insert(0, str(SCRIPTS))
+import deterrence
+from deterrence.experiments import (
+    ModelConfig,
+    PolicyConfig,
+    ScenarioConfig,
+    conf_dir,
+    group_option,
+    model_path,
+    policy_params,
+    scenario_params,
+)
 
-import behaviour  # noqa: E402
+Simulate = Callable[..., xr.Dataset]
+
+
+def option_names(group: str) -> list[str]:
+    """The options of a config group (conf/<group>/*.yaml), sorted."""
+    return sorted(p.stem for p in (conf_dir() / group).glob("*.yaml"))
+
+
+def simulator(model: deterrence.Model) -> Simulate:
+    """`simulate(params=None, method="euler", time_step=None) -> Dataset` for one model.
+
+    Parameters may be given by model or Python name, but one constant only once: the
+    engine lets the later of two spellings win silently, which would hide a test that
+    overrides a scenario's value under the other spelling.
+    """
+
+    def simulate(params: Mapping[str, Any] | None = None, method: str = "euler",
+                 time_step: float | None = None) -> xr.Dataset:
+        resolved: dict[str, Any] = {}
+        for name, value in (params or {}).items():
+            py_name = model.variable(name).py_name
+            if py_name in resolved:
+                raise ValueError(f"{py_name} is set twice (once as {name!r})")
+            resolved[py_name] = value
+        return model.simulate(resolved, method=method, time_step=time_step)
+
+    return simulate
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The shipped scenarios and policies of the alliance model (conf/scenario, conf/policy).
+
+    `scenarios[name]` / `policies[name]` are the options as loaded (checked against
+    ScenarioConfig / PolicyConfig); `scenario(name)` / `policy(name)` the constants they
+    set, by Python name, as the experiments set them.
+    """
+
+    model: deterrence.Model
+    levers: Mapping[str, str]
+
+    @cached_property
+    def scenarios(self) -> dict[str, DictConfig]:
+        return {n: group_option("scenario", n, ScenarioConfig)
+                for n in option_names("scenario")}
+
+    @cached_property
+    def policies(self) -> dict[str, DictConfig]:
+        return {n: group_option("policy", n, PolicyConfig) for n in option_names("policy")}
+
+    def scenario(self, name: str) -> dict[str, Any]:
+        return scenario_params(self.model, self.scenarios[name])
+
+    def policy(self, name: str) -> dict[str, Any]:
+        return policy_params(self.model, self.levers, self.policies[name])
+
+    def onset(self, name: str) -> float:
+        """Start of the scenario's first shock window."""
+        return float(self.scenarios[name].shock_windows[0][0])
 
 
 @pytest.fixture(scope="session")
-def simulate():
-    """Simulate sd_models/alliance_deterrence.mdl."""
-    return behaviour.simulator(behaviour.ALLIANCE)
+def alliance_config() -> DictConfig:
+    """conf/model/alliance.yaml: the model file and its lever map."""
+    return group_option("model", "alliance", ModelConfig)
 
 
 @pytest.fixture(scope="session")
-def simulate_richardson():
-    """Simulate sd_models/richardson_arms_race.mdl."""
-    return behaviour.simulator(behaviour.RICHARDSON)
+def alliance(alliance_config) -> deterrence.Model:
+    """sd_models/alliance_deterrence.mdl, compiled by the engine."""
+    return deterrence.load(model_path(alliance_config.path))
 
 
 @pytest.fixture(scope="session")
-def constants(simulate):
-    """{py_name: Param} of the alliance model (name, units, default, limits, doc)."""
-    return simulate.constants
+def richardson() -> deterrence.Model:
+    """sd_models/richardson_arms_race.mdl, compiled by the engine."""
+    return deterrence.load(model_path(group_option("model", "richardson", ModelConfig).path))
 
 
 @pytest.fixture(scope="session")
-def base(simulate):
+def simulate(alliance) -> Simulate:
+    """Simulate the alliance model."""
+    return simulator(alliance)
+
+
+@pytest.fixture(scope="session")
+def simulate_richardson(richardson) -> Simulate:
+    """Simulate the Richardson model."""
+    return simulator(richardson)
+
+
+@pytest.fixture(scope="session")
+def constants(alliance) -> dict[str, Any]:
+    """{py_name: Variable} of the alliance model's constants (units, default, limits, doc)."""
+    return alliance.constants
+
+
+@pytest.fixture(scope="session")
+def base(simulate) -> xr.Dataset:
     """The status-quo run: default levers, no shock."""
     return simulate()
 
 
 @pytest.fixture(scope="session")
-def catalogue():
-    """sd_models/scenarios.yaml."""
-    return yaml.safe_load((behaviour.SD_MODELS / "scenarios.yaml").read_text())
-
-
-@pytest.fixture
-def needs_engine():
-    if not behaviour.engine_available():
-        pytest.skip("the deterrence engine (deterrence.load) is not importable yet; "
-                    "the PySD fallback integrates with euler only")
+def catalogue(alliance, alliance_config) -> Catalogue:
+    """The scenarios and policies of conf/scenario and conf/policy."""
+    return Catalogue(alliance, dict(alliance_config.levers))

@@ -11,8 +11,10 @@ import math
 
 import numpy as np
 import pytest
-from behaviour import (
-    ALLIANCE,
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from deterrence.analysis import (
     fall_and_recovery,
     relative_difference,
     series,
@@ -20,8 +22,7 @@ from behaviour import (
     time_of_max,
     time_of_min,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from deterrence.experiments import conf_dir
 
 STOCKS = [
     "mutual_trust", "alliance_capability", "perceived_capability", "perceived_commitment",
@@ -42,6 +43,7 @@ LEVERS = ["Joint Exercise Intensity", "Consultation and Transparency", "Defence 
 SHOCK_MAGNITUDES = ["Leadership Change Depth", "Divergence Rate", "Rising Power Size",
                     "Technological Disruption Size", "Disinformation Intensity",
                     "Abandonment Severity"]
+SCENARIOS = sorted(p.stem for p in (conf_dir() / "scenario").glob("*.yaml"))
 SHOCK_TIMING = ["Leadership Change Time", "Leadership Change Duration", "Divergence Start",
                 "Rising Power Start", "Rising Power Duration", "Technological Disruption Time",
                 "Disinformation Start", "Disinformation Duration", "Abandonment Time"]
@@ -55,12 +57,6 @@ def at(ds, name, t):
     return float(series(ds, name).sel(time=t))
 
 
-def py(name):
-    from behaviour import py_name
-
-    return py_name(name)
-
-
 # --- structure -----------------------------------------------------------------------------
 
 
@@ -70,8 +66,8 @@ def test_every_stock_and_output_of_the_concept_is_simulated(base):
 
 
 @pytest.mark.parametrize("name", LEVERS + SHOCK_MAGNITUDES + SHOCK_TIMING)
-def test_levers_and_shocks_are_constants_with_a_declared_range(constants, name):
-    param = constants[py(name)]
+def test_levers_and_shocks_are_constants_with_a_declared_range(alliance, constants, name):
+    param = constants[alliance.variable(name).py_name]
     lo, hi = param.limits
     assert lo is not None, f"{name} has no declared range"
     assert hi is not None, f"{name} has no declared range"
@@ -79,21 +75,18 @@ def test_levers_and_shocks_are_constants_with_a_declared_range(constants, name):
 
 
 @pytest.mark.parametrize("name", SHOCK_MAGNITUDES)
-def test_every_shock_is_off_by_default(constants, name):
-    assert constants[py(name)].default == 0
+def test_every_shock_is_off_by_default(alliance, name):
+    assert alliance.variable(name).default == 0
 
 
 def test_defence_spending_status_quo_is_the_two_percent_guideline(constants):
     assert constants["defence_spending"].default == pytest.approx(0.02)
 
 
-def test_every_variable_has_units_and_documentation():
-    import pysd
-
-    doc = pysd.read_vensim(str(ALLIANCE)).doc
-    doc = doc[doc["Real Name"] != "Time"]  # PySD's built-in clock, not a model equation
-    undocumented = doc[(doc["Comment"].fillna("").str.strip() == "")]["Real Name"].tolist()
-    unitless = doc[(doc["Units"].fillna("").str.strip() == "")]["Real Name"].tolist()
+def test_every_variable_has_units_and_documentation(alliance):
+    undocumented = [v.name for v in alliance.variables.values() if not v.doc.strip()]
+    unitless = [v.name for v in alliance.variables.values() if not v.units.strip()]
+    assert len(alliance.variables) > 100
     assert not undocumented, f"no documentation comment: {undocumented}"
     assert not unitless, f"no units: {unitless}"
 
@@ -125,9 +118,8 @@ def test_deterrence_survival_declines_steadily_under_the_status_quo(base):
 @pytest.mark.parametrize("scenario", ["leadership_change", "abandonment", "disinformation"])
 def test_trust_recovers_at_least_three_times_slower_than_it_falls(simulate, base, catalogue,
                                                                    scenario):
-    sc = catalogue["scenarios"][scenario]
-    ds = simulate(sc["set"])
-    onset = sc["shock_windows"][0][0]
+    ds = simulate(catalogue.scenario(scenario))
+    onset = catalogue.onset(scenario)
     fall, recovery = fall_and_recovery(ds.mutual_trust, base.mutual_trust, onset)
     assert fall <= 5, "trust should fall within a few years"
     assert recovery >= 3 * fall
@@ -184,7 +176,7 @@ def test_free_riding_costs_capability_and_trust(simulate, base):
 
 def test_a_crisis_resets_vigilance(simulate, base, catalogue):
     """A rising adversary raises tension; complacency falls and spending rises."""
-    ds = simulate(catalogue["scenarios"]["rising_power"]["set"])
+    ds = simulate(catalogue.scenario("rising_power"))
     assert float(ds.crisis_tension.max()) > float(base.crisis_tension.max())
     assert final(ds, "complacency") < final(base, "complacency")
     assert final(ds, "effective_defence_spending") > final(base, "effective_defence_spending")
@@ -251,7 +243,7 @@ def test_escalation_risk_restrains_commitment(simulate):
 @pytest.mark.parametrize("scenario", ["disinformation", "leadership_change"])
 def test_a_trust_shock_erodes_trust_then_credibility_then_the_risk_estimate(
         simulate, base, catalogue, scenario):
-    ds = simulate(catalogue["scenarios"][scenario]["set"])
+    ds = simulate(catalogue.scenario(scenario))
     trough = {v: time_of_min(ds[v]) for v in
               ("mutual_trust", "perceived_commitment", "adversary_risk_estimate")}
     assert trough["mutual_trust"] <= trough["perceived_commitment"] \
@@ -261,7 +253,7 @@ def test_a_trust_shock_erodes_trust_then_credibility_then_the_risk_estimate(
 
 
 def test_diverging_interests_raise_the_hazard_of_aggression(simulate, base, catalogue):
-    ds = simulate(catalogue["scenarios"]["interest_divergence"]["set"])
+    ds = simulate(catalogue.scenario("interest_divergence"))
     for v in ("mutual_trust", "perceived_commitment", "adversary_risk_estimate"):
         assert final(ds, v) < final(base, v)
     assert final(ds, "hazard_of_aggression") > final(base, "hazard_of_aggression")
@@ -270,9 +262,9 @@ def test_diverging_interests_raise_the_hazard_of_aggression(simulate, base, cata
 
 @pytest.mark.parametrize("intensity", [0.25, 0.5, 1.0])
 def test_stronger_disinformation_does_more_harm(simulate, catalogue, intensity):
-    campaign = catalogue["scenarios"]["disinformation"]["set"]
-    weaker = simulate({**campaign, "Disinformation Intensity": intensity / 2})
-    stronger = simulate({**campaign, "Disinformation Intensity": intensity})
+    campaign = catalogue.scenario("disinformation")
+    weaker = simulate({**campaign, "disinformation_intensity": intensity / 2})
+    stronger = simulate({**campaign, "disinformation_intensity": intensity})
     assert float(stronger.mutual_trust.min()) < float(weaker.mutual_trust.min())
     assert final(stronger, "deterrence_survival") < final(weaker, "deterrence_survival")
 
@@ -348,41 +340,45 @@ def test_index_stocks_stay_in_unit_interval_for_any_levers_and_parameters(simula
 # --- 8. numerics ---------------------------------------------------------------------------
 
 
-def scenario_names():
-    import yaml
-    from behaviour import SD_MODELS
-
-    return list(yaml.safe_load((SD_MODELS / "scenarios.yaml").read_text())["scenarios"])
-
-
-@pytest.mark.parametrize("scenario", scenario_names())
+@pytest.mark.parametrize("scenario", SCENARIOS)
 def test_halving_the_time_step_moves_key_outputs_less_than_one_percent(
         simulate, catalogue, scenario):
-    params = catalogue["scenarios"][scenario]["set"]
+    params = catalogue.scenario(scenario)
     full = simulate(params)
     step = float(full.attrs.get("time_step") or series(full, "time_step")[0])
     diff = relative_difference(full, simulate(params, time_step=step / 2), KEY_OUTPUTS)
     assert max(diff.values()) < 0.01, diff
 
 
-@pytest.mark.parametrize("scenario", scenario_names())
-def test_an_adaptive_solver_agrees_with_euler_within_one_percent(
-        simulate, catalogue, needs_engine, scenario):
-    params = catalogue["scenarios"][scenario]["set"]
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_an_adaptive_solver_agrees_with_euler_within_one_percent(simulate, catalogue, scenario):
+    params = catalogue.scenario(scenario)
     diff = relative_difference(simulate(params, method="RK45"), simulate(params), KEY_OUTPUTS)
     assert max(diff.values()) < 0.01, diff
 
 
-@pytest.mark.parametrize("scenario", scenario_names())
-def test_engine_and_pysd_agree_with_euler(catalogue, needs_engine, scenario):
-    from behaviour import _PySDModel, load
+@pytest.fixture(scope="module")
+def pysd_alliance(alliance):
+    """The same model file translated and run by PySD, the reference implementation."""
+    import pysd
 
-    params = catalogue["scenarios"][scenario]["set"]
-    engine = load(ALLIANCE).simulate(params=params, method="euler")
-    reference = _PySDModel(ALLIANCE).simulate(params)
-    worst = {v: float(np.abs(series(engine, v) - reference[v]).max())
-             for v in reference.data_vars if v in engine}
-    assert set(reference.data_vars) <= set(engine.data_vars)
+    return pysd.read_vensim(str(alliance.path))
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_engine_and_pysd_agree_with_euler(alliance, pysd_alliance, catalogue, scenario):
+    """Every variable PySD outputs, at every saved time, to 1e-6 (both Euler)."""
+    params = dict(catalogue.scenarios[scenario].set)  # Vensim names, as PySD takes them
+    engine = alliance.simulate(params, method="euler")
+    reference = pysd_alliance.run(params=params, reload=True)
+    assert np.array_equal(reference.index.to_numpy(dtype=float), engine.time.values)
+    worst = {}
+    for column in reference.columns:
+        name = alliance.variable(column).py_name
+        assert name in engine, f"{column} ({name}) is missing from the engine's results"
+        worst[name] = float(np.abs(series(engine, name).values
+                                   - reference[column].to_numpy(dtype=float)).max())
+    assert len(worst) > 100
     assert max(worst.values()) < 1e-6, max(worst, key=worst.get)
 
 

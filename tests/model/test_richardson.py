@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from behaviour import py_name
 from scipy.linalg import expm
 
 NAMES = {"a": "Fear Coefficient A", "b": "Fear Coefficient B", "m": "Fatigue Coefficient M",
@@ -23,8 +22,8 @@ def closed_form(p, times):
     return np.array([star + expm(A * t) @ (z0 - star) for t in times])
 
 
-def parameters(simulate_richardson, **overrides):
-    p = {k: simulate_richardson.constants[py_name(v)].default for k, v in NAMES.items()}
+def parameters(richardson, **overrides):
+    p = {k: richardson.variable(v).default for k, v in NAMES.items()}
     p.update(overrides)
     return p, {NAMES[k]: v for k, v in overrides.items()}
 
@@ -36,9 +35,9 @@ def error(ds, p):
                float(np.abs(ds.y_armament.values - exact[:, 1]).max())) / scale
 
 
-def test_every_constant_is_documented_with_a_range(simulate_richardson):
+def test_every_constant_is_documented_with_a_range(richardson):
     for name in NAMES.values():
-        param = simulate_richardson.constants[py_name(name)]
+        param = richardson.constants[richardson.variable(name).py_name]
         lo, hi = param.limits
         assert lo is not None
         assert hi is not None
@@ -46,30 +45,30 @@ def test_every_constant_is_documented_with_a_range(simulate_richardson):
         assert param.doc.strip()
 
 
-def test_default_race_is_stable_and_settles_at_the_equilibrium(simulate_richardson):
-    p, _ = parameters(simulate_richardson)
+def test_default_race_is_stable_and_settles_at_the_equilibrium(richardson, simulate_richardson):
+    p, _ = parameters(richardson)
     assert p["m"] * p["n"] > p["a"] * p["b"], "the defaults describe a stable race"
     ds = simulate_richardson()
     star = closed_form(p, [1e3])[0]
     assert abs(float(ds.x_armament[-1]) - star[0]) < abs(p["x0"] - star[0])
 
 
-def test_euler_matches_the_closed_form_within_half_a_percent(simulate_richardson):
-    p, _ = parameters(simulate_richardson)
+def test_euler_matches_the_closed_form_within_half_a_percent(richardson, simulate_richardson):
+    p, _ = parameters(richardson)
     assert error(simulate_richardson(), p) < 5e-3
 
 
-def test_euler_error_halves_with_the_time_step(simulate_richardson):
+def test_euler_error_halves_with_the_time_step(richardson, simulate_richardson):
     """First-order convergence to the closed form: the integrator, not luck, is right."""
-    p, _ = parameters(simulate_richardson)
+    p, _ = parameters(richardson)
     coarse = error(simulate_richardson(time_step=1 / 32), p)
     fine = error(simulate_richardson(time_step=1 / 64), p)
     assert 1.8 < coarse / fine < 2.2
 
 
 @pytest.mark.parametrize(("a", "b"), [(0.6, 0.5), (1.0, 0.3)])
-def test_a_runaway_race_when_fear_outweighs_fatigue(simulate_richardson, a, b):
-    p, params = parameters(simulate_richardson, a=a, b=b)
+def test_a_runaway_race_when_fear_outweighs_fatigue(richardson, simulate_richardson, a, b):
+    p, params = parameters(richardson, a=a, b=b)
     assert p["a"] * p["b"] > p["m"] * p["n"]
     ds = simulate_richardson(params)
     assert np.all(np.diff(ds.x_armament.values[-20:]) > 0)
@@ -79,7 +78,7 @@ def test_a_runaway_race_when_fear_outweighs_fatigue(simulate_richardson, a, b):
 
 @pytest.mark.parametrize("overrides", [{}, {"a": 0.6, "b": 0.5}, {"g": -0.2, "h": 0.3},
                                        {"m": 0.05, "n": 1.0, "x0": 0, "y0": 2}])
-def test_an_adaptive_solver_matches_the_closed_form(simulate_richardson, needs_engine,
+def test_an_adaptive_solver_matches_the_closed_form(richardson, simulate_richardson,
                                                     overrides):
-    p, params = parameters(simulate_richardson, **overrides)
+    p, params = parameters(richardson, **overrides)
     assert error(simulate_richardson(params, method="RK45"), p) < 1e-4
