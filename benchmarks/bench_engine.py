@@ -48,27 +48,34 @@ RANGES = {"Contact Infectivity": (0.1, 0.6), "Duration": (2.0, 10.0)}
 
 @dataclass
 class Timing:
-    """Seconds per call: the best and the median over the repeats."""
+    """Seconds per call over the repeats: best, median, and the median kernel time."""
 
-    best: float
-    median: float
     samples: list[float]
+    kernel_samples: list[float]  # seconds in the kernel (page faults, mostly)
 
-    @classmethod
-    def of(cls, samples: list[float]) -> Timing:
-        return cls(min(samples), statistics.median(samples), samples)
+    @property
+    def best(self) -> float:
+        return min(self.samples)
 
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
 
-def time_calls(fn: Callable[[], Any], repeat: int, number: int = 1) -> Timing:
-    """``repeat`` samples, each the mean time of ``number`` consecutive calls."""
-    samples = []
-    for _ in range(repeat):
+    @property
+    def kernel(self) -> float:
+        return statistics.median(self.kernel_samples)
+
+    def add(self, fn: Callable[[], Any], number: int = 1) -> Any:
+        """Time ``number`` consecutive calls of ``fn``; keep the mean; return the result."""
         gc.collect()
+        sys_before = resource.getrusage(resource.RUSAGE_SELF).ru_stime
         start = time.perf_counter()
         for _ in range(number):
-            fn()
-        samples.append((time.perf_counter() - start) / number)
-    return Timing.of(samples)
+            result = fn()
+        self.samples.append((time.perf_counter() - start) / number)
+        self.kernel_samples.append(
+            (resource.getrusage(resource.RUSAGE_SELF).ru_stime - sys_before) / number)
+        return result
 
 
 def fmt_time(seconds: float) -> str:
@@ -153,8 +160,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="parameter sets integrated in one call of our engine")
     parser.add_argument("--pysd-sample", type=int, default=100,
                         help="sequential PySD runs timed, then extrapolated to --runs")
-    parser.add_argument("--repeat", type=int, default=5,
-                        help="timed repeats of each of our calls (best and median shown)")
+    parser.add_argument("--repeat", type=int, default=7,
+                        help="timed repeats of each measurement (best and median shown)")
     parser.add_argument("--number", type=int, default=20,
                         help="calls per repeat for the single-run benchmark (both engines)")
     parser.add_argument("--seed", type=int, default=20240601,
@@ -164,20 +171,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--runs, --pysd-sample, --repeat and --number must be positive")
     args.pysd_sample = min(args.pysd_sample, args.runs)
     return args
-
-
-def pysd_sequential(model: Any, params: dict[str, np.ndarray], count: int,
-                    **run_kwargs: Any) -> tuple[list[float], list[Any]]:
-    """Time ``count`` sequential PySD runs, one parameter set each (after one warm-up)."""
-    model.run(params={k: float(v[0]) for k, v in params.items()}, **run_kwargs)
-    seconds, frames = [], []
-    gc.collect()
-    for i in range(count):
-        start = time.perf_counter()
-        frame = model.run(params={k: float(v[i]) for k, v in params.items()}, **run_kwargs)
-        seconds.append(time.perf_counter() - start)
-        frames.append(frame)
-    return seconds, frames
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -217,13 +210,17 @@ def main(argv: list[str] | None = None) -> int:
     notes: list[str] = []
 
     # -- a. one run, the file's own step and SAVEPER ---------------------------------
+    # The two engines are timed in alternation, so that load from other processes
+    # falls on both alike.
     frame_one = pysd_model.run()  # warm-up
     ds_one = ours.simulate(method="euler")  # warm-up
     n_saves_one = ds_one.sizes["time"]
     print(f"  the file's own TIME STEP {ds_one.attrs['time_step']:g}, SAVEPER "
           f"{ds_one.attrs['saveper']:g}: {n_saves_one} save times")
-    t_pysd_one = time_calls(pysd_model.run, args.repeat, args.number)
-    t_ours_one = time_calls(lambda: ours.simulate(method="euler"), args.repeat, args.number)
+    t_pysd_one, t_ours_one = Timing([], []), Timing([], [])
+    for _ in range(args.repeat):
+        t_pysd_one.add(pysd_model.run, args.number)
+        t_ours_one.add(lambda: ours.simulate(method="euler"), args.number)
     diff_one = compare(ds_one, frame_one)
     ratio_one = t_pysd_one.median / t_ours_one.median
     rows.append(("a. 1 run, all vars, "
@@ -240,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     ranges = ", ".join(f"{k} ~ U({lo:g}, {hi:g})" for k, (lo, hi) in RANGES.items())
     notes.append(f"b. {args.runs:,} parameter sets, seed {args.seed}: {ranges}; PySD "
                  f"extrapolated from {args.pysd_sample} sequential runs (the first "
-                 f"{args.pysd_sample} sets) x {args.runs / args.pysd_sample:g}")
+                 f"{args.pysd_sample} sets) x {args.runs / args.pysd_sample:g}, timed in "
+                 f"{args.repeat} blocks alternating with our {args.repeat} timed calls")
 
     # PySD gets ``saveper=`` rather than ``return_timestamps=``: the same save times by
     # its faster path (return_timestamps costs it an np.isclose every step), and given
@@ -257,42 +255,65 @@ def main(argv: list[str] | None = None) -> int:
         def call(request: dict[str, Any] = request) -> Any:
             return ours.simulate(params, method="euler", **request["ours"])
 
+        def pysd_run(i: int, request: dict[str, Any] = request) -> Any:
+            return pysd_model.run(params={k: float(v[i]) for k, v in params.items()},
+                                  **request["pysd"])
+
         gc.collect()
         start = time.perf_counter()
-        ds = call()  # warm-up; the first touch of fresh memory is timed separately
+        ds = call()  # warm-up; the first touch of fresh memory is reported separately
         first = time.perf_counter() - start
-        times = ds["time"].values
+        n_saves = ds.sizes["time"]
         mbytes = ds.nbytes / 1e6
-        seconds, frames = pysd_sequential(pysd_model, params, args.pysd_sample,
-                                          **request["pysd"])
-        diffs[key] = max(compare(ds, frame, run=i) for i, frame in enumerate(frames))
-        del ds, frames
-        gc.collect()
-        t_ours = time_calls(call, args.repeat)
-        pysd_total = sum(seconds) * args.runs / args.pysd_sample
+        # keep only the runs PySD repeats, so that memory stays bounded
+        reference = ds.isel(run=slice(0, args.pysd_sample)).copy(deep=True)
+        del ds
+        pysd_run(0)  # warm-up
+        t_ours, t_alternating, t_pysd = Timing([], []), Timing([], []), Timing([], [])
+        for _ in range(args.repeat):  # back to back: the steady state
+            t_ours.add(call)
+        diffs[key] = 0.0
+        # alternating with blocks of the PySD sample: both see the same load from other
+        # processes, and our call finds its freed memory gone back to the system
+        for block in np.array_split(np.arange(args.pysd_sample), args.repeat):
+            t_alternating.add(call)
+            for i in block:
+                frame = t_pysd.add(lambda i=i: pysd_run(int(i)))
+                diffs[key] = max(diffs[key], compare(reference, frame, run=int(i)))
+        del reference
+        pysd_total = sum(t_pysd.samples) * args.runs / args.pysd_sample
         ratio = pysd_total / t_ours.median
-        target = 1000.0
-        rows.append((f"b{key}. {args.runs:,} runs, {request['label']}, {len(times)} saves",
-                     fmt_time(pysd_total), fmt_time(t_ours.median), f"{ratio:,.0f}x",
-                     f">= {target:,.0f}x", "met" if ratio >= target else "MISSED"))
+        issue_scale = args.runs == 10_000  # the issue's target is for 10,000 runs
+        ratio_alt = pysd_total / t_alternating.median
+        for label, r, t in ((f"b{key}. {args.runs:,} runs, {request['label']}, {n_saves} "
+                             "saves", ratio, t_ours),
+                            ("     same, our calls alternating with PySD's", ratio_alt,
+                             t_alternating)):
+            rows.append((label, fmt_time(pysd_total), fmt_time(t.median), f"{r:,.0f}x",
+                         ">= 1,000x" if issue_scale else "n/a",
+                         ("met" if r >= 1000 else "MISSED") if issue_scale else ""))
         notes.append(
             f"b{key}. output {mbytes:,.0f} MB; PySD per run: median "
-            f"{fmt_time(statistics.median(seconds))}, mean "
-            f"{fmt_time(statistics.fmean(seconds))}; ours best of {args.repeat} "
-            f"{fmt_time(t_ours.best)} ({pysd_total / t_ours.best:,.0f}x), first call in "
-            f"this process {fmt_time(first)}; per run {fmt_time(t_ours.median / args.runs)}")
+            f"{fmt_time(t_pysd.median)}, mean {fmt_time(statistics.fmean(t_pysd.samples))}; "
+            f"ours best of {args.repeat} {fmt_time(t_ours.best)} "
+            f"({pysd_total / t_ours.best:,.0f}x), in the kernel {fmt_time(t_ours.kernel)} "
+            f"(median); alternating: best {fmt_time(t_alternating.best)}, in the kernel "
+            f"{fmt_time(t_alternating.kernel)} (median); first call in this process "
+            f"{fmt_time(first)}; per run {fmt_time(t_ours.median / args.runs)}")
     notes.append("bii. is memory-bound: every variable at every step of every run "
                  "(time x run float64 arrays) is written and wrapped in a Dataset, so the "
                  "ratio is lower than bi.'s")
-    notes.append("first calls include the operating system's first touch of fresh "
-                 "memory pages, which on a virtual machine can cost seconds for GBs; "
-                 "the timed repeats reuse pages")
+    notes.append("first calls, and calls made after a pause (alternating), include the "
+                 "kernel's first touch of fresh memory pages: on a virtual machine that "
+                 "returns freed memory to its host, that costs about a second per GB; "
+                 "'in the kernel' shows that share of our timed calls")
 
     # -- table -----------------------------------------------------------------------
     header = ("benchmark", "PySD", "deterrence", "ratio", "target", "")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     print()
-    print("Times are medians of the repeats (PySD in b: extrapolated sequential total)")
+    print("Times are medians of the repeats (PySD in b: the extrapolated sequential total; "
+          "ours: calls back to back, then alternating with PySD's)")
     rule = "  ".join("-" * w for w in widths)
     print(rule)
     print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip())

@@ -176,7 +176,7 @@ class Model:
             trajectory = self._integrate(program, method, grid, y0, constants, z_init,
                                          z_delays, (rates, outputs, breakpoints, trains),
                                          n_runs, rtol, atol, max_step, first_step)
-            values = self._outputs(outputs, trajectory, grid, method, n_runs)
+            values = self._outputs(outputs, program, trajectory, grid, method, n_runs)
         stats = dict(trajectory.stats)
         stats["wall_time_s"] = _time.perf_counter() - started
         return build_dataset(
@@ -323,32 +323,34 @@ class Model:
             "division by zero, an overflow, or a negative number under SQRT or LN "
             "(ZIDZ and XIDZ guard divisions)")
 
-    def _outputs(self, outputs: Any, trajectory: integrate.Trajectory, grid: integrate.Grid,
-                 method: str, n_runs: int) -> list[np.ndarray]:
-        """Every time-varying value at the save times, computed for all times at once."""
+    def _outputs(self, outputs: Any, program: Program, trajectory: integrate.Trajectory,
+                 grid: integrate.Grid, method: str, n_runs: int) -> list[np.ndarray]:
+        """Every time-varying value at the save times, computed for all times at once.
+
+        Stocks are views of the saved states; the other values are computed in chunks of
+        times so that the temporaries stay within a bounded amount of memory.
+        """
         times = grid.save_times
         half = grid.dt / 2 if method in integrate.FIXED_METHODS else 1e-9 * max(
             1.0, abs(grid.tf - grid.t0))
         n_times = len(times)
         shape = (n_times, n_runs)
-        chunk = max(1, 32_000_000 // max(1, n_runs))  # bounds the temporaries' memory
-        if n_times <= chunk:
-            t = times[:, None]
-            values = outputs(t, t, t + half, trajectory.states, tuple(trajectory.discrete))
-            return [v if np.shape(v) == shape else np.array(np.broadcast_to(v, shape))
-                    for v in values]
-        results: list[np.ndarray] | None = None
+        n_stocks = len(program.stock_ids)
+        chunk = max(1, 64_000_000 // max(1, n_runs))
+        results: list[np.ndarray] = list(trajectory.states)
         for start in range(0, n_times, chunk):
             stop = min(n_times, start + chunk)
             t = times[start:stop, None]
-            y = trajectory.states[:, start:stop]
-            z = tuple(trajectory.discrete[:, start:stop])
-            values = outputs(t, t, t + half, y, z)
-            if results is None:
-                results = [np.empty(shape) for _ in values]
-            for out, v in zip(results, values, strict=True):
+            values = outputs(t, t, t + half, trajectory.states[:, start:stop],
+                             tuple(trajectory.discrete[:, start:stop]))[n_stocks:]
+            if start == 0 and stop == n_times:  # one chunk: keep the arrays as they are
+                return results + [v if np.shape(v) == shape else
+                                  np.array(np.broadcast_to(v, shape)) for v in values]
+            if len(results) == n_stocks:
+                results += [np.empty(shape) for _ in values]
+            for out, v in zip(results[n_stocks:], values, strict=True):
                 out[start:stop] = v
-        return results or []
+        return results
 
 
 def _fmt(value: float | None) -> str:

@@ -115,7 +115,10 @@ def _attr(value: Any) -> Any:
 
 
 def _jsonable(value: np.ndarray) -> Any:
-    return value.tolist() if value.ndim else float(value)
+    """A scalar override as it is; an ensemble's values summarised (they are variables too)."""
+    if value.ndim == 0:
+        return float(value)
+    return {"runs": int(value.size), "min": float(value.min()), "max": float(value.max())}
 
 
 def write_results(ds: xr.Dataset, path: str | Path) -> Path:
