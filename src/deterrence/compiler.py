@@ -942,6 +942,7 @@ class Program:
     make_vector: Callable[..., Any]
     make_scalar_euler: Callable[..., Any] | None
     dynamic_switches: list[str]
+    dynamic_controls: bool  # TIME STEP, SAVEPER or FINAL TIME change during the run
     source: str  # generated code, for reading when debugging
 
 
@@ -975,6 +976,7 @@ class CompiledModel:
 class _Generator:
     def __init__(self, model: CompiledModel, overridden: frozenset[str], fixed: bool) -> None:
         self.model = model
+        self.fixed = fixed
         self.nodes = dict(model.nodes)
         self.params = [n.id for n in self.nodes.values()
                        if n.kind == "param" or n.id in overridden]
@@ -1024,14 +1026,12 @@ class _Generator:
     def build(self) -> Program:
         nodes, path = self.nodes, self.path
         const = self.classify()
-        for cid in self.model.control_ids:
-            if cid not in const:
-                raise ModelError(
-                    f"{self.label(cid)!r} must be a constant (it depends on time or a stock)",
-                    path=path,
-                )
         stocks = [n.id for n in nodes.values() if n.kind == "stock"]
         discrete = [n.id for n in nodes.values() if n.kind == "discrete"]
+        controls = self.model.control_ids
+        dynamic_controls = [c for c in controls if c not in const]
+        if dynamic_controls:
+            self.check_dynamic_controls(dynamic_controls, const, stocks, discrete)
         varying_aux = [n.id for n in nodes.values() if n.kind == "aux" and n.id not in const]
         dyn_order = _toposort(varying_aux, self.dyn_deps, self.label,
                               "algebraic loop among auxiliaries", path)
@@ -1045,6 +1045,10 @@ class _Generator:
         control_needs = _ancestors(self.model.control_ids, self.dyn_deps, lambda d: False)
         control_order = [n for n in const_order
                          if n in control_needs or n in self.model.control_ids]
+        start_needs = _ancestors(controls[:1], self.dyn_deps, lambda d: d in const)
+        start_order = [n for n in dyn_order if n in start_needs or n == controls[0]]
+        ctl_needs = _ancestors(controls, self.dyn_deps, lambda d: d in const)
+        ctl_order = [n for n in dyn_order if n in ctl_needs or n in controls]
 
         snapshots = [n.id for n in nodes.values() if n.kind == "snapshot"]
         delays = [nodes[d].delay for d in discrete]
@@ -1059,13 +1063,13 @@ class _Generator:
         dynamic_switches, breakpoints, trains = self.switch_exprs(const)
 
         module = ast.Module(body=[
-            self.setup_fn(init_order, const_order, control_order, stocks, discrete,
-                          k_ids),
+            self.setup_fn(init_order, const_order, control_order, start_order, stocks,
+                          discrete, k_ids, const),
             self.vector_fn(k_ids, stocks, discrete, rate_order, dyn_order, output_ids,
-                           breakpoints, trains),
+                           breakpoints, trains, ctl_order),
         ], type_ignores=[])
         scalar_module = None
-        if not discrete:
+        if not discrete and not dynamic_controls:
             scalar_module = ast.Module(body=[self.scalar_euler_fn(k_ids, stocks, rate_order)],
                                        type_ignores=[])
         vector_ns = self.run(module, "vector")
@@ -1075,10 +1079,28 @@ class _Generator:
             output_ids=output_ids, control_ids=self.model.control_ids,  # type: ignore[arg-type]
             setup=vector_ns["_setup"], make_vector=vector_ns["_make"],
             make_scalar_euler=scalar_ns["_euler"] if scalar_ns else None,
-            dynamic_switches=dynamic_switches,
+            dynamic_switches=dynamic_switches, dynamic_controls=bool(dynamic_controls),
             source=ast.unparse(module) + ("\n\n" + ast.unparse(scalar_module)
                                           if scalar_module else ""),
         )
+
+    def check_dynamic_controls(self, dynamic: list[str], const: set[str], stocks: list[str],
+                               discrete: list[str]) -> None:
+        """Vensim lets TIME STEP, SAVEPER and FINAL TIME change during a run (fixed steps)."""
+        names = ", ".join(repr(self.label(c)) for c in dynamic)
+        if not self.fixed:
+            raise ModelError(f"{names} change(s) during the run, which only the fixed-step "
+                             "methods follow", path=self.path,
+                             hint="simulate with method='euler' or 'rk4'")
+        if discrete:
+            raise UnsupportedError(f"{names} change(s) during the run, together with DELAY "
+                                   "FIXED, whose pipeline assumes a constant TIME STEP",
+                                   path=self.path)
+        start = self.model.control_ids[0]
+        if start in dynamic and _ancestors([start], self.dyn_deps,
+                                           lambda d: d in const) & set(stocks):
+            raise ModelError(f"{self.label(start)!r} depends on a stock, so the run has no "
+                             "defined start", path=self.path)
 
     def run(self, module: ast.Module, flavour: str) -> dict[str, Any]:
         """Compile the generated module (our AST; nothing from the file is text here)."""
@@ -1114,23 +1136,33 @@ class _Generator:
     # -- functions ---------------------------------------------------------------------
 
     def setup_fn(self, init_order: list[str], const_order: list[str],
-                 control_order: list[str], stocks: list[str], discrete: list[str],
-                 k_ids: list[str]) -> ast.FunctionDef:
-        """``_setup(P, fixed, tiny) -> (controls, y0, K, discrete inits, delays)``."""
+                 control_order: list[str], start_order: list[str], stocks: list[str],
+                 discrete: list[str], k_ids: list[str], const: set[str]) -> ast.FunctionDef:
+        """``_setup(P, fixed, tiny) -> (controls, y0, K, discrete inits, delays)``.
+
+        Controls that change during the run are returned as None, except INITIAL TIME,
+        which is then evaluated at Time = 0, as Vensim does.
+        """
         nodes = self.nodes
         body: list[ast.stmt] = [_unpack(self.params, _name("P"))]
         body += [_assign(n, nodes[n].dyn) for n in control_order]  # type: ignore[arg-type]
+        if start_order:
+            body += [_assign(v, _num(0.0)) for v in TIME_NAMES]
+            body += [_assign(n, nodes[n].dyn) for n in start_order]  # type: ignore[arg-type]
         it, _ft, dt, _sp = self.model.control_ids
         body.append(_assign("t", _name(it)))
         body.append(_assign("tc", _name("t")))
+        half = _binop("*", _name(dt), _num(0.5)) if dt in const else _name("tiny")
         body.append(_assign("ts", ast.BinOp(left=_name("t"), op=ast.Add(), right=ast.IfExp(
-            test=_name("fixed"), body=_binop("*", _name(dt), _num(0.5)), orelse=_name("tiny")))))
+            test=_name("fixed"), body=half, orelse=_name("tiny")))))
         for n in init_order:
             body.append(_assign(n, nodes[n].init))  # type: ignore[arg-type]
         for n in const_order:
             body.append(_assign(n, nodes[n].dyn))  # type: ignore[arg-type]
+        known = const | set(start_order)
         body.append(ast.Return(value=_tuple([
-            _tuple(_name(c) for c in self.model.control_ids),
+            _tuple(_name(c) if c in known else ast.Constant(None)
+                   for c in self.model.control_ids),
             _tuple(_name(s) for s in stocks),
             _tuple(_name(k) for k in k_ids),
             _tuple(_name(d) for d in discrete),
@@ -1150,8 +1182,9 @@ class _Generator:
 
     def vector_fn(self, k_ids: list[str], stocks: list[str], discrete: list[str],
                   rate_order: list[str], dyn_order: list[str], output_ids: list[str],
-                  breakpoints: list[ast.expr], trains: list[ast.expr]) -> ast.FunctionDef:
-        """``_make(K) -> (rates, outputs, breakpoints, trains)`` closures over constants.
+                  breakpoints: list[ast.expr], trains: list[ast.expr],
+                  ctl_order: list[str]) -> ast.FunctionDef:
+        """``_make(K) -> (rates, outputs, breakpoints, trains, controls)`` closures.
 
         ``rates(t, tc, ts, y, z)``: ``y`` has shape (stocks, runs); returns the derivative
         array and the values entering each DELAY FIXED pipe. ``outputs`` takes any
@@ -1173,14 +1206,19 @@ class _Generator:
         outputs_body = self._state_loads(stocks, discrete)
         outputs_body += [_assign(n, nodes[n].dyn) for n in dyn_order]  # type: ignore[misc]
         outputs_body.append(ast.Return(value=_tuple(_name(n) for n in output_ids)))
+        controls_body = self._state_loads(stocks, discrete)
+        controls_body += [_assign(n, nodes[n].dyn) for n in ctl_order]  # type: ignore[misc]
+        controls_body.append(ast.Return(value=_tuple(
+            _name(c) for c in self.model.control_ids)))
         body: list[ast.stmt] = [
             _unpack(k_ids, _name("K")),
             _function("rates", args, rates_body),
             _function("outputs", args, outputs_body),
             _function("breakpoints", [], [ast.Return(value=_tuple(breakpoints))]),
             _function("trains", [], [ast.Return(value=_tuple(trains))]),
+            _function("controls", args, controls_body),
             ast.Return(value=_tuple([_name("rates"), _name("outputs"), _name("breakpoints"),
-                                     _name("trains")])),
+                                     _name("trains"), _name("controls")])),
         ]
         return _function("_make", ["K"], body)
 

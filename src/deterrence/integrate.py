@@ -65,6 +65,7 @@ class Grid:
     save_times: np.ndarray
     n_steps: int = 0  # fixed-step methods only
     every: int = 1  # steps between saves (fixed-step methods)
+    halves: np.ndarray | None = None  # half the step at each save (changing TIME STEP)
 
 
 def make_grid(t0: float, tf: float, dt: float, saveper: float, method: str) -> Grid:
@@ -131,18 +132,36 @@ class _FixedDelays:
 RatesFn = Callable[..., tuple[np.ndarray, tuple[Any, ...]]]
 
 
+def _advance(rates: RatesFn, method: str, t: float, dt: float, y: np.ndarray,
+             z: tuple[Any, ...]) -> tuple[np.ndarray, tuple[Any, ...]]:
+    """One Euler or classic RK4 step; also the values entering DELAY FIXED pipes at t."""
+    half = dt / 2
+    if method == "euler":
+        dy, pipe_in = rates(t, t, t + half, y, z)
+        return y + dt * dy, pipe_in
+    k1, pipe_in = rates(t, t, t + half, y, z)
+    tm = t + half
+    k2, _ = rates(tm, tm, tm + half, y + half * k1, z)
+    k3, _ = rates(tm, tm, tm + half, y + half * k2, z)
+    te = t + dt
+    k4, _ = rates(te, te, te + half, y + dt * k3, z)
+    return y + (dt / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4), pipe_in
+
+
+_EVALS = {"euler": 1, "rk4": 4}
+
+
 def fixed_step(rates: RatesFn, y0: np.ndarray, z_init: tuple[Any, ...],
                z_delays: tuple[Any, ...], grid: Grid, method: str) -> Trajectory:
     """Euler or classic RK4 on the vector flavour, checking the state every step."""
     n_stocks, n_runs = y0.shape
-    dt, half = grid.dt, grid.dt / 2
+    dt = grid.dt
     delays = _FixedDelays(z_init, z_delays, dt, n_runs)
     n_saves = len(grid.save_times)
     states = np.empty((n_stocks, n_saves, n_runs))
     discrete = np.empty((len(z_init), n_saves, n_runs))
     y = y0.copy()
     j = 0
-    nfev = 0
     for k in range(grid.n_steps + 1):
         t = grid.t0 + k * dt
         z = delays.outputs(k)
@@ -153,26 +172,68 @@ def fixed_step(rates: RatesFn, y0: np.ndarray, z_init: tuple[Any, ...],
             j += 1
         if k == grid.n_steps:
             break
-        if method == "euler":
-            dy, pipe_in = rates(t, t, t + half, y, z)
-            y_new = y + dt * dy
-            nfev += 1
-        else:
-            k1, pipe_in = rates(t, t, t + half, y, z)
-            tm = t + half
-            k2, _ = rates(tm, tm, tm + half, y + half * k1, z)
-            k3, _ = rates(tm, tm, tm + half, y + half * k2, z)
-            te = t + dt
-            k4, _ = rates(te, te, te + half, y + dt * k3, z)
-            y_new = y + (dt / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
-            nfev += 4
+        y_new, pipe_in = _advance(rates, method, t, dt, y, z)
         if pipe_in:
             delays.push(k, pipe_in)
         finite = np.isfinite(y_new)
         if not finite.all():
             raise NonFiniteState(t + dt, t, y, z, ~finite)
         y = y_new
-    return Trajectory(states, discrete, {"nfev": nfev, "n_steps": grid.n_steps})
+    return Trajectory(states, discrete,
+                      {"nfev": _EVALS[method] * grid.n_steps, "n_steps": grid.n_steps})
+
+
+MAX_DYNAMIC_STEPS = 10_000_000
+
+
+def fixed_step_dynamic(rates: RatesFn, controls: Callable[..., tuple[Any, ...]],
+                       y0: np.ndarray, t0: float, method: str) -> tuple[Trajectory, Grid]:
+    """Euler/RK4 where TIME STEP, SAVEPER and FINAL TIME are re-evaluated every step.
+
+    As in Vensim: a value is saved when the time is a multiple of the current SAVEPER
+    from INITIAL TIME, and the run stops at the first step at or after FINAL TIME.
+    """
+    y, t = y0.copy(), t0
+    saved: list[np.ndarray] = []
+    times: list[float] = []
+    steps: list[float] = []
+    taken = 0
+    while taken <= MAX_DYNAMIC_STEPS:
+        _, final, dt, saveper = (_scalar(v, name, t) for v, name in zip(
+            controls(t, t, t, y, ()), ("INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER"),
+            strict=True))
+        if not dt > 0 or not saveper > 0:
+            raise ValueError(f"at time {t:g} TIME STEP is {dt:g} and SAVEPER {saveper:g}; "
+                             "both must stay positive")
+        phase = (t - t0) / saveper
+        if abs(phase - round(phase)) < 1e-6:
+            saved.append(y.copy())
+            times.append(t)
+            steps.append(dt)
+        if t >= final - 1e-9 * max(1.0, abs(final)):
+            break
+        y_new, _ = _advance(rates, method, t, dt, y, ())
+        finite = np.isfinite(y_new)
+        if not finite.all():
+            raise NonFiniteState(t + dt, t, y, (), ~finite)
+        y, t = y_new, t + dt
+        taken += 1
+    else:
+        raise ValueError(f"{MAX_DYNAMIC_STEPS} steps without reaching FINAL TIME")
+    states = np.stack(saved, axis=1) if saved else np.empty((y0.shape[0], 0, y0.shape[1]))
+    save_times = np.asarray(times)
+    grid = Grid(t0, t, steps[0] if steps else 0.0, 0.0, save_times, n_steps=taken,
+                halves=np.asarray(steps) / 2)
+    return Trajectory(states, np.empty((0, len(times), y0.shape[1])),
+                      {"nfev": _EVALS[method] * taken, "n_steps": taken}), grid
+
+
+def _scalar(value: Any, name: str, t: float) -> float:
+    array = np.asarray(value, dtype=float)
+    if array.ndim and not np.all(array == array.flat[0]):
+        raise ValueError(f"{name} differs between runs at time {t:g}; all runs of an "
+                         "ensemble share one time grid")
+    return float(array.flat[0])
 
 
 def scalar_euler(kernel: Callable[..., Any], constants: list[float], y0: list[float],

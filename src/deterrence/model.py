@@ -167,15 +167,21 @@ class Model:
         with np.errstate(all="ignore"):
             controls, y0_raw, constants, z_init, z_delays = program.setup(
                 self._param_values(program, overrides), fixed, 1e-9)
-            grid = self._grid(controls, method)
             y0 = np.empty((len(y0_raw), n_runs))
             for i, v in enumerate(y0_raw):
                 y0[i] = v
-            self._check_initial(program, y0, grid.t0)
-            rates, outputs, breakpoints, trains = program.make_vector(constants)
-            trajectory = self._integrate(program, method, grid, y0, constants, z_init,
-                                         z_delays, (rates, outputs, breakpoints, trains),
-                                         n_runs, rtol, atol, max_step, first_step)
+            rates, outputs, breakpoints, trains, control_fn = program.make_vector(constants)
+            if program.dynamic_controls:
+                t0 = self._grid_value("INITIAL TIME", controls[0])
+                self._check_initial(program, y0, t0)
+                trajectory, grid = self._integrate_dynamic(program, rates, outputs, control_fn,
+                                                           y0, t0, method)
+            else:
+                grid = self._grid(controls, method)
+                self._check_initial(program, y0, grid.t0)
+                trajectory = self._integrate(program, method, grid, y0, constants, z_init,
+                                             z_delays, (rates, outputs, breakpoints, trains),
+                                             n_runs, rtol, atol, max_step, first_step)
             values = self._outputs(outputs, program, trajectory, grid, method, n_runs)
         stats = dict(trajectory.stats)
         stats["wall_time_s"] = _time.perf_counter() - started
@@ -235,17 +241,29 @@ class Model:
                 values.append(np.float64(self.compiled.nodes[pid].default))
         return values
 
+    def _grid_value(self, name: str, value: Any) -> float:
+        arr = np.asarray(value, dtype=float)
+        if arr.ndim and not np.all(arr == arr.flat[0]):
+            raise ModelError(f"{name} differs between runs", path=self.path,
+                             hint="all runs of an ensemble share one time grid")
+        return float(arr.flat[0])
+
     def _grid(self, controls: tuple[Any, ...], method: str) -> integrate.Grid:
         names = ("INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER")
-        scalars = []
-        for name, value in zip(names, controls, strict=True):
-            arr = np.asarray(value, dtype=float)
-            if arr.ndim and not np.all(arr == arr.flat[0]):
-                raise ModelError(f"{name} differs between runs", path=self.path,
-                                 hint="all runs of an ensemble share one time grid")
-            scalars.append(float(arr.flat[0]))
+        scalars = [self._grid_value(n, v) for n, v in zip(names, controls, strict=True)]
         try:
             return integrate.make_grid(*scalars, method=method)
+        except ValueError as exc:
+            raise ModelError(str(exc), path=self.path) from None
+
+    def _integrate_dynamic(self, program: Program, rates: Any, outputs: Any, controls: Any,
+                           y0: np.ndarray, t0: float,
+                           method: str) -> tuple[integrate.Trajectory, integrate.Grid]:
+        try:
+            return integrate.fixed_step_dynamic(rates, controls, y0, t0, method)
+        except integrate.NonFiniteState as exc:
+            grid = integrate.Grid(t0, exc.time, exc.time - exc.time_before, 0.0, np.empty(0))
+            raise self._non_finite(program, exc, rates, outputs, grid) from None
         except ValueError as exc:
             raise ModelError(str(exc), path=self.path) from None
 
@@ -331,7 +349,7 @@ class Model:
         times so that the temporaries stay within a bounded amount of memory.
         """
         times = grid.save_times
-        half = grid.dt / 2 if method in integrate.FIXED_METHODS else 1e-9 * max(
+        half: Any = grid.dt / 2 if method in integrate.FIXED_METHODS else 1e-9 * max(
             1.0, abs(grid.tf - grid.t0))
         n_times = len(times)
         shape = (n_times, n_runs)
@@ -341,6 +359,8 @@ class Model:
         for start in range(0, n_times, chunk):
             stop = min(n_times, start + chunk)
             t = times[start:stop, None]
+            if grid.halves is not None:
+                half = grid.halves[start:stop, None]
             values = outputs(t, t, t + half, trajectory.states[:, start:stop],
                              tuple(trajectory.discrete[:, start:stop]))[n_stocks:]
             if start == 0 and stop == n_times:  # one chunk: keep the arrays as they are
