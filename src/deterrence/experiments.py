@@ -19,6 +19,7 @@ import itertools
 import json
 import logging
 import os
+import shutil
 import sys
 import time
 import traceback
@@ -379,9 +380,12 @@ def run_job(cfg: DictConfig, output_dir: Path) -> xr.Dataset:
         "experiment": cfg.experiment.name, "shock_windows": json.dumps(windows),
         "config": OmegaConf.to_yaml(cfg, resolve=True),
     })
-    write_results(ds, _fresh(output_dir / RESULTS))
-    if cfg.experiment.batch:
-        write_results(ds, _fresh(output_dir / COMBINED))
+    results = write_results(ds, _fresh(output_dir / RESULTS))
+    if cfg.experiment.batch:  # the batch is its own merged sweep: same file, two names
+        try:
+            os.link(results, _fresh(output_dir / COMBINED))
+        except OSError:  # a file system without hard links
+            shutil.copy2(results, output_dir / COMBINED)
     if cfg.output.plot:
         _plot_job(model, cfg, ds, output_dir)
     return ds
@@ -396,10 +400,15 @@ def _batch_windows(keys: list[str], values: list[list[Any]], cfg: Any) -> dict[s
 
 
 def _fresh(path: Path) -> Path:
-    """Never overwrite: an existing file is kept aside with its modification time."""
+    """Never overwrite: an existing file is kept aside, named by its modification time."""
     if path.exists():
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(path.stat().st_mtime))
-        path.rename(path.with_name(f"{path.stem}.{stamp}{path.suffix}"))
+        aside = path.with_name(f"{path.stem}.{stamp}{path.suffix}")
+        counter = 1
+        while aside.exists():
+            aside = path.with_name(f"{path.stem}.{stamp}-{counter}{path.suffix}")
+            counter += 1
+        path.rename(aside)
     return path
 
 
@@ -458,6 +467,8 @@ def task(cfg: DictConfig) -> dict[str, Any]:
     output_dir = Path(HydraConfig.get().runtime.output_dir)
     overrides = list(HydraConfig.get().overrides.task)
     started = time.perf_counter()
+    if (output_dir / FAILURE).exists():  # from an earlier run into this folder: keep it
+        _fresh(output_dir / FAILURE)
     try:
         check_keys(cfg)
         ds = run_job(cfg, output_dir)
@@ -474,7 +485,8 @@ def task(cfg: DictConfig) -> dict[str, Any]:
     return {"status": "ok", "sizes": dict(ds.sizes)}
 
 
-_FAILED: list[dict[str, Any]] = []
+_FAILED: list[dict[str, Any]] = []  # jobs that failed in this process
+_SWEEP_FAILED: list[str] = []  # sweeps whose merge found failed jobs (any launcher)
 
 
 # -- merging a multirun -----------------------------------------------------------------
@@ -517,7 +529,7 @@ def merge_sweep(sweep_dir: Path, baseline: str = "baseline", plot: bool = True,
     # keys that do not vary between jobs are settings, not dimensions
     varying = [k for k in swept
                if len({json.dumps(p.get(k), sort_keys=True) for p, _ in records}) > 1]
-    atomic_write_text(sweep_dir / FAILURES, yaml.safe_dump(failures, sort_keys=False))
+    atomic_write_text(_fresh(sweep_dir / FAILURES), yaml.safe_dump(failures, sort_keys=False))
     loaded = [(p, xr.load_dataset(path)) for p, path in records if path is not None]
     if not loaded:
         log.error("no job of the sweep in %s succeeded; see %s", sweep_dir, FAILURES)
@@ -598,8 +610,8 @@ class MergeSweep:
         merged = merge_sweep(sweep_dir, baseline=out.get("baseline_scenario", "baseline"),
                              plot=bool(out.get("plot", True)),
                              plot_format=out.get("plot_format", "png"))
-        if merged is not None and merged.attrs.get("n_failed"):
-            _FAILED.append({"sweep": str(sweep_dir), "n_failed": merged.attrs["n_failed"]})
+        if merged is None or merged.attrs.get("n_failed"):
+            _SWEEP_FAILED.append(str(sweep_dir))
 
     # Hydra calls these too; nothing to do
     def on_run_start(self, config: DictConfig, **_: Any) -> None: ...
@@ -618,8 +630,7 @@ def preflight(overrides: Sequence[str]) -> None:
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    plain = [o for o in overrides if not o.startswith("-")
-             and not o.lstrip("+~").startswith("hydra")]
+    plain = [o for o in overrides if not o.startswith("-")]
     parsed = OverridesParser.create().parse_overrides(plain)
     base, alternatives = [], []
     for override, text in zip(parsed, plain, strict=True):
@@ -636,7 +647,8 @@ def preflight(overrides: Sequence[str]) -> None:
     try:
         with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
             for candidate in candidates:
-                cfg = compose(config_name="config", overrides=candidate)
+                cfg = compose(config_name="config", overrides=candidate,
+                              return_hydra_config=True)
                 check_keys(cfg)
                 model = get_model(model_path(cfg.model.path))
                 if cfg.experiment.batch:
@@ -680,30 +692,32 @@ def _suggest(word: str, options: list[str]) -> str:
 
 
 def one_line(exc: BaseException) -> str:
-    """Hydra's multi-line errors as one line that still says what exists."""
+    """Hydra's multi-line errors as one line that still says what exists and what to do."""
     import re
 
-    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    full = str(exc).strip()
+    lines = [ln.strip() for ln in full.splitlines() if ln.strip()]
     text = (lines[0] if lines else type(exc).__name__).rstrip(".")
-    options = [ln for ln in lines if not ln.startswith(("Available", "Config search",
-                                                          "provider=", "To append"))]
-    if "Available options" in str(exc):
-        found = re.search(r"Available options in '([^']+)':\n(.*?)(?:\nConfig search|$)",
-                          str(exc), re.S)
-        if found:
-            names = [n.strip() for n in found.group(2).splitlines() if n.strip()]
-            text += f"; options for {found.group(1)}: {', '.join(names)}"
+    append = next((ln for ln in lines if ln.startswith("To append")), None)
+    found = re.search(r"Available options in '([^']+)':\n(.*?)(?:\nConfig search|$)", full,
+                      re.S)
     override = re.match(r"Could not override '([^']+)'", text)
-    if "Available options" in str(exc):
-        pass
+    explained = bool(found)
+    if found:
+        names = [n.strip() for n in found.group(2).splitlines() if n.strip()]
+        text += f"; options for {found.group(1)}: {', '.join(names)}"
     elif override:
         group, _, key = override.group(1).lstrip("+~").rpartition(".")
         schema = _SCHEMAS.get(group) if group else Config
-        if schema is not None:
-            text += f": no key {key!r} in {group or 'the config'}" + _suggest(
-                key, list(schema.__dataclass_fields__))
-    elif len(options) > 1 and text != options[1]:
-        text += f" ({options[1]})"
+        fields = list(schema.__dataclass_fields__) if schema is not None else []
+        if fields and key not in fields:
+            text += f": no key {key!r} in {group or 'the config'}" + _suggest(key, fields)
+            explained = True
+        elif append:  # the key exists (a dict) or is free-form: adding needs a '+'
+            text += "; " + append[0].lower() + append[1:]
+    cause = exc.__cause__
+    if cause is not None and str(cause).strip() and not explained:
+        text += f" ({str(cause).strip().splitlines()[0]})"
     return text
 
 
@@ -729,6 +743,7 @@ def hydra_main(argv: Sequence[str]) -> int:
             return 2
     register_configs()
     _FAILED.clear()
+    _SWEEP_FAILED.clear()
     main = hydra.main(config_path=str(conf_dir()), config_name="config",
                       version_base="1.3")(task)
     saved = sys.argv
@@ -739,8 +754,9 @@ def hydra_main(argv: Sequence[str]) -> int:
         return int(exc.code or 0)
     finally:
         sys.argv = saved
-    if _FAILED:
-        print(f"warning: {len(_FAILED)} failure record(s); see failure.yaml / failures.yaml "
-              "in the output folder", file=sys.stderr)
+    if _FAILED or _SWEEP_FAILED:
+        where = "failures.yaml in the sweep folder" if _SWEEP_FAILED else "failure.yaml"
+        count = f"{len(_FAILED)} job(s) failed" if _FAILED else "some jobs failed"
+        print(f"warning: {count}; see {where}", file=sys.stderr)
         return 1
     return 0

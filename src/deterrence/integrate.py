@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.sparse
-from scipy.integrate import solve_ivp
 
 FIXED_METHODS = ("euler", "rk4")
 ADAPTIVE_METHODS = ("RK45", "RK23", "DOP853", "LSODA", "Radau", "BDF")
@@ -279,6 +277,9 @@ def switch_times(breakpoints: tuple[Any, ...], trains: tuple[Any, ...], grid: Gr
 def adaptive(rates: RatesFn, y0: np.ndarray, grid: Grid, method: str, breakpoints: np.ndarray,
              rtol: float, atol: float, max_step: float, first_step: float | None) -> Trajectory:
     """``solve_ivp`` between switch times, saving at the grid's save times."""
+    import scipy.sparse  # imported here: fixed-step runs never pay for SciPy's import
+    from scipy.integrate import solve_ivp
+
     n_stocks, n_runs = y0.shape
     lsoda_banded = method == "LSODA" and n_runs > 1
     options: dict[str, Any] = {"rtol": rtol, "atol": atol, "max_step": max_step}

@@ -335,11 +335,12 @@ class Model:
         except Exception:
             cause = ""
         return SimulationError(
-            f"stock {stock!r} became NaN or infinite at time {exc.time:g}{run_text}{cause}",
+            f"stock {stock!r} became NaN or infinite in the step from time {before:g} to "
+            f"{exc.time:g}{run_text}{cause}",
             path=self.path, variable=stock,
-            hint=f"look at the equations that feed it just before time {before:g}: a "
-            "division by zero, an overflow, or a negative number under SQRT or LN "
-            "(ZIDZ and XIDZ guard divisions)")
+            hint=f"look at the equations that feed it at time {before:g}: a division by "
+            "zero, an overflow, or a negative number under SQRT or LN (ZIDZ and XIDZ guard "
+            "divisions)")
 
     def _outputs(self, outputs: Any, program: Program, trajectory: integrate.Trajectory,
                  grid: integrate.Grid, method: str, n_runs: int) -> list[np.ndarray]:
