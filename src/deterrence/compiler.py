@@ -298,19 +298,28 @@ class Compiler:
     def compile(self) -> CompiledModel:
         sections = self.source.abstract.sections
         main = [s for s in sections if s.type == "main"] or list(sections[:1])
+        section = main[0]
         if len(sections) > len(main):
             macro = next(s for s in sections if s not in main)
+            user = next((e.name for e in section.elements
+                         if _calls(e, clean_key(macro.name))), None)
             raise UnsupportedError(
-                f"macros (here {macro.name!r}) are not supported by the engine yet",
-                path=self.source.path, hint="expand the macro into plain equations",
+                f"macros (here {macro.name!r}) are not supported by the engine yet"
+                + (f"; {user!r} uses it" if user else ""),
+                path=self.source.path, variable=user,
+                line=self.source.line_of(user) if user else _macro_line(self.source.text,
+                                                                         macro.name),
+                hint="expand the macro into plain equations",
             )
-        section = main[0]
         if section.subscripts:
             names = ", ".join(s.name for s in section.subscripts)
+            user = next((e.name for e in section.elements
+                         if any(c.subscripts[0] for c in e.components)), None)
             raise UnsupportedError(
-                f"subscript ranges ({names}) are not supported by the engine yet",
-                path=self.source.path,
-                line=self.source.line_of(section.subscripts[0].name),
+                f"subscript ranges ({names}) are not supported by the engine yet"
+                + (f"; {user!r} is subscripted" if user else ""),
+                path=self.source.path, variable=user,
+                line=self.source.line_of(user or section.subscripts[0].name),
                 hint="subscripts arrive in the next engine release",
             )
         self._declare(section.elements)
@@ -344,6 +353,12 @@ class Compiler:
                     ModelError, f"variable {element.name!r} is defined twice",
                     variable=Variable(element.name, "", "", "", (None, None), "", line),
                 )
+            if len(element.components) > 1 and not any(
+                    c.subscripts[0] for c in element.components):
+                raise ModelError(
+                    f"variable {element.name!r} is defined twice (names are the same when "
+                    "case, spaces and underscores are ignored)", path=self.source.path,
+                    line=line, variable=element.name, hint="rename or remove one equation")
             if len(element.components) != 1 or element.components[0].subscripts[0]:
                 raise UnsupportedError(
                     f"{element.name!r} is subscripted; subscripts are not supported by "
@@ -515,10 +530,10 @@ class Compiler:
                 args = [self._lower(a) for a in tree.arguments]
             finally:
                 self._in_compare -= 1
-            for i, arg in enumerate(tree.arguments):
-                if _is_time(arg) and len(tree.arguments) == 2:
-                    other = tree.arguments[1 - i]
-                    self.switches.append(Switch(self._owner, [self._lower(other)]))
+            if len(args) == 2 and any(_has_time(a) for a in tree.arguments) and all(
+                    _affine_in_time(a) for a in tree.arguments):
+                self.switches.append(Switch(self._owner, [_root_in_time(
+                    _binop("-", args[0], args[1]))]))
             result = args[0]
             for op, arg in zip(ops, args[1:], strict=True):
                 result = ast.Compare(left=result, ops=[_COMPARE[op]()], comparators=[arg])
@@ -621,7 +636,7 @@ class Compiler:
             self._arity(fname, args, 2)
             start, width = args
             self.switches.append(Switch(self._owner, [start, _binop("+", start, width)]))
-            return _call("_pulse", _name("ts"), start, width)
+            return _call("_pulse", _name("tc"), _name("ts"), start, width)
         if key == "pulse_train":  # PySD orders the arguments (start, interval, width, end)
             self._arity(fname, args, 4)
             start, interval, width, end = args
@@ -788,6 +803,27 @@ class Compiler:
         return _name(node.id)
 
 
+def _calls(element: am.AbstractElement, key: str) -> bool:
+    """Whether any equation of ``element`` calls the function (macro) ``key``."""
+    todo: list[Any] = [c.ast for c in element.components]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ae.CallStructure) and isinstance(
+                node.function, ae.ReferenceStructure) and clean_key(
+                node.function.reference) == key:
+            return True
+        if dataclasses.is_dataclass(node):
+            todo.extend(getattr(node, f.name) for f in dataclasses.fields(node))
+        elif isinstance(node, list | tuple):
+            todo.extend(node)
+    return False
+
+
+def _macro_line(text: str, name: str) -> int | None:
+    match = re.search(r":MACRO:\s*" + re.escape(name.strip()), text, re.IGNORECASE)
+    return text.count("\n", 0, match.start()) + 1 if match else None
+
+
 def _display(fname: str) -> str:
     return fname.replace("_", " ").upper()
 
@@ -805,6 +841,51 @@ def _literal(tree: Any) -> float | None:
 
 def _is_time(tree: Any) -> bool:
     return isinstance(tree, ae.ReferenceStructure) and clean_key(tree.reference) == "time"
+
+
+def _has_time(tree: Any) -> bool:
+    if _is_time(tree):
+        return True
+    if isinstance(tree, ae.ArithmeticStructure | ae.LogicStructure | ae.CallStructure):
+        children = tree.arguments
+        return any(_has_time(c) for c in children)
+    return False
+
+
+def _affine_in_time(tree: Any) -> bool:
+    """Whether ``tree`` is a*Time + b with a and b free of Time (so its root is a switch)."""
+    if not _has_time(tree):
+        return True  # constant in time here (whether it is a constant is checked later)
+    if _is_time(tree):
+        return True
+    if not isinstance(tree, ae.ArithmeticStructure):
+        return False
+    args, ops = tree.arguments, tree.operators
+    if ops == ["negative"]:
+        return _affine_in_time(args[0])
+    if all(op in ("+", "-") for op in ops):
+        return all(_affine_in_time(a) for a in args)
+    if all(op in ("*", "/") for op in ops):
+        with_time = [i for i, a in enumerate(args) if _has_time(a)]
+        return (len(with_time) == 1 and _affine_in_time(args[with_time[0]])
+                and (with_time[0] == 0 or ops[with_time[0] - 1] == "*"))
+    return False
+
+
+class _AtTime(ast.NodeTransformer):
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        return _num(self.value) if node.id in TIME_NAMES else node
+
+
+def _root_in_time(expr: ast.expr) -> ast.expr:
+    """For ``expr`` affine in time, the time where it crosses zero: -f(0) / (f(1) - f(0))."""
+    f0 = _AtTime(0.0).visit(copy.deepcopy(expr))
+    f1 = _AtTime(1.0).visit(copy.deepcopy(expr))
+    return ast.UnaryOp(op=ast.USub(), operand=ast.BinOp(
+        left=f0, op=ast.Div(), right=ast.BinOp(left=f1, op=ast.Sub(), right=copy.deepcopy(f0))))
 
 
 def _additive_terms(tree: Any, sign: int = 1) -> list[tuple[str, int]]:

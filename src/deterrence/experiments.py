@@ -303,8 +303,10 @@ def _contribution(model: Model, cfg: Any, key: str, value: Any) -> dict[str, Any
         return policy_params(model, cfg.model.levers, option)
     group, _, name = key.partition(".")
     if group == "policy" and name in LEVER_FIELDS:
-        return policy_params(model, cfg.model.levers,
-                             OmegaConf.structured(PolicyConfig(**{name: value})))
+        if name not in cfg.model.levers:
+            raise ParameterError(f"policy.{name} is swept, but model {model.name!r} maps no "
+                                 "constant to it", path=model.path)
+        return _resolve(model, {cfg.model.levers[name]: value}, key)
     if group == "params" and name:
         return _resolve(model, {name: value}, key)
     raise ParameterError(

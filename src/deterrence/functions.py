@@ -31,7 +31,9 @@ def v_step(ts, height, start):
     return np.where(ts > start, height, 0.0)
 
 
-def v_pulse(ts, start, width):
+def v_pulse(tc, ts, start, width):
+    """1 from ``start`` for ``width``; at least one TIME STEP (2 * (ts - tc)), as in Vensim."""
+    width = np.maximum(width, 2.0 * (ts - tc))
     return np.where((ts > start) & (ts <= start + width), 1.0, 0.0)
 
 
@@ -109,8 +111,8 @@ def s_step(ts, height, start):
     return height if ts > start else 0.0
 
 
-def s_pulse(ts, start, width):
-    return 1.0 if start < ts <= start + width else 0.0
+def s_pulse(tc, ts, start, width):
+    return 1.0 if start < ts <= start + max(width, 2.0 * (ts - tc)) else 0.0
 
 
 def s_pulse_train(ts, start, width, between, end):

@@ -132,17 +132,20 @@ RatesFn = Callable[..., tuple[np.ndarray, tuple[Any, ...]]]
 
 def _advance(rates: RatesFn, method: str, t: float, dt: float, y: np.ndarray,
              z: tuple[Any, ...]) -> tuple[np.ndarray, tuple[Any, ...]]:
-    """One Euler or classic RK4 step; also the values entering DELAY FIXED pipes at t."""
+    """One Euler or classic RK4 step; also the values entering DELAY FIXED pipes at t.
+
+    Every RK4 stage sees the switches (STEP, PULSE, comparisons with Time) as they are at
+    the start of the step, as in Vensim: they change only at TIME STEP intervals.
+    """
     half = dt / 2
+    ts = t + half
     if method == "euler":
-        dy, pipe_in = rates(t, t, t + half, y, z)
+        dy, pipe_in = rates(t, t, ts, y, z)
         return y + dt * dy, pipe_in
-    k1, pipe_in = rates(t, t, t + half, y, z)
-    tm = t + half
-    k2, _ = rates(tm, tm, tm + half, y + half * k1, z)
-    k3, _ = rates(tm, tm, tm + half, y + half * k2, z)
-    te = t + dt
-    k4, _ = rates(te, te, te + half, y + dt * k3, z)
+    k1, pipe_in = rates(t, t, ts, y, z)
+    k2, _ = rates(t + half, t, ts, y + half * k1, z)
+    k3, _ = rates(t + half, t, ts, y + half * k2, z)
+    k4, _ = rates(t + dt, t, ts, y + dt * k3, z)
     return y + (dt / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4), pipe_in
 
 
@@ -326,13 +329,18 @@ def adaptive(rates: RatesFn, y0: np.ndarray, grid: Grid, method: str, breakpoint
             states[:, next_save:stop] = 0.0
             next_save = stop
             continue
-        sol = solve_ivp(fun, (a, b), pack(y), method=method, t_eval=t_eval, **options)
+        try:
+            sol = solve_ivp(fun, (a, b), pack(y), method=method, t_eval=t_eval, **options)
+        except ValueError as exc:  # e.g. BDF refuses a Jacobian with NaN in it
+            sol = None
+            message = str(exc)
+        if sol is None or sol.status < 0:
+            message = message if sol is None else sol.message
+            where, last = _failure_point(solve_ivp, fun, a, b, pack(y), method, options)
+            raise SolverFailure(message, where, unpack(last) if last is not None else y)
         stats["nfev"] += int(sol.nfev)
         stats["njev"] += int(sol.njev)
         stats["nlu"] += int(sol.nlu)
-        if sol.status < 0:
-            last = unpack(sol.y[:, -1]) if sol.y.size else y
-            raise SolverFailure(sol.message, float(sol.t[-1]) if sol.t.size else a, last)
         for col, t in enumerate(sol.t):
             y_t = unpack(sol.y[:, col])
             finite = np.isfinite(y_t)
@@ -345,3 +353,15 @@ def adaptive(rates: RatesFn, y0: np.ndarray, grid: Grid, method: str, breakpoint
         next_save = stop
     stats["status"] = 0
     return Trajectory(states, np.empty((0, len(saves), n_runs)), stats)
+
+
+def _failure_point(solve_ivp: Any, fun: Any, a: float, b: float, y: np.ndarray, method: str,
+                   options: dict[str, Any]) -> tuple[float, np.ndarray | None]:
+    """Where a failed segment stopped: integrated again without ``t_eval``, whose last
+    accepted step is the time of failure (``t_eval`` only shows the last save time)."""
+    try:
+        sol = solve_ivp(fun, (a, b), y, method=method, **options)
+        t, ys = np.asarray(sol.t), np.asarray(sol.y)
+        return (float(t[-1]), ys[:, -1]) if t.size and ys.size else (a, None)
+    except ValueError:
+        return a, None

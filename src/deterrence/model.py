@@ -30,7 +30,7 @@ ParamValue = float | int | Sequence[float] | np.ndarray
 def load(path: str | Path) -> Model:
     """Parse and compile a Vensim (.mdl) or XMILE (.xmile, .xml, .stmx) model."""
     source = read_model(path)
-    return Model(source.path, compile_model(source), source.text)
+    return Model(source.path, compile_model(source), source.path.read_bytes())
 
 
 @dataclass(frozen=True)
@@ -42,10 +42,10 @@ class Override:
 class Model:
     """A compiled model, ready to simulate one or many parameter sets at once."""
 
-    def __init__(self, path: Path, compiled: CompiledModel, text: str) -> None:
+    def __init__(self, path: Path, compiled: CompiledModel, content: bytes) -> None:
         self.path = Path(path).resolve()
         self.name = self.path.stem
-        self.sha256 = hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+        self.sha256 = hashlib.sha256(content).hexdigest()  # of the file, as sha256sum says
         self.compiled = compiled
         self.variables: dict[str, Variable] = {v.py_name: v for v in compiled.variables}
 
@@ -307,10 +307,31 @@ class Model:
         except integrate.NonFiniteState as exc:
             raise self._non_finite(program, exc, rates, outputs, grid) from None
         except integrate.SolverFailure as exc:
+            culprit = self._failing_stock(program, rates, exc.time, exc.y, grid)
             raise SimulationError(
-                f"the {method} solver failed at time {exc.time:g}: {exc}", path=self.path,
-                hint="try a stiff method (Radau, BDF, LSODA), looser rtol/atol, or euler") \
+                f"the {method} solver failed at time {exc.time:g}"
+                + (f", where the net flow of {culprit!r} stops being finite" if culprit else "")
+                + f": {exc}", path=self.path, variable=culprit,
+                hint="check that equation for a division by zero or a negative number "
+                "under SQRT or LN; or try a stiff method (Radau, BDF, LSODA) or euler") \
                 from None
+
+    def _failing_stock(self, program: Program, rates: Any, t: float, y: np.ndarray,
+                       grid: integrate.Grid) -> str | None:
+        """The first stock whose derivative is non-finite at, or just after, a failure."""
+        span = max(grid.tf - grid.t0, 1.0)
+        for h in (0.0, 1e-9, 1e-7, 1e-5, 1e-3, 1e-2):
+            try:
+                dy, _ = rates(t + h * span, t + h * span, t + h * span, y, ())
+                if h:  # a little Euler step ahead of the last accepted state
+                    dy, _ = rates(t + h * span, t + h * span, t + h * span,
+                                  y + h * span * dy, ())
+            except Exception:  # only a diagnosis: never hide the failure itself
+                return None
+            bad = ~np.isfinite(dy)
+            if bad.any():
+                return self._label(program.stock_ids[int(np.argwhere(bad)[0][0])])
+        return None
 
     def _non_finite(self, program: Program, exc: integrate.NonFiniteState, rates: Any,
                     outputs: Any, grid: integrate.Grid) -> SimulationError:

@@ -66,14 +66,17 @@ def read_model(path: str | Path) -> SourceFile:
     )
 
 
+def _encoding(path: Path) -> str:
+    """UTF-8 when the bytes are valid UTF-8, else Latin-1 (Vensim on Windows)."""
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        return "latin-1"
+    return "utf-8"
+
+
 def _read_text(path: Path) -> str:
-    raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "latin-1"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return raw.decode("utf-8", errors="replace")  # pragma: no cover - latin-1 always decodes
+    return path.read_bytes().decode(_encoding(path))
 
 
 def _read_vensim(path: Path) -> SourceFile:
@@ -83,7 +86,7 @@ def _read_vensim(path: Path) -> SourceFile:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            vensim_file = VensimFile(path)
+            vensim_file = VensimFile(path, encoding=_encoding(path))
         except Exception as exc:  # unreadable file: encoding, permissions
             raise ModelSyntaxError(f"cannot read the file: {exc}", path=path) from exc
         try:

@@ -1,0 +1,117 @@
+"""Ensembles: a 1-D parameter array of N values runs N simulations along ``run``.
+
+Every run of an ensemble must equal the single run with the same parameters: exactly
+for the fixed-step methods (the same arithmetic), to solver tolerance for the adaptive
+ones (their step sizes are chosen for all runs together).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import deterrence
+
+METHODS = ["euler", "rk4", "RK45", "LSODA", "Radau", "BDF"]
+SOLVER = {"rtol": 1e-9, "atol": 1e-9}
+INFECTIVITY = np.array([0.3, 0.45, 0.6, 0.9])  # R0 = 1.5 ... 4.5
+
+
+@pytest.fixture
+def sir(make_model):
+    """A small SIR model with a STEP and a SMOOTH (a hidden stock) in its contact rate."""
+    return deterrence.load(make_model([
+        ("Susceptible", "INTEG(-infections, total population - 1)", "people", ""),
+        ("Infectious", "INTEG(infections - recoveries, 1)", "people", ""),
+        ("Recovered", "INTEG(recoveries, 0)", "people", ""),
+        ("infections", "contact infectivity * contacts * Susceptible * Infectious "
+         "/ total population", "people/Day", ""),
+        ("recoveries", "Infectious / duration", "people/Day", ""),
+        ("contacts", "1 + STEP(lockdown effect, lockdown time) - perceived risk", "Dmnl", ""),
+        ("perceived risk", "SMOOTH(Infectious / total population, 3)", "Dmnl", ""),
+        ("contact infectivity", "0.3", "1/Day", ""),
+        ("duration", "5", "Day", ""),
+        ("total population", "1000", "people", ""),
+        ("lockdown effect", "-0.5", "Dmnl", ""),
+        ("lockdown time", "20", "Day", ""),
+    ], name="sir", final=60, step=0.125, saveper=1))
+
+
+def _compare(ens, single, run, exact):
+    for name in single.data_vars:
+        a = ens[name].isel(run=run).values
+        b = single[name].values
+        if exact:
+            np.testing.assert_array_equal(a, b, err_msg=name)
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6, err_msg=name)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_each_run_equals_the_single_run(sir, method):
+    ens = sir.simulate({"Contact Infectivity": INFECTIVITY}, method=method, **SOLVER)
+    assert ens["infectious"].dims == ("time", "run")
+    assert ens.sizes["run"] == len(INFECTIVITY)
+    np.testing.assert_array_equal(ens["run"].values, np.arange(len(INFECTIVITY)))
+    np.testing.assert_array_equal(ens["contact_infectivity"].values, INFECTIVITY)
+    assert ens["contact_infectivity"].dims == ("run",)
+    for run, value in enumerate(INFECTIVITY):
+        single = sir.simulate({"Contact Infectivity": value}, method=method, **SOLVER)
+        assert "run" not in single.dims
+        _compare(ens, single, run, exact=method in ("euler", "rk4"))
+    # the runs really differ: a higher infectivity gives a bigger epidemic
+    peaks = ens["infectious"].max("time").values
+    assert np.all(np.diff(peaks) > 0)
+
+
+@pytest.mark.parametrize("method", ["euler", "RK45", "BDF"])
+def test_several_parameters_vary_together_with_switch_times(sir, method):
+    params = {"contact infectivity": [0.4, 0.6, 0.8], "lockdown time": [5.5, 20.0, 33.3],
+              "duration": 4.0}
+    ens = sir.simulate(params, method=method, **SOLVER)
+    for run in range(3):
+        single = sir.simulate({k: (v[run] if isinstance(v, list) else v)
+                               for k, v in params.items()}, method=method, **SOLVER)
+        _compare(ens, single, run, exact=method == "euler")
+    np.testing.assert_array_equal(ens["duration"].values, [4.0, 4.0, 4.0])
+
+
+def test_an_ensemble_of_one_has_a_run_dimension(sir):
+    ens = sir.simulate({"duration": [5.0]}, method="euler")
+    single = sir.simulate(method="euler")
+    assert ens.sizes["run"] == 1
+    _compare(ens, single, 0, exact=True)
+
+
+def test_parameters_accept_numpy_arrays_and_python_names(sir):
+    a = sir.simulate({"contact_infectivity": np.array([0.3, 0.6])}, method="euler")
+    b = sir.simulate({"Contact Infectivity": [0.3, 0.6]}, method="euler")
+    np.testing.assert_array_equal(a["infectious"].values, b["infectious"].values)
+
+
+def test_mismatched_lengths_raise_parameter_error(sir):
+    with pytest.raises(deterrence.ParameterError, match=r"different lengths \[2, 3\]"):
+        sir.simulate({"contact infectivity": [0.3, 0.4, 0.5], "duration": [4, 5]})
+
+
+@pytest.mark.parametrize(("value", "match"), [
+    ([], "empty"),
+    ([[0.3, 0.4], [0.5, 0.6]], "1-D"),
+    ([0.3, float("nan")], "finite"),
+    ("lots", "not a number"),
+])
+def test_bad_parameter_values_raise_parameter_error(sir, value, match):
+    with pytest.raises(deterrence.ParameterError, match=match):
+        sir.simulate({"contact infectivity": value})
+
+
+def test_control_variables_cannot_vary_between_runs(sir):
+    with pytest.raises(deterrence.ParameterError, match="control variable"):
+        sir.simulate({"TIME STEP": [0.125, 0.25]}, method="euler")
+
+
+def test_a_scalar_override_changes_the_run(sir):
+    base = sir.simulate(method="euler")
+    slower = sir.simulate({"contact infectivity": 0.2}, method="euler")
+    assert float(slower["infectious"].max()) < float(base["infectious"].max())
+    assert float(slower["contact_infectivity"]) == 0.2
