@@ -32,19 +32,24 @@ import numpy as np
 from pysd.translators.structures import abstract_expressions as ae
 from pysd.translators.structures import abstract_model as am
 
-from . import functions
 from .errors import (
-    CircularDependencyError,
     ModelError,
     UndefinedReferenceError,
     UnsupportedError,
 )
+from .pyast import (
+    TIME_NAMES,
+    binop,
+    call,
+    names_in,
+    num,
+    ref,
+    resolve_active,
+)
 from .translate import SourceFile
 
 CONTROLS = ("initial_time", "final_time", "time_step", "saveper")
-TIME_NAMES = ("t", "tc", "ts")  # true time, time for comparisons, time for switches
 
-_BINOPS = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult, "/": ast.Div, "^": ast.Pow}
 _COMPARE = {"=": ast.Eq, "<>": ast.NotEq, "<": ast.Lt, "<=": ast.LtE, ">": ast.Gt,
             ">=": ast.GtE}
 _UNARY_FUNCS = {
@@ -154,87 +159,6 @@ def clean_key(name: str) -> str:
     return re.sub(r"[\s_]+", "_", name.strip().strip('"').lower()).strip("_")
 
 
-# -- ast helpers -----------------------------------------------------------------------
-
-
-def _name(identifier: str) -> ast.Name:
-    return ast.Name(id=identifier, ctx=ast.Load())
-
-
-def _store(identifier: str) -> ast.Name:
-    return ast.Name(id=identifier, ctx=ast.Store())
-
-
-def _call(func: str, *args: ast.expr) -> ast.Call:
-    return ast.Call(func=_name(func), args=list(args), keywords=[])
-
-
-def _num(value: float) -> ast.Constant:
-    return ast.Constant(value=float(value))
-
-
-def _binop(op: str, left: ast.expr, right: ast.expr) -> ast.expr:
-    if isinstance(left, ast.Constant) and isinstance(right, ast.Constant):
-        with np.errstate(all="ignore"):  # fold, so Python never divides two literals
-            a, b = np.float64(left.value), np.float64(right.value)
-            value = {"+": a + b, "-": a - b, "*": a * b, "/": a / b, "^": a**b}[op]
-        return _num(float(value))
-    return ast.BinOp(left=left, op=_BINOPS[op](), right=right)
-
-
-def _assign(target: str, value: ast.expr) -> ast.Assign:
-    return ast.Assign(targets=[_store(target)], value=value, lineno=0)
-
-
-def _unpack(targets: list[str], value: ast.expr) -> ast.stmt:
-    if not targets:
-        return ast.Expr(value=ast.Constant(value=None))
-    return ast.Assign(
-        targets=[ast.Tuple(elts=[_store(t) for t in targets], ctx=ast.Store())],
-        value=value, lineno=0,
-    )
-
-
-def _tuple(items: Iterable[ast.expr]) -> ast.Tuple:
-    return ast.Tuple(elts=list(items), ctx=ast.Load())
-
-
-def _names_in(expr: ast.AST | None) -> set[str]:
-    if expr is None:
-        return set()
-    return {n.id for n in ast.walk(expr) if isinstance(n, ast.Name)}
-
-
-class _ActiveInitial(ast.NodeTransformer):
-    """Resolve ACTIVE INITIAL markers: ``_ai(dynamic, initial)`` -> one of them."""
-
-    def __init__(self, pick: int) -> None:
-        self.pick = pick
-
-    def visit_Call(self, node: ast.Call) -> ast.AST:
-        self.generic_visit(node)
-        if isinstance(node.func, ast.Name) and node.func.id == "_ai":
-            return node.args[self.pick]
-        return node
-
-
-def _resolve(expr: ast.expr | None, pick: int) -> ast.expr | None:
-    if expr is None:
-        return None
-    return _ActiveInitial(pick).visit(copy.deepcopy(expr))
-
-
-class _ScalarFlavour(ast.NodeTransformer):
-    """Rewrite ``_where(c, a, b)`` as ``a if c else b`` so only one branch runs."""
-
-    def visit_Call(self, node: ast.Call) -> ast.AST:
-        self.generic_visit(node)
-        if isinstance(node.func, ast.Name) and node.func.id == "_where":
-            cond, a, b = node.args
-            return ast.IfExp(test=cond, body=a, orelse=b)
-        return node
-
-
 # -- the compiler ----------------------------------------------------------------------
 
 
@@ -291,7 +215,7 @@ class Compiler:
         if isinstance(expr, ast.Name | ast.Constant):
             return expr
         node = self._new("aux", label, raw=expr)
-        return _name(node.id)
+        return ref(node.id)
 
     # -- entry point -------------------------------------------------------------------
 
@@ -336,11 +260,11 @@ class Compiler:
                 hint="add INITIAL TIME, FINAL TIME, TIME STEP and SAVEPER equations",
             )
         for node in self.nodes.values():
-            node.dyn = _resolve(node.raw, 0)
-            node.init = _resolve(node.raw_init if node.kind != "aux" else node.raw, 1)
-            node.dyn_deps = _names_in(node.dyn) & self.nodes.keys()
-            node.init_deps = _names_in(node.init) & self.nodes.keys()
-            node.uses_time = bool(_names_in(node.dyn) & set(TIME_NAMES))
+            node.dyn = resolve_active(node.raw, 0)
+            node.init = resolve_active(node.raw_init if node.kind != "aux" else node.raw, 1)
+            node.dyn_deps = names_in(node.dyn) & self.nodes.keys()
+            node.init_deps = names_in(node.init) & self.nodes.keys()
+            node.uses_time = bool(names_in(node.dyn) & set(TIME_NAMES))
         return CompiledModel(self)
 
     def _declare(self, elements: Iterable[am.AbstractElement]) -> None:
@@ -406,7 +330,7 @@ class Compiler:
         node = self.nodes[var.node]  # type: ignore[index]
         tree = element.components[0].ast
         if node.kind == "param":
-            node.raw = _num(node.default)  # type: ignore[arg-type]
+            node.raw = num(node.default)  # type: ignore[arg-type]
         elif node.kind == "stock":
             if getattr(tree, "non_negative", False):
                 raise self._unsupported("non-negative stocks")
@@ -422,8 +346,8 @@ class Compiler:
             if var.kind != "stock":
                 continue
             flows = self.stock_flows.setdefault(var.name, [])
-            for ref, sign in _additive_terms(element.components[0].ast.flow):
-                target = self.elements.get(clean_key(ref))
+            for term, sign in _additive_terms(element.components[0].ast.flow):
+                target = self.elements.get(clean_key(term))
                 if target and target[1].kind in ("auxiliary", "flow", "constant"):
                     if target[1].kind == "auxiliary":
                         target[1].kind = "flow"
@@ -445,7 +369,7 @@ class Compiler:
             return ast.Constant(value=tree)
         if isinstance(tree, int | float | np.number):
             value = float(tree)
-            return _name("_nan") if math.isnan(value) else _num(value)
+            return ref("_nan") if math.isnan(value) else num(value)
         if isinstance(tree, ae.ArithmeticStructure):
             return self._arithmetic(tree)
         if isinstance(tree, ae.LogicStructure):
@@ -465,7 +389,7 @@ class Compiler:
         if isinstance(tree, ae.InitialStructure):
             node = self._new("snapshot", f"INITIAL in {self._owner!r}",
                              raw_init=self._lower(tree.initial))
-            return _name(node.id)
+            return ref(node.id)
         if isinstance(tree, ae.SmoothStructure):
             return self._smooth(tree, int(tree.order), "SMOOTH")
         if isinstance(tree, ae.SmoothNStructure):
@@ -494,25 +418,25 @@ class Compiler:
             if ops == ["negative"]:
                 (arg,) = args
                 if isinstance(arg, ast.Constant):
-                    return _num(-arg.value)
+                    return num(-arg.value)
                 return ast.UnaryOp(op=ast.USub(), operand=arg)
             return args[0]
         if all(op == "^" for op in ops):  # exponentiation groups to the right
             base = _literal(tree.arguments[0])
             negate = base is not None and base < 0 and not self._parenthesised()
             if negate:  # PySD folds the sign of "-2^2" into the literal; Vensim reads -(2^2)
-                args[0] = _num(-base)  # type: ignore[operator]
+                args[0] = num(-base)  # type: ignore[operator]
             result = args[-1]
             for op, arg in zip(reversed(ops), reversed(args[:-1]), strict=True):
-                result = _binop(op, arg, result)
+                result = binop(op, arg, result)
             if not negate:
                 return result
             if isinstance(result, ast.Constant):
-                return _num(-result.value)
+                return num(-result.value)
             return ast.UnaryOp(op=ast.USub(), operand=result)
         result = args[0]
         for op, arg in zip(ops, args[1:], strict=True):
-            result = _binop(op, result, arg)
+            result = binop(op, result, arg)
         return result
 
     def _parenthesised(self) -> bool:
@@ -523,7 +447,7 @@ class Compiler:
     def _logic(self, tree: ae.LogicStructure) -> ast.expr:
         ops = [op.lower() for op in tree.operators]
         if ops in ([":not:"], ["not"]):
-            return _call("_not", self._lower(tree.arguments[0]))
+            return call("_not", self._lower(tree.arguments[0]))
         if all(op in _COMPARE for op in ops):
             self._in_compare += 1
             try:
@@ -533,7 +457,7 @@ class Compiler:
             if len(args) == 2 and any(_has_time(a) for a in tree.arguments) and all(
                     _affine_in_time(a) for a in tree.arguments):
                 self.switches.append(Switch(self._owner, [_root_in_time(
-                    _binop("-", args[0], args[1]))]))
+                    binop("-", args[0], args[1]))]))
             result = args[0]
             for op, arg in zip(ops, args[1:], strict=True):
                 result = ast.Compare(left=result, ops=[_COMPARE[op]()], comparators=[arg])
@@ -542,9 +466,9 @@ class Compiler:
         result = args[0]
         for op, arg in zip(ops, args[1:], strict=True):
             if op in (":and:", "and"):
-                result = _call("_and", result, arg)
+                result = call("_and", result, arg)
             elif op in (":or:", "or"):
-                result = _call("_or", result, arg)
+                result = call("_or", result, arg)
             elif op in _COMPARE:
                 result = ast.Compare(left=result, ops=[_COMPARE[op]()], comparators=[arg])
             else:
@@ -556,16 +480,16 @@ class Compiler:
             raise self._unsupported("subscripted references")
         key = clean_key(tree.reference)
         if key == "time":
-            return _name("tc" if self._in_compare else "t")
+            return ref("tc" if self._in_compare else "t")
         found = self.elements.get(key)
         if found is None:
             if key == "pi":
-                return _num(math.pi)
+                return num(math.pi)
             raise self._undefined(tree.reference)
         var = found[1]
         if var.kind == "lookup":
             raise self._unsupported(f"using the lookup {var.name!r} without an argument")
-        return _name(var.node)  # type: ignore[arg-type]
+        return ref(var.node)  # type: ignore[arg-type]
 
     def _undefined(self, reference: str) -> ModelError:
         names = [v.name for v in self.variables]
@@ -601,10 +525,10 @@ class Compiler:
             if tkey not in self.lookup_keys:
                 raise self._unsupported(f"{_display(fname)} on something other than a lookup")
             xp, fp = self._table_names(self.lookup_keys[tkey])
-            return _call(_LOOKUP_FUNCS[key], self._lower(raw_args[1]), xp, fp)
+            return call(_LOOKUP_FUNCS[key], self._lower(raw_args[1]), xp, fp)
         if key == "active_initial":
             self._arity(fname, raw_args, 2)
-            return _call("_ai", self._lower(raw_args[0]), self._lower(raw_args[1]))
+            return call("_ai", self._lower(raw_args[0]), self._lower(raw_args[1]))
         if fname in ("Xpulse", "Xpulse_train", "Xramp"):
             return self._xmile_switch(fname, raw_args)
         if key in _ARRAY_FUNCS:
@@ -613,60 +537,60 @@ class Compiler:
         args = [self._lower(a) for a in raw_args]
         if key in _UNARY_FUNCS:
             self._arity(fname, args, 1)
-            return _call(_UNARY_FUNCS[key], *args)
+            return call(_UNARY_FUNCS[key], *args)
         if key in _BINARY_FUNCS:
             self._arity(fname, args, 2)
-            return _call(_BINARY_FUNCS[key], *args)
+            return call(_BINARY_FUNCS[key], *args)
         if key == "power":
             self._arity(fname, args, 2)
-            return _binop("^", *args)
+            return binop("^", *args)
         if key == "xidz":
             self._arity(fname, args, 3)
-            return _call("_xidz", *args)
+            return call("_xidz", *args)
         if key == "if_then_else":
             self._arity(fname, args, 3)
-            return _call("_where", *args)
+            return call("_where", *args)
         if key == "pi":
-            return _num(math.pi)
+            return num(math.pi)
         if key == "step":
             self._arity(fname, args, 2)
             self.switches.append(Switch(self._owner, [args[1]]))
-            return _call("_step", _name("ts"), *args)
+            return call("_step", ref("ts"), *args)
         if key == "pulse":
             self._arity(fname, args, 2)
             start, width = args
-            self.switches.append(Switch(self._owner, [start, _binop("+", start, width)]))
-            return _call("_pulse", _name("tc"), _name("ts"), start, width)
+            self.switches.append(Switch(self._owner, [start, binop("+", start, width)]))
+            return call("_pulse", ref("tc"), ref("ts"), start, width)
         if key == "pulse_train":  # PySD orders the arguments (start, interval, width, end)
             self._arity(fname, args, 4)
             start, interval, width, end = args
             self.switches.append(Switch(self._owner, [start, width, interval, end], train=True))
-            return _call("_pulse_train", _name("ts"), start, width, interval, end)
+            return call("_pulse_train", ref("ts"), start, width, interval, end)
         if key == "ramp":
             self._arity(fname, args, 3)
             self.switches.append(Switch(self._owner, [args[1], args[2]]))
-            return _call("_ramp", _name("t"), *args)
+            return call("_ramp", ref("t"), *args)
         if key.startswith("random") or key in ("get_time_value",):
             raise self._unsupported(_display(fname))
         raise self._unsupported(f"the function {_display(fname)}")
 
     def _xmile_switch(self, fname: str, raw_args: list[Any]) -> ast.expr:
         args = [self._lower(a) for a in raw_args]
-        dt = _name(self._control_node("time_step"))
+        dt = ref(self._control_node("time_step"))
         if fname == "Xramp":
             self._arity(fname, args, 2)
             self.switches.append(Switch(self._owner, [args[1]]))
-            return _call("_ramp", _name("t"), *args)
+            return call("_ramp", ref("t"), *args)
         if fname == "Xpulse":  # (start, magnitude)
             self._arity(fname, args, 2)
             start = args[0]
-            self.switches.append(Switch(self._owner, [start, _binop("+", start, dt)]))
-            return _call("_xpulse", _name("ts"), start, args[1], dt)
+            self.switches.append(Switch(self._owner, [start, binop("+", start, dt)]))
+            return call("_xpulse", ref("ts"), start, args[1], dt)
         self._arity(fname, args, 3)  # Xpulse_train: (start, interval, magnitude)
         start, interval, magnitude = args
-        self.switches.append(Switch(self._owner, [start, dt, interval, _num(math.inf)],
+        self.switches.append(Switch(self._owner, [start, dt, interval, num(math.inf)],
                                     train=True))
-        return _call("_xpulse_train", _name("ts"), start, interval, magnitude, dt)
+        return call("_xpulse_train", ref("ts"), start, interval, magnitude, dt)
 
     def _control_node(self, key: str) -> str:
         found = self.elements.get(key)
@@ -701,11 +625,11 @@ class Compiler:
         return table_id
 
     def _table_names(self, table_id: str) -> tuple[ast.expr, ast.expr]:
-        return _name(table_id + "x"), _name(table_id + "y")
+        return ref(table_id + "x"), ref(table_id + "y")
 
     def _lookup_call(self, table_id: str, x: ast.expr) -> ast.expr:
         xp, fp = self._table_names(table_id)
-        return _call(self.tables[table_id][2], x, xp, fp)
+        return call(self.tables[table_id][2], x, xp, fp)
 
     # -- stateful functions: hidden stocks ---------------------------------------------
 
@@ -730,14 +654,14 @@ class Compiler:
     def _smooth(self, tree: Any, order: int, what: str) -> ast.expr:
         label = f"{what} in {self._owner!r}"
         inp = self._hidden_aux(self._lower(tree.input), label + " input")
-        tau = self._hidden_aux(_binop("/", self._lower(tree.smooth_time), _num(order)),
+        tau = self._hidden_aux(binop("/", self._lower(tree.smooth_time), num(order)),
                                label + " stage time")
         init = self._lower(tree.initial)
         upstream = inp
         for k in range(order):
             stock = self._new("stock", f"{label} stage {k + 1}", raw_init=init)
-            stock.raw = _binop("/", _binop("-", upstream, _name(stock.id)), tau)
-            upstream = _name(stock.id)
+            stock.raw = binop("/", binop("-", upstream, ref(stock.id)), tau)
+            upstream = ref(stock.id)
         return upstream
 
     def _delay(self, tree: Any, order: int, what: str, lagged: bool = False) -> ast.expr:
@@ -749,7 +673,7 @@ class Compiler:
         """
         label = f"{what} in {self._owner!r}"
         inp = self._hidden_aux(self._lower(tree.input), label + " input")
-        tau = self._hidden_aux(_binop("/", self._lower(tree.delay_time), _num(order)),
+        tau = self._hidden_aux(binop("/", self._lower(tree.delay_time), num(order)),
                                label + " stage time")
         init = self._lower(tree.initial)
         taus = [tau] * order
@@ -761,13 +685,13 @@ class Compiler:
         stock = None
         for k in range(order):
             stock = self._new("stock", f"{label} stage {k + 1}",
-                              raw_init=_binop("*", init, tau))
+                              raw_init=binop("*", init, tau))
             outflow = self._new("aux", f"{label} outflow {k + 1}",
-                                raw=_binop("/", _name(stock.id), taus[k]))
-            stock.raw = _binop("-", inflow, _name(outflow.id))
-            inflow = _name(outflow.id)
+                                raw=binop("/", ref(stock.id), taus[k]))
+            stock.raw = binop("-", inflow, ref(outflow.id))
+            inflow = ref(outflow.id)
         if lagged and stock is not None:
-            return _name(self._new("aux", label, raw=_binop("/", _name(stock.id),
+            return ref(self._new("aux", label, raw=binop("/", ref(stock.id),
                                                               out_tau)).id)
         return inflow
 
@@ -775,11 +699,11 @@ class Compiler:
         """``value`` as it was ``steps`` time steps ago (its current value if adaptive)."""
         if isinstance(value, ast.Constant):
             return value
-        dt = _name(self._control_node("time_step"))
-        delay = self._new("aux", f"{label} lag {steps}", raw=_binop("*", _num(steps), dt))
+        dt = ref(self._control_node("time_step"))
+        delay = self._new("aux", f"{label} lag {steps}", raw=binop("*", num(steps), dt))
         node = self._new("discrete", f"{label} lag {steps}", raw=value, raw_init=value,
                          delay=delay.id, alt=value)
-        return _name(node.id)
+        return ref(node.id)
 
     def _trend(self, tree: ae.TrendStructure) -> ast.expr:
         label = f"TREND in {self._owner!r}"
@@ -787,12 +711,12 @@ class Compiler:
         avg = self._hidden_aux(self._lower(tree.average_time), label + " average time")
         init_trend = self._lower(tree.initial_trend)
         stock = self._new("stock", label + " average")
-        stock.raw = _binop("/", _binop("-", inp, _name(stock.id)), avg)
-        stock.raw_init = _binop("/", inp, _binop("+", _num(1), _binop("*", init_trend, avg)))
-        out = self._new("aux", label, raw=_call(
-            "_zidz", _binop("-", inp, _name(stock.id)),
-            _binop("*", avg, _call("_abs", _name(stock.id)))))
-        return _name(out.id)
+        stock.raw = binop("/", binop("-", inp, ref(stock.id)), avg)
+        stock.raw_init = binop("/", inp, binop("+", num(1), binop("*", init_trend, avg)))
+        out = self._new("aux", label, raw=call(
+            "_zidz", binop("-", inp, ref(stock.id)),
+            binop("*", avg, call("_abs", ref(stock.id)))))
+        return ref(out.id)
 
     def _delay_fixed(self, tree: ae.DelayFixedStructure) -> ast.expr:
         label = f"DELAY FIXED in {self._owner!r}"
@@ -800,7 +724,7 @@ class Compiler:
         delay = self._new("aux", label + " delay time", raw=self._lower(tree.delay_time))
         node = self._new("discrete", label, raw=inp, raw_init=self._lower(tree.initial),
                          delay=delay.id)
-        return _name(node.id)
+        return ref(node.id)
 
 
 def _calls(element: am.AbstractElement, key: str) -> bool:
@@ -877,7 +801,7 @@ class _AtTime(ast.NodeTransformer):
         self.value = value
 
     def visit_Name(self, node: ast.Name) -> ast.AST:
-        return _num(self.value) if node.id in TIME_NAMES else node
+        return num(self.value) if node.id in TIME_NAMES else node
 
 
 def _root_in_time(expr: ast.expr) -> ast.expr:
@@ -959,76 +883,8 @@ class _Folder:
         return component.ast
 
 
-# -- code generation ------------------------------------------------------------------
-
-
-def _toposort(ids: Iterable[str], deps: Callable[[str], set[str]],
-              label: Callable[[str], str], what: str, path: Any) -> list[str]:
-    """Dependency order of ``ids`` (deps outside ``ids`` are ignored); loops raise."""
-    pending = list(dict.fromkeys(ids))
-    members = set(pending)
-    order: list[str] = []
-    state: dict[str, int] = {}  # 1 visiting, 2 done
-    for root in pending:
-        if state.get(root) == 2:
-            continue
-        stack: list[tuple[str, Iterable[str]]] = [(root, iter(sorted(deps(root) & members)))]
-        state[root] = 1
-        while stack:
-            current, children = stack[-1]
-            child = next(children, None)
-            if child is None:
-                stack.pop()
-                state[current] = 2
-                order.append(current)
-            elif state.get(child) == 1:
-                cycle = [c for c, _ in stack]
-                cycle = [*cycle[cycle.index(child):], child]
-                raise CircularDependencyError(
-                    f"{what}: " + " -> ".join(repr(label(c)) for c in cycle),
-                    path=path,
-                    hint="break the loop with a stock (INTEG, SMOOTH or DELAY), "
-                    "or give it an initial value",
-                )
-            elif state.get(child) is None:
-                state[child] = 1
-                stack.append((child, iter(sorted(deps(child) & members))))
-    return order
-
-
-def _ancestors(roots: Iterable[str], deps: Callable[[str], set[str]],
-               stop: Callable[[str], bool]) -> set[str]:
-    seen: set[str] = set()
-    todo = list(roots)
-    while todo:
-        current = todo.pop()
-        for dep in deps(current):
-            if dep not in seen and not stop(dep):
-                seen.add(dep)
-                todo.append(dep)
-    return seen
-
-
-@dataclass
-class Program:
-    """Generated functions for one choice of which variables are parameters."""
-
-    param_ids: list[str]
-    const_ids: list[str]  # the closure constants K, in order
-    stock_ids: list[str]
-    discrete_ids: list[str]
-    output_ids: list[str]  # time-varying nodes returned by ``outputs``
-    control_ids: tuple[str, str, str, str]
-    setup: Callable[..., Any]
-    make_vector: Callable[..., Any]
-    make_scalar_euler: Callable[..., Any] | None
-    dynamic_switches: list[str]
-    dynamic_controls: bool  # TIME STEP, SAVEPER or FINAL TIME change during the run
-    source: str  # generated code, for reading when debugging
-
-
 class CompiledModel:
-    """A compiled model: variables, nodes and generated programs (one per override set)."""
+    """A compiled model: its variables and the lowered nodes code is generated from."""
 
     def __init__(self, compiler: Compiler) -> None:
         self.path = compiler.source.path
@@ -1041,326 +897,6 @@ class CompiledModel:
         self.by_key = {clean_key(v.name): v for v in self.variables}
         self.control_ids = tuple(
             compiler.elements[c][1].node for c in CONTROLS)  # type: ignore[misc]
-        self._programs: dict[tuple[frozenset[str], bool], Program] = {}
-
-    def program(self, overridden: frozenset[str] = frozenset(), fixed: bool = True) -> Program:
-        """The generated code where the nodes in ``overridden`` are parameters too.
-
-        ``fixed``: for Euler/RK4, which may keep step-based (discrete) state.
-        """
-        key = (overridden, fixed)
-        if key not in self._programs:
-            self._programs[key] = _Generator(self, overridden, fixed).build()
-        return self._programs[key]
-
-
-class _Generator:
-    def __init__(self, model: CompiledModel, overridden: frozenset[str], fixed: bool) -> None:
-        self.model = model
-        self.fixed = fixed
-        self.nodes = dict(model.nodes)
-        self.params = [n.id for n in self.nodes.values()
-                       if n.kind == "param" or n.id in overridden]
-        self.is_param = set(self.params)
-        self.path = model.path
-        self._continuous_lags(fixed)
-
-    def _continuous_lags(self, fixed: bool) -> None:
-        """Lagged values become their current value unless a fixed step needs the lag."""
-        lags = {nid: n for nid, n in self.nodes.items()
-                if n.kind == "discrete" and n.alt is not None}
-        for nid, n in lags.items():
-            alt_dyn, alt_init = _resolve(n.alt, 0), _resolve(n.alt, 1)
-            self.nodes[nid] = dataclasses.replace(
-                n, kind="aux", dyn=alt_dyn, init=alt_init,
-                dyn_deps=_names_in(alt_dyn) & self.nodes.keys(),
-                init_deps=_names_in(alt_init) & self.nodes.keys(),
-                uses_time=bool(_names_in(alt_dyn) & set(TIME_NAMES)))
-        if fixed:
-            const = self.classify()
-            for nid, n in lags.items():
-                if nid not in const:
-                    self.nodes[nid] = n
-
-    def label(self, node_id: str) -> str:
-        return self.nodes[node_id].label
-
-    def dyn_deps(self, node_id: str) -> set[str]:
-        return set() if node_id in self.is_param else self.nodes[node_id].dyn_deps
-
-    def init_deps(self, node_id: str) -> set[str]:
-        return set() if node_id in self.is_param else self.nodes[node_id].init_deps
-
-    def classify(self) -> set[str]:
-        """Nodes whose value never changes during a run (hoisted out of the loop)."""
-        const = set(self.params) | {n.id for n in self.nodes.values() if n.kind == "snapshot"}
-        aux = [n for n in self.nodes.values() if n.kind == "aux" and n.id not in const]
-        changed = True
-        while changed:
-            changed = False
-            for n in aux:
-                if n.id not in const and not n.uses_time and n.dyn_deps <= const:
-                    const.add(n.id)
-                    changed = True
-        return const
-
-    def build(self) -> Program:
-        nodes, path = self.nodes, self.path
-        const = self.classify()
-        stocks = [n.id for n in nodes.values() if n.kind == "stock"]
-        discrete = [n.id for n in nodes.values() if n.kind == "discrete"]
-        controls = self.model.control_ids
-        dynamic_controls = [c for c in controls if c not in const]
-        if dynamic_controls:
-            self.check_dynamic_controls(dynamic_controls, const, stocks, discrete)
-        varying_aux = [n.id for n in nodes.values() if n.kind == "aux" and n.id not in const]
-        dyn_order = _toposort(varying_aux, self.dyn_deps, self.label,
-                              "algebraic loop among auxiliaries", path)
-        rate_needs = _ancestors(stocks + discrete, self.dyn_deps, lambda d: d in const)
-        rate_order = [n for n in dyn_order if n in rate_needs]
-
-        const_aux = [n.id for n in nodes.values()
-                     if n.kind == "aux" and n.id in const and n.id not in self.is_param]
-        const_order = _toposort(const_aux, self.dyn_deps, self.label,
-                                "circular definition among constants", path)
-        control_needs = _ancestors(self.model.control_ids, self.dyn_deps, lambda d: False)
-        control_order = [n for n in const_order
-                         if n in control_needs or n in self.model.control_ids]
-        start_needs = _ancestors(controls[:1], self.dyn_deps, lambda d: d in const)
-        start_order = [n for n in dyn_order if n in start_needs or n == controls[0]]
-        ctl_needs = _ancestors(controls, self.dyn_deps, lambda d: d in const)
-        ctl_order = [n for n in dyn_order if n in ctl_needs or n in controls]
-
-        snapshots = [n.id for n in nodes.values() if n.kind == "snapshot"]
-        delays = [nodes[d].delay for d in discrete]
-        init_roots = stocks + snapshots + discrete + delays  # type: ignore[operator]
-        init_needs = _ancestors(init_roots, self.init_deps, lambda d: d in self.is_param)
-        init_needs |= {r for r in init_roots if r not in self.is_param}  # type: ignore[misc]
-        init_order = _toposort(init_needs, self.init_deps, self.label,
-                               "circular initialisation", path)
-
-        k_ids = [n for n in nodes if n in const]
-        output_ids = stocks + discrete + dyn_order
-        dynamic_switches, breakpoints, trains = self.switch_exprs(const)
-
-        module = ast.Module(body=[
-            self.setup_fn(init_order, const_order, control_order, start_order, stocks,
-                          discrete, k_ids, const),
-            self.vector_fn(k_ids, stocks, discrete, rate_order, dyn_order, output_ids,
-                           breakpoints, trains, ctl_order),
-        ], type_ignores=[])
-        scalar_module = None
-        if not discrete and not dynamic_controls:
-            scalar_module = ast.Module(body=[self.scalar_euler_fn(k_ids, stocks, rate_order)],
-                                       type_ignores=[])
-        vector_ns = self.run(module, "vector")
-        scalar_ns = self.run(scalar_module, "scalar") if scalar_module else None
-        return Program(
-            param_ids=self.params, const_ids=k_ids, stock_ids=stocks, discrete_ids=discrete,
-            output_ids=output_ids, control_ids=self.model.control_ids,  # type: ignore[arg-type]
-            setup=vector_ns["_setup"], make_vector=vector_ns["_make"],
-            make_scalar_euler=scalar_ns["_euler"] if scalar_ns else None,
-            dynamic_switches=dynamic_switches, dynamic_controls=bool(dynamic_controls),
-            source=ast.unparse(module) + ("\n\n" + ast.unparse(scalar_module)
-                                          if scalar_module else ""),
-        )
-
-    def check_dynamic_controls(self, dynamic: list[str], const: set[str], stocks: list[str],
-                               discrete: list[str]) -> None:
-        """Vensim lets TIME STEP, SAVEPER and FINAL TIME change during a run (fixed steps)."""
-        names = ", ".join(repr(self.label(c)) for c in dynamic)
-        if not self.fixed:
-            raise ModelError(f"{names} change(s) during the run, which only the fixed-step "
-                             "methods follow", path=self.path,
-                             hint="simulate with method='euler' or 'rk4'")
-        if discrete:
-            raise UnsupportedError(f"{names} change(s) during the run, together with DELAY "
-                                   "FIXED, whose pipeline assumes a constant TIME STEP",
-                                   path=self.path)
-        start = self.model.control_ids[0]
-        if start in dynamic and _ancestors([start], self.dyn_deps,
-                                           lambda d: d in const) & set(stocks):
-            raise ModelError(f"{self.label(start)!r} depends on a stock, so the run has no "
-                             "defined start", path=self.path)
-
-    def run(self, module: ast.Module, flavour: str) -> dict[str, Any]:
-        """Compile the generated module (our AST; nothing from the file is text here)."""
-        if flavour == "scalar":
-            module = _ScalarFlavour().visit(module)
-        ast.fix_missing_locations(module)
-        code = compile(module, f"<deterrence:{self.path.name}:{flavour}>", "exec")
-        namespace = functions.namespace(flavour)
-        for table_id, (xp, fp, _kind) in self.model.tables.items():
-            if flavour == "vector":
-                namespace[table_id + "x"], namespace[table_id + "y"] = xp, fp
-            else:
-                namespace[table_id + "x"], namespace[table_id + "y"] = list(xp), list(fp)
-        exec(code, namespace)
-        return namespace
-
-    def switch_exprs(self, const: set[str]) -> tuple[list[str], list[ast.expr], list[ast.expr]]:
-        dynamic: list[str] = []
-        points: list[ast.expr] = []
-        trains: list[ast.expr] = []
-        for switch in self.model.switches:
-            names = set().union(*(_names_in(e) for e in switch.exprs))
-            if (names & set(TIME_NAMES)) or not (names & self.nodes.keys()) <= const:
-                dynamic.append(switch.owner)
-                continue
-            resolved = [_resolve(e, 0) for e in switch.exprs]
-            if switch.train:
-                trains.append(_tuple(resolved))  # type: ignore[arg-type]
-            else:
-                points.extend(resolved)  # type: ignore[arg-type]
-        return sorted(set(dynamic)), points, trains
-
-    # -- functions ---------------------------------------------------------------------
-
-    def setup_fn(self, init_order: list[str], const_order: list[str],
-                 control_order: list[str], start_order: list[str], stocks: list[str],
-                 discrete: list[str], k_ids: list[str], const: set[str]) -> ast.FunctionDef:
-        """``_setup(P, fixed, tiny) -> (controls, y0, K, discrete inits, delays)``.
-
-        Controls that change during the run are returned as None, except INITIAL TIME,
-        which is then evaluated at Time = 0, as Vensim does.
-        """
-        nodes = self.nodes
-        body: list[ast.stmt] = [_unpack(self.params, _name("P"))]
-        body += [_assign(n, nodes[n].dyn) for n in control_order]  # type: ignore[arg-type]
-        if start_order:
-            body += [_assign(v, _num(0.0)) for v in TIME_NAMES]
-            body += [_assign(n, nodes[n].dyn) for n in start_order]  # type: ignore[arg-type]
-        it, _ft, dt, _sp = self.model.control_ids
-        body.append(_assign("t", _name(it)))
-        body.append(_assign("tc", _name("t")))
-        half = _binop("*", _name(dt), _num(0.5)) if dt in const else _name("tiny")
-        body.append(_assign("ts", ast.BinOp(left=_name("t"), op=ast.Add(), right=ast.IfExp(
-            test=_name("fixed"), body=half, orelse=_name("tiny")))))
-        for n in init_order:
-            body.append(_assign(n, nodes[n].init))  # type: ignore[arg-type]
-        for n in const_order:
-            body.append(_assign(n, nodes[n].dyn))  # type: ignore[arg-type]
-        known = const | set(start_order)
-        body.append(ast.Return(value=_tuple([
-            _tuple(_name(c) if c in known else ast.Constant(None)
-                   for c in self.model.control_ids),
-            _tuple(_name(s) for s in stocks),
-            _tuple(_name(k) for k in k_ids),
-            _tuple(_name(d) for d in discrete),
-            _tuple(_name(nodes[d].delay) for d in discrete),  # type: ignore[arg-type]
-        ])))
-        return _function("_setup", ["P", "fixed", "tiny"], body)
-
-    def _state_loads(self, stocks: list[str], discrete: list[str]) -> list[ast.stmt]:
-        body: list[ast.stmt] = []
-        for i, s in enumerate(stocks):
-            body.append(_assign(s, ast.Subscript(value=_name("y"), slice=ast.Constant(i),
-                                                 ctx=ast.Load())))
-        for i, d in enumerate(discrete):
-            body.append(_assign(d, ast.Subscript(value=_name("z"), slice=ast.Constant(i),
-                                                 ctx=ast.Load())))
-        return body
-
-    def vector_fn(self, k_ids: list[str], stocks: list[str], discrete: list[str],
-                  rate_order: list[str], dyn_order: list[str], output_ids: list[str],
-                  breakpoints: list[ast.expr], trains: list[ast.expr],
-                  ctl_order: list[str]) -> ast.FunctionDef:
-        """``_make(K) -> (rates, outputs, breakpoints, trains, controls)`` closures.
-
-        ``rates(t, tc, ts, y, z)``: ``y`` has shape (stocks, runs); returns the derivative
-        array and the values entering each DELAY FIXED pipe. ``outputs`` takes any
-        trailing shape, e.g. (stocks, times, runs), and returns every varying value.
-        """
-        nodes = self.nodes
-        args = ["t", "tc", "ts", "y", "z"]
-        rates_body = self._state_loads(stocks, discrete)
-        rates_body += [_assign(n, nodes[n].dyn) for n in rate_order]  # type: ignore[misc]
-        rates_body.append(_assign("_dy", _call("_empty", ast.Attribute(
-            value=_name("y"), attr="shape", ctx=ast.Load()))))
-        for i, s in enumerate(stocks):
-            rates_body.append(ast.Assign(
-                targets=[ast.Subscript(value=_name("_dy"), slice=ast.Constant(i),
-                                       ctx=ast.Store())],
-                value=nodes[s].dyn, lineno=0))  # type: ignore[arg-type]
-        rates_body.append(ast.Return(value=_tuple([
-            _name("_dy"), _tuple(nodes[d].dyn for d in discrete)])))  # type: ignore[misc]
-        outputs_body = self._state_loads(stocks, discrete)
-        outputs_body += [_assign(n, nodes[n].dyn) for n in dyn_order]  # type: ignore[misc]
-        outputs_body.append(ast.Return(value=_tuple(_name(n) for n in output_ids)))
-        controls_body = self._state_loads(stocks, discrete)
-        controls_body += [_assign(n, nodes[n].dyn) for n in ctl_order]  # type: ignore[misc]
-        controls_body.append(ast.Return(value=_tuple(
-            _name(c) for c in self.model.control_ids)))
-        body: list[ast.stmt] = [
-            _unpack(k_ids, _name("K")),
-            _function("rates", args, rates_body),
-            _function("outputs", args, outputs_body),
-            _function("breakpoints", [], [ast.Return(value=_tuple(breakpoints))]),
-            _function("trains", [], [ast.Return(value=_tuple(trains))]),
-            _function("controls", args, controls_body),
-            ast.Return(value=_tuple([_name("rates"), _name("outputs"), _name("breakpoints"),
-                                     _name("trains"), _name("controls")])),
-        ]
-        return _function("_make", ["K"], body)
-
-    def scalar_euler_fn(self, k_ids: list[str], stocks: list[str],
-                        rate_order: list[str]) -> ast.FunctionDef:
-        """``_euler(K, y0, t0, dt, n, every, half) -> (saved states, failed step)``.
-
-        The whole Euler loop on Python floats: for one run, NumPy's per-call overhead
-        would cost more than the model's arithmetic.
-        """
-        nodes = self.nodes
-        derivs = [f"_d{i}" for i in range(len(stocks))]
-        state = _tuple(_name(s) for s in stocks)
-        loop: list[ast.stmt] = [
-            _assign("t", _binop("+", _name("t0"), _binop("*", _name("_k"), _name("dt")))),
-            _assign("tc", _name("t")),
-            _assign("ts", _binop("+", _name("t"), _name("half"))),
-            ast.If(test=ast.Compare(left=_binop_raw("%", _name("_k"), _name("every")),
-                                    ops=[ast.Eq()], comparators=[ast.Constant(0)]),
-                   body=[ast.Expr(value=_call("_append", state))], orelse=[]),
-            ast.If(test=ast.Compare(left=_name("_k"), ops=[ast.Eq()],
-                                    comparators=[_name("n")]),
-                   body=[ast.Break()], orelse=[]),
-        ]
-        loop += [_assign(n, nodes[n].dyn) for n in rate_order]  # type: ignore[misc]
-        loop += [_assign(d, nodes[s].dyn) for d, s in zip(derivs, stocks, strict=True)]  # type: ignore[misc]
-        loop += [_assign(s, _binop("+", _name(s), _binop("*", _name("dt"), _name(d))))
-                 for d, s in zip(derivs, stocks, strict=True)]
-        if stocks:
-            total: ast.expr = _name(stocks[0])
-            for s in stocks[1:]:
-                total = ast.BinOp(left=total, op=ast.Add(), right=_name(s))
-            loop.append(ast.If(
-                test=ast.UnaryOp(op=ast.Not(), operand=_call("_isfinite", total)),
-                body=[ast.Return(value=_tuple([_name("_out"), _name("_k")]))], orelse=[]))
-        body: list[ast.stmt] = [
-            _unpack(k_ids, _name("K")),
-            _unpack(stocks, _name("y0")),
-            _assign("_out", ast.List(elts=[], ctx=ast.Load())),
-            _assign("_append", ast.Attribute(value=_name("_out"), attr="append",
-                                             ctx=ast.Load())),
-            ast.For(target=_store("_k"),
-                    iter=_call("range", _binop("+", _name("n"), ast.Constant(1))),
-                    body=loop, orelse=[], lineno=0),
-            ast.Return(value=_tuple([_name("_out"), ast.Constant(-1)])),
-        ]
-        return _function("_euler", ["K", "y0", "t0", "dt", "n", "every", "half"], body)
-
-
-def _binop_raw(op: str, left: ast.expr, right: ast.expr) -> ast.BinOp:
-    return ast.BinOp(left=left, op={"%": ast.Mod}[op](), right=right)
-
-
-def _function(name: str, args: list[str], body: list[ast.stmt]) -> ast.FunctionDef:
-    return ast.FunctionDef(
-        name=name,
-        args=ast.arguments(posonlyargs=[], args=[ast.arg(arg=a) for a in args],
-                           kwonlyargs=[], kw_defaults=[], defaults=[]),
-        body=body or [ast.Pass()], decorator_list=[], returns=None, type_params=[],
-        lineno=0,
-    )
 
 
 def compile_model(source: SourceFile) -> CompiledModel:

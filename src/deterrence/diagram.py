@@ -70,7 +70,7 @@ def _structural_parents(model: Model) -> dict[str, set[str]]:
 
 def _jacobians(model: Model, samples: int = 6) -> tuple[list[str], list[np.ndarray]]:
     """d(rates)/d(state) by central differences at a few states of the default run."""
-    program = model.compiled.program(frozenset(), True)
+    program = model.program(frozenset(), True)
     params = model._param_values(program, {})
     with np.errstate(all="ignore"):
         controls, y0_raw, constants, z_init, z_delays = program.setup(params, True, 1e-9)

@@ -19,7 +19,8 @@ import numpy as np
 import xarray as xr
 
 from . import integrate
-from .compiler import CompiledModel, Program, Variable, clean_key, compile_model
+from .codegen import Program, build_program
+from .compiler import CompiledModel, Variable, clean_key, compile_model
 from .errors import ModelError, ParameterError, SimulationError
 from .results import build_dataset
 from .translate import read_model
@@ -48,10 +49,18 @@ class Model:
         self.sha256 = hashlib.sha256(content).hexdigest()  # of the file, as sha256sum says
         self.compiled = compiled
         self.variables: dict[str, Variable] = {v.py_name: v for v in compiled.variables}
+        self._programs: dict[tuple[frozenset[str], bool], Program] = {}
 
     def __repr__(self) -> str:
         return (f"<deterrence.Model {self.name!r}: {len(self.stocks)} stocks, "
                 f"{len(self.constants)} constants, {len(self.variables)} variables>")
+
+    def program(self, overridden: frozenset[str] = frozenset(), fixed: bool = True) -> Program:
+        """Generated code where the nodes in ``overridden`` are parameters too (cached)."""
+        key = (overridden, fixed)
+        if key not in self._programs:
+            self._programs[key] = build_program(self.compiled, overridden, fixed)
+        return self._programs[key]
 
     # -- description -------------------------------------------------------------------
 
@@ -162,7 +171,7 @@ class Model:
                 overrides[node] = Override(node, np.asarray(float(value)))  # type: ignore[index]
         n_runs = _n_runs(overrides, self.path)
         fixed = method in integrate.FIXED_METHODS
-        program = self.compiled.program(frozenset(
+        program = self.program(frozenset(
             o for o in overrides if self.compiled.nodes[o].kind != "param"), fixed)
         with np.errstate(all="ignore"):
             controls, y0_raw, constants, z_init, z_delays = program.setup(

@@ -26,7 +26,8 @@ import xarray as xr
 from .files import atomic_write
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .compiler import Program, Variable
+    from .codegen import Program
+    from .compiler import Variable
     from .integrate import Grid
     from .model import Model
 
