@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pysd.translators.structures.abstract_model import AbstractModel
 
+from . import amrcache
 from .errors import ModelError, ModelSyntaxError
 
 VENSIM_SUFFIXES = (".mdl",)
@@ -55,15 +56,20 @@ def read_model(path: str | Path) -> SourceFile:
     if path.is_dir():
         raise ModelError("is a folder, not a model file", path=path)
     suffix = path.suffix.lower()
-    if suffix in VENSIM_SUFFIXES:
-        return _read_vensim(path)
-    if suffix in XMILE_SUFFIXES:
-        return _read_xmile(path)
-    raise ModelError(
-        f"unknown model format {path.suffix!r}",
-        path=path,
-        hint="expected a Vensim .mdl file or an XMILE .xmile/.xml/.stmx file",
-    )
+    if suffix not in VENSIM_SUFFIXES + XMILE_SUFFIXES:
+        raise ModelError(
+            f"unknown model format {path.suffix!r}",
+            path=path,
+            hint="expected a Vensim .mdl file or an XMILE .xmile/.xml/.stmx file",
+        )
+    language = "vensim" if suffix in VENSIM_SUFFIXES else "xmile"
+    cache_key = amrcache.key(path.read_bytes(), suffix)
+    cached = amrcache.load(cache_key)
+    if cached is not None:
+        return SourceFile(path=path, text=_read_text(path), abstract=cached, language=language)
+    source = _read_vensim(path) if language == "vensim" else _read_xmile(path)
+    amrcache.store(cache_key, source.abstract)
+    return source
 
 
 def _encoding(path: Path) -> str:

@@ -1,0 +1,121 @@
+"""A cache of parsed models, as JSON, so each process does not parse the same file again.
+
+PySD's parser takes a noticeable part of a second on a model of a few hundred
+equations, and every process of a sweep (a joblib worker, a cluster job, a fresh
+``deterrence run``) would pay it. The abstract model it produces is plain dataclasses of
+numbers, strings and tuples, so it is stored as JSON keyed by the sha256 of the file's
+bytes, the PySD version and this format's version. Loading only ever builds the
+dataclasses of PySD's abstract-model modules named in an allowlist: the cache is data,
+never code. Set ``DETERRENCE_CACHE_DIR`` to choose the folder, or to ``off`` to disable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pysd.translators.structures import abstract_expressions as ae
+from pysd.translators.structures import abstract_model as am
+
+from .files import atomic_write_text
+
+FORMAT = 1
+_CLASSES = {name: cls for module in (am, ae) for name, cls in vars(module).items()
+            if isinstance(cls, type) and dataclasses.is_dataclass(cls)}
+
+
+def cache_dir() -> Path | None:
+    setting = os.environ.get("DETERRENCE_CACHE_DIR", "")
+    if setting.lower() in ("off", "0", "none", "false"):
+        return None
+    if setting:
+        return Path(setting)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "deterrence" / "models"
+
+
+def key(content: bytes, suffix: str) -> str:
+    try:
+        pysd_version = metadata.version("pysd")
+    except metadata.PackageNotFoundError:  # pragma: no cover
+        pysd_version = "unknown"
+    digest = hashlib.sha256(content)
+    digest.update(f"|{suffix}|pysd {pysd_version}|format {FORMAT}".encode())
+    return digest.hexdigest()
+
+
+def load(cache_key: str) -> am.AbstractModel | None:
+    """The cached abstract model, or None (absent, unreadable or from another format)."""
+    folder = cache_dir()
+    if folder is None:
+        return None
+    path = folder / f"{cache_key}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        model = _decode(data)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return model if isinstance(model, am.AbstractModel) else None
+
+
+def store(cache_key: str, model: am.AbstractModel) -> None:
+    """Save the abstract model; a cache that cannot be written is simply skipped."""
+    folder = cache_dir()
+    if folder is None:
+        return
+    try:
+        atomic_write_text(folder / f"{cache_key}.json", json.dumps(_encode(model)))
+    except (OSError, TypeError, ValueError):
+        return
+
+
+def _encode(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        name = type(obj).__name__
+        if _CLASSES.get(name) is not type(obj):
+            raise TypeError(f"{name} is not an abstract-model class")
+        return {"__dc__": name, "fields": {f.name: _encode(getattr(obj, f.name))
+                                           for f in dataclasses.fields(obj)}}
+    if isinstance(obj, bool | int | float | str) or obj is None:
+        return obj
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, tuple):
+        return {"__tuple__": [_encode(x) for x in obj]}
+    if isinstance(obj, list):
+        return [_encode(x) for x in obj]
+    if isinstance(obj, dict):
+        return {"__dict__": [[_encode(k), _encode(v)] for k, v in obj.items()]}
+    if isinstance(obj, np.ndarray):
+        return {"__ndarray__": obj.tolist(), "dtype": str(obj.dtype)}
+    if isinstance(obj, Path):
+        return {"__path__": str(obj)}
+    raise TypeError(f"cannot cache a {type(obj).__name__}")
+
+
+def _decode(obj: Any) -> Any:
+    if isinstance(obj, list):
+        return [_decode(x) for x in obj]
+    if not isinstance(obj, dict):
+        return obj
+    if "__dc__" in obj:
+        cls = _CLASSES[obj["__dc__"]]  # KeyError for anything outside the allowlist
+        return cls(**{k: _decode(v) for k, v in obj["fields"].items()})
+    if "__tuple__" in obj:
+        return tuple(_decode(x) for x in obj["__tuple__"])
+    if "__dict__" in obj:
+        return {_decode(k): _decode(v) for k, v in obj["__dict__"]}
+    if "__ndarray__" in obj:
+        dtype = np.dtype(obj["dtype"])
+        if dtype.kind not in "fiub":  # numbers only
+            raise ValueError(f"unexpected array type {dtype}")
+        return np.asarray(obj["__ndarray__"], dtype=dtype)
+    if "__path__" in obj:
+        return Path(obj["__path__"])
+    raise ValueError("unknown cache entry")
