@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 import yaml
-from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
+from omegaconf import MISSING, DictConfig, OmegaConf
 
 from .errors import ModelError, ParameterError
 from .files import atomic_write_text
@@ -494,13 +494,27 @@ _SWEEP_FAILED: list[str] = []  # sweeps whose merge found failed jobs (any launc
 # -- merging a multirun -----------------------------------------------------------------
 
 
-def _job_value(job_cfg: DictConfig, choices: dict[str, str], key: str) -> Any:
+def _job_value(job_cfg: dict[str, Any], choices: dict[str, str], key: str) -> Any:
+    """The value a job ran with for a swept key (a group's option name for groups)."""
     key = key.lstrip("+~")
     if key in GROUPS:
-        return choices.get(key, OmegaConf.select(job_cfg, f"{key}.name"))
-    value = OmegaConf.select(job_cfg, key)
-    return OmegaConf.to_container(value) if isinstance(value, DictConfig | ListConfig) \
-        else value
+        return choices.get(key, _select(job_cfg, f"{key}.name"))
+    return _select(job_cfg, key)
+
+
+def _select(tree: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        if not isinstance(tree, dict) or part not in tree:
+            return None
+        tree = tree[part]
+    return tree
+
+
+def _read_yaml(path: Path) -> Any:
+    """Hydra's job records are plain YAML; the C loader reads 100 jobs in a blink."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with path.open(encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=loader)
 
 
 def merge_sweep(sweep_dir: Path, baseline: str = "baseline", plot: bool = True,
@@ -511,19 +525,18 @@ def merge_sweep(sweep_dir: Path, baseline: str = "baseline", plot: bool = True,
     records, failures = [], []
     swept: list[str] = []
     for job in jobs:
-        overrides = OmegaConf.load(job / ".hydra" / "overrides.yaml")
-        hydra_cfg = OmegaConf.load(job / ".hydra" / "hydra.yaml")
-        choices = dict(hydra_cfg.hydra.runtime.choices)
-        job_cfg = OmegaConf.load(job / ".hydra" / "config.yaml")
+        overrides = _read_yaml(job / ".hydra" / "overrides.yaml") or []
+        choices = _select(_read_yaml(job / ".hydra" / "hydra.yaml"),
+                          "hydra.runtime.choices") or {}
+        job_cfg = _read_yaml(job / ".hydra" / "config.yaml") or {}
         keys = [o.split("=", 1)[0] for o in overrides]
         for k in keys:
             if k not in swept:
                 swept.append(k)
         point = {k: _job_value(job_cfg, choices, k) for k in keys}
         if (job / FAILURE).exists() or not (job / RESULTS).exists():
-            failure = OmegaConf.to_container(OmegaConf.load(job / FAILURE)) if (
-                job / FAILURE).exists() else {"overrides": list(overrides),
-                                              "error": "the job wrote no results"}
+            failure = _read_yaml(job / FAILURE) if (job / FAILURE).exists() else {
+                "overrides": list(overrides), "error": "the job wrote no results"}
             failures.append({"job": int(job.name), **failure})
             records.append((point, None))
         else:
@@ -572,24 +585,55 @@ def _combine(loaded: list[tuple[dict[str, Any], xr.Dataset]], points: list[dict[
     combos = {tuple(_hashable(p.get(k)) for k in keys) for p in points}
     is_grid = bool(keys) and len(combos) == len(points) == int(np.prod([len(v) for v in levels]))
     absorbed = [d for d, a in plan if a]
-    parts = []
-    for i, (point, ds) in enumerate(loaded):
-        ds = ds.drop_attrs(deep=False).drop_vars(absorbed)
-        coords = {d: [_hashable(point.get(k))] for d, k in zip(dims, keys, strict=True)}
-        if is_grid:
-            parts.append(ds.expand_dims(coords))
-        else:
-            parts.append(ds.expand_dims(run=[i]).assign_coords(
-                {d: ("run", v) for d, v in coords.items()}))
-    if is_grid:
-        merged = xr.merge(parts, join="outer", compat="no_conflicts", combine_attrs="drop")
-        merged = merged.reindex({d: lv for d, lv in zip(dims, levels, strict=True)})
+    datasets = [ds.drop_attrs(deep=False).drop_vars(absorbed) for _, ds in loaded]
+    cells = [tuple(_hashable(p.get(k)) for k in keys) for p, _ in loaded]
+    if is_grid and _same_layout(datasets):
+        merged = _fill_grid(datasets, cells, dims, levels)
     else:
-        merged = xr.concat(parts, dim="run", join="outer", data_vars="all",
-                           coords="different", compat="equals")
+        parts = []
+        for i, (ds, cell) in enumerate(zip(datasets, cells, strict=True)):
+            coords = {d: [v] for d, v in zip(dims, cell, strict=True)}
+            parts.append(ds.expand_dims(coords) if is_grid else ds.expand_dims(
+                run=[i]).assign_coords({d: ("run", v) for d, v in coords.items()}))
+        if is_grid:  # jobs saved different times (a swept solver setting): align them
+            merged = xr.merge(parts, join="outer", compat="no_conflicts",
+                              combine_attrs="drop")
+            merged = merged.reindex({d: lv for d, lv in zip(dims, levels, strict=True)})
+        else:
+            merged = xr.concat(parts, dim="run", join="outer", data_vars="all",
+                               coords="different", compat="equals")
     for d in absorbed:
         merged[d].attrs.update(first[d].attrs)
     return merged
+
+
+def _same_layout(datasets: list[xr.Dataset]) -> bool:
+    """Whether every job has the same variables, shapes and saved times."""
+    def layout(ds: xr.Dataset) -> dict[Any, Any]:
+        return {k: (v.dims, v.shape) for k, v in ds.variables.items()}
+
+    first = datasets[0]
+    return all(layout(ds) == layout(first) and np.array_equal(
+        ds.variables["time"].values, first.variables["time"].values) for ds in datasets[1:])
+
+
+def _fill_grid(datasets: list[xr.Dataset], cells: list[tuple[Any, ...]], dims: list[str],
+               levels: list[list[Any]]) -> xr.Dataset:
+    """Place each job's arrays in a NaN-filled grid (failed jobs leave NaN cells)."""
+    first = datasets[0]
+    shape = tuple(len(lv) for lv in levels)
+    position = [{v: i for i, v in enumerate(lv)} for lv in levels]
+    data = {name: xr.Variable((*dims, *var.dims), np.full(shape + var.shape, np.nan),
+                              var.attrs)
+            for name, var in first.data_vars.variables.items()}
+    for ds, cell in zip(datasets, cells, strict=True):
+        index = tuple(position[k][v] for k, v in enumerate(cell))
+        for name, var in data.items():
+            var.values[index] = ds.variables[name].values
+    coords: dict[str, Any] = {d: xr.Variable((d,), np.asarray(lv))
+                              for d, lv in zip(dims, levels, strict=True)}
+    coords.update({c: first.coords[c].variable for c in first.coords})
+    return xr.Dataset(data, coords=coords)
 
 
 def _hashable(value: Any) -> Any:
