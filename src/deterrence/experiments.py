@@ -422,22 +422,42 @@ def _plot_job(model: Model, cfg: Any, ds: xr.Dataset, output_dir: Path) -> None:
         if cfg.experiment.batch:
             _plot_combined(ds, output_dir, cfg.output)
             return
-        baseline_name = cfg.output.baseline_scenario
-        runs = {cfg.scenario.name: ds}
-        if cfg.scenario.name != baseline_name:
-            base_cfg = OmegaConf.merge(OmegaConf.structured(Config),
-                                       OmegaConf.to_container(cfg, resolve=True))
-            base_cfg.scenario = group_option("scenario", baseline_name, ScenarioConfig)
-            base = simulate_config(model, base_cfg, job_params(model, base_cfg))
-            runs = {baseline_name: base, **runs}
+        by, label, reference = _reference(cfg)
+        runs = {label(cfg): ds}
+        if reference is not None:
+            base = simulate_config(model, reference, job_params(model, reference))
+            runs = {label(reference): base, **runs}
         both = xr.concat([d.drop_attrs(deep=False) for d in runs.values()],
-                         dim=xr.DataArray(list(runs), dims="scenario", name="scenario"),
+                         dim=xr.DataArray(list(runs), dims=by, name=by),
                          data_vars="all", coords="minimal", compat="override")
         both.attrs["shock_windows"] = ds.attrs["shock_windows"]
-        fig = plot.scenario_comparison(both, by="scenario", baseline=baseline_name)
+        fig = plot.scenario_comparison(both, by=by, baseline=label(reference or cfg))
         plot.save_figure(fig, _fresh(output_dir / f"comparison.{cfg.output.plot_format}"))
     except Exception as exc:
         log.warning("comparison plot not drawn: %s", exc)
+
+
+def _reference(cfg: Any) -> tuple[str, Any, Any]:
+    """What a single run is compared with: the baseline scenario under the same policy;
+    for the baseline scenario itself, the status-quo policy (None: it is the reference)."""
+    baseline = cfg.output.baseline_scenario
+    reference = OmegaConf.merge(OmegaConf.structured(Config),
+                                OmegaConf.to_container(cfg, resolve=True))
+    if cfg.scenario.name != baseline:
+        reference.scenario = group_option("scenario", baseline, ScenarioConfig)
+        return "scenario", lambda c: c.scenario.name, reference
+    if cfg.policy.name != "status_quo" or any(
+            cfg.policy.get(lever) is not None for lever in LEVER_FIELDS):
+        reference.policy = group_option("policy", "status_quo", PolicyConfig)
+        return "policy", _policy_label, reference
+    return "scenario", lambda c: c.scenario.name, None
+
+
+def _policy_label(cfg: Any) -> str:
+    levers = [f"{lever}={cfg.policy.get(lever)}" for lever in LEVER_FIELDS
+              if cfg.policy.get(lever) is not None]
+    return cfg.policy.name + (f" ({', '.join(levers)})" if levers and cfg.policy.name
+                              == "status_quo" else "")
 
 
 def _plot_combined(ds: xr.Dataset, folder: Path, output: Any) -> None:
@@ -456,8 +476,7 @@ def _plot_combined(ds: xr.Dataset, folder: Path, output: Any) -> None:
     numeric = [d for d in sweep_dims if d in ds.coords and ds[d].dtype.kind in "if"]
     if len(numeric) >= 2:
         reduced = ds.isel({d: 0 for d in sweep_dims if d not in numeric[:2]})
-        outcome = "deterrence_survival" if "deterrence_survival" in ds else None
-        fig = plot.policy_map(reduced, outcome or plot._default_outcome(reduced),
+        fig = plot.policy_map(reduced, plot.default_outcome(reduced),
                               x=numeric[0], y=numeric[1])
         plot.save_figure(fig, _fresh(folder / f"policy_map.{fmt}"))
 

@@ -1075,7 +1075,8 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: float = 150,
 # --------------------------------------------------------------------------- command line
 
 
-def _default_outcome(ds: xr.Dataset) -> str:
+def default_outcome(ds: xr.Dataset) -> str:
+    """The policy map's default outcome: deterrence survival, else the first key output."""
     for name in ("deterrence_survival", *KEY_OUTPUTS):
         if name in ds.data_vars:
             return name
@@ -1138,7 +1139,7 @@ def make_figure(
             raise PlotInputError(
                 f"a policy map shows one outcome; got {len(named)} variables ({', '.join(named)})"
             )
-        outcome = named[0] if named else _default_outcome(ds)
+        outcome = named[0] if named else default_outcome(ds)
     x, y = _default_map_dims(ds, x, y)
     return policy_map(ds, outcome, x, y, reduce=reduce)
 
