@@ -123,6 +123,25 @@ def test_baseline_run_plots_itself_only(tmp_path, monkeypatch):
     assert (out / "comparison.png").exists()
 
 
+def test_baseline_with_another_policy_is_compared_with_the_status_quo(tmp_path, monkeypatch):
+    """The analyst's question 'what does this policy change?' gets the status quo drawn."""
+    from deterrence import plot
+
+    seen = []
+    original = plot.scenario_comparison
+
+    def spy(ds, *args, **kwargs):
+        seen.append((kwargs.get("by"), list(ds[kwargs.get("by")].values),
+                     kwargs.get("baseline")))
+        return original(ds, *args, **kwargs)
+
+    monkeypatch.setattr(plot, "scenario_comparison", spy)
+    out = tmp_path / "run"
+    assert experiments.hydra_main(["policy=reassurance", "solver.final_time=2",
+                                   f"hydra.run.dir={out}"]) == 0
+    assert seen == [("policy", ["status_quo", "reassurance"], "status_quo")]
+
+
 def test_precedence_scenario_then_policy_then_params():
     """A policy lever overrides the scenario's setting; +params overrides both."""
     from hydra import compose, initialize_config_dir
