@@ -15,7 +15,7 @@ c. agreement: our Euler results against PySD's at the save times, for the single
 Translation (PySD) and compilation (ours) are excluded; each side is warmed up once.
 Times are printed, never asserted: this is a script, not a test.
 
-    /work/venv/bin/python benchmarks/bench_engine.py
+    .venv/bin/python benchmarks/bench_engine.py
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ d. agreement: every variable of the two ``combined.nc`` (same dims, coords, and 
 Prints both times and their ratio (target in issue 4: the batched job at least 20x faster).
 Times are printed, never asserted; the script exits 1 only if the two results disagree.
 
-    /work/venv/bin/python benchmarks/bench_experiments.py [--levels 10] [--repeats 1]
+    .venv/bin/python benchmarks/bench_experiments.py [--levels 10] [--repeats 1]
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The model starts in the equilibrium of its default constants (status-quo levers,
 shock), so that a lever changed at time 0 shows the transient it causes. After a change to
 a default constant or an equation, rerun:
 
-    /work/venv/bin/python sd_models/scripts/equilibrium.py --write
+    .venv/bin/python sd_models/scripts/equilibrium.py --write
 
 It integrates the model for 3000 years from its current initial state (Euler's fixed
 points are the model's equilibria, so the step does not bias them), checks that the rates

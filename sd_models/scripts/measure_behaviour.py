@@ -1,6 +1,6 @@
 """Measure the behaviour of alliance_deterrence.mdl that sd_models/README.md reports.
 
-    /work/venv/bin/python sd_models/scripts/measure_behaviour.py
+    .venv/bin/python sd_models/scripts/measure_behaviour.py
 
 Prints, for the status quo, each reality check of the model concept, each scenario of
 conf/scenario and each policy of conf/policy under the leadership change, the figures the
