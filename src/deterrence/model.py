@@ -204,9 +204,14 @@ class Model:
 
     def _overrides(self, params: Mapping[str, ParamValue]) -> dict[str, Override]:
         result: dict[str, Override] = {}
+        given: dict[str, str] = {}
         for name, value in params.items():
             var = self.variable(name)
             where = {"path": self.path, "line": var.line, "variable": var.name}
+            if var.name in given:
+                raise ParameterError(f"{var.name!r} is given twice, as {given[var.name]!r} "
+                                     f"and as {name!r}", hint="keep one of them", **where)
+            given[var.name] = name
             if var.kind == "stock":
                 raise ParameterError(
                     f"{var.name!r} is a stock; a stock's value comes from its flows",

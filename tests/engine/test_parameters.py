@@ -41,3 +41,8 @@ def test_the_engine_itself_runs_outside_the_range(ranged):
     """Ranges guide experiments; a direct simulate() may explore extreme conditions."""
     ds = ranged.simulate({"growth rate": 0.9}, method="euler")
     assert float(ds["growth_rate"]) == 0.9
+
+
+def test_a_constant_given_twice_under_two_spellings_is_refused(ranged):
+    with pytest.raises(ParameterError, match="given twice, as 'growth rate' and as"):
+        ranged.simulate({"growth rate": 0.1, "growth_rate": 0.2}, method="euler")
