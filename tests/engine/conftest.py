@@ -43,3 +43,9 @@ def make_model(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def model_text() -> Callable[..., str]:
+    """:func:`mdl_text`, for module-scoped fixtures that write their own files."""
+    return mdl_text

@@ -49,16 +49,14 @@ CASES = {
 
 
 @pytest.fixture(scope="module")
-def functions_model(tmp_path_factory):
-    from conftest import mdl_text
-
+def functions_model(tmp_path_factory, model_text):
     equations = [("table", TABLE), ("knob", "1")]
     names = {}
     for i, equation in enumerate(CASES):
         names[equation] = f"f{i}"
         equations.append((f"f{i}", f"{equation} * knob"))
     path = tmp_path_factory.mktemp("functions") / "functions.mdl"
-    text = mdl_text(equations, initial=-1, final=3, step=0.25)
+    text = model_text(equations, initial=-1, final=3, step=0.25)
     path.write_text(text.replace("table = ([", "table([", 1))  # a standalone lookup
     return deterrence.load(path), names
 
