@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import difflib
 import json
 import math
@@ -632,10 +633,20 @@ def _shade_windows(
             keys = list(windows)
         for key in keys:
             spans.extend(_Window(s, e, label or key, neutral) for s, e, label in windows[key])
+    end = float(ds[TIME].values[-1])
     for ax in axes:
         for w in spans:
-            ax.axvspan(w.start, w.end, color=w.colour, alpha=0.14, linewidth=0, zorder=0)
-    return spans
+            if _persistent(w, end):  # lasts to the horizon: mark its onset, do not shade
+                ax.axvline(w.start, color=w.colour, linestyle=":", linewidth=1.6,
+                           alpha=0.9, zorder=1)
+            else:
+                ax.axvspan(w.start, w.end, color=w.colour, alpha=0.14, linewidth=0, zorder=0)
+    return [dataclasses.replace(w, end=math.inf) if _persistent(w, end) else w
+            for w in spans]
+
+
+def _persistent(window: _Window, end: float) -> bool:
+    return window.end >= end
 
 
 def _window_legend(spans: list[_Window]) -> tuple[list[Any], list[str]]:
@@ -645,16 +656,23 @@ def _window_legend(spans: list[_Window]) -> tuple[list[Any], list[str]]:
     distinct = list(dict.fromkeys((w.label, w.start, w.end, str(w.colour)) for w in spans))
     if len(distinct) > 4:
         patch = Patch(facecolor="#7f7f7f", alpha=0.3, linewidth=0)
-        return [patch], ["shock windows (shaded in scenario colour)"]
+        label = "shock windows (shaded in scenario colour)"
+        if any(math.isinf(w.end) for w in spans):
+            onset = Line2D([], [], color="#7f7f7f", linestyle=":", linewidth=1.6)
+            return [patch, onset], [label, "lasting shocks (dotted at their onset)"]
+        return [patch], [label]
     colours = {(w.label, w.start, w.end, str(w.colour)): w.colour for w in spans}
     handles: list[Any] = []
     labels: list[str] = []
     for key in distinct:
         label, start, end, _ = key
-        handles.append(Patch(facecolor=colours[key], alpha=0.3, linewidth=0))
-        labels.append(
-            f"shock: {label} ({_fmt(start)}–{_fmt(end)})".replace("shock: shock", "shock")
-        )
+        if math.isinf(end):
+            handles.append(Line2D([], [], color=colours[key], linestyle=":", linewidth=1.6))
+            span = f"from {_fmt(start)}"
+        else:
+            handles.append(Patch(facecolor=colours[key], alpha=0.3, linewidth=0))
+            span = f"{_fmt(start)}–{_fmt(end)}"
+        labels.append(f"shock: {label} ({span})".replace("shock: shock", "shock"))
     return handles, labels
 
 

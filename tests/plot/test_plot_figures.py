@@ -90,6 +90,21 @@ def test_comparison_shades_shock_windows_in_scenario_colour(make_results):
     assert "shock: leadership change (10–14)" in texts
 
 
+def test_a_shock_lasting_to_the_horizon_is_marked_at_its_onset_not_shaded(make_results):
+    """An open-ended shift (e.g. divergence from year 10 on) would shade most of a panel."""
+    ds = make_results(windows={"leadership_change": [[10, 50, "divergence"]],
+                               "disinformation": [[20, 30, "campaign"]]})
+    fig = plot.scenario_comparison(ds)
+    for ax in fig.axes:
+        assert len(ax.patches) == 1  # only the campaign is a span
+        onsets = [ln for ln in ax.lines if ln.get_linestyle() == ":"
+                  and list(ln.get_xdata()) == [10, 10]]
+        assert len(onsets) == 1
+    texts = _legend_texts(fig)
+    assert "shock: divergence (from 10)" in texts
+    assert "shock: campaign (20–30)" in texts
+
+
 def test_comparison_without_windows_has_no_patches(make_results):
     fig = plot.scenario_comparison(make_results())
     assert all(len(ax.patches) == 0 for ax in fig.axes)
