@@ -7,6 +7,8 @@ turns those questions into numbers with one definition each, so that the model's
 documentation (``sd_models/README.md``), its behaviour tests (``tests/model``) and analyses
 of saved results all measure the same thing.
 
+It also turns a Saltelli ensemble into Sobol sensitivity indices (with SALib).
+
 It reads xarray objects only -- Datasets as ``Model.simulate`` returns them or as read back
 from ``results.nc`` / ``combined.nc`` -- and never imports the engine. The architecture runs
 one way (compile -> integrate -> experiments -> plots/analysis), so any saved NetCDF file
@@ -25,7 +27,7 @@ the run has anyway (a case study that starts out of balance, a policy changed at
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -34,9 +36,11 @@ import xarray as xr
 __all__ = [
     "fall_and_recovery",
     "recovery_time",
+    "reduce_time",
     "relative_difference",
     "series",
     "share_of_change",
+    "sobol_indices",
     "time_of_max",
     "time_of_min",
 ]
@@ -287,3 +291,67 @@ def relative_difference(a: xr.Dataset, b: xr.Dataset,
         scale = float(np.abs(vb).max())
         out[name] = diff / scale if scale else (0.0 if diff == 0 else math.inf)
     return out
+
+
+REDUCTIONS = ("final", "min", "max", "mean")
+
+
+def reduce_time(da: xr.DataArray, how: str) -> xr.DataArray:
+    """One number per run from a time series: its final, minimum, maximum or mean value."""
+    if how not in REDUCTIONS:
+        raise ValueError(f"reduce={how!r}: choose one of {', '.join(REDUCTIONS)}")
+    if "time" not in da.dims:
+        return da
+    if how == "final":
+        return da.isel(time=-1)
+    return getattr(da, how)("time")
+
+
+def sobol_indices(ds: xr.Dataset, problem: dict[str, Any], outcomes: Sequence[str],
+                  reduce: str = "final", seed: int | None = None) -> xr.Dataset:
+    """First-order and total Sobol indices of each outcome, from a Saltelli ensemble.
+
+    ``ds`` holds the runs of SALib's Sobol sample of ``problem`` along ``run``, in the
+    sample's order; each outcome is reduced over time (``reduce``) to one number per run.
+    Returns dims (outcome, parameter) with ``S1``, ``S1_conf``, ``ST``, ``ST_conf``.
+    """
+    from SALib.analyze import sobol
+
+    names = list(problem["names"])
+    missing = [o for o in outcomes if o not in ds.data_vars]
+    if missing:
+        raise KeyError(f"outcome(s) {', '.join(missing)} not in the results; variables: "
+                       f"{', '.join(map(str, ds.data_vars))}")
+    if "run" not in ds.dims:
+        raise ValueError("Sobol indices need an ensemble: the results have no 'run' dim")
+    expected = ds.sizes["run"] / (len(names) + 2)
+    if expected != int(expected):
+        raise ValueError(f"{ds.sizes['run']} runs is not a Saltelli sample of {len(names)} "
+                         "parameters (N * (D + 2) runs, without second-order terms)")
+    fields = ("S1", "S1_conf", "ST", "ST_conf")
+    table = {f: np.empty((len(outcomes), len(names))) for f in fields}
+    for i, outcome in enumerate(outcomes):
+        y = reduce_time(ds[outcome], reduce).transpose("run", ...).values.reshape(-1)
+        if not np.all(np.isfinite(y)):
+            raise ValueError(f"{outcome}: some runs are not finite; Sobol indices need all")
+        result = sobol.analyze(problem, y, calc_second_order=False, seed=seed)
+        for f in fields:
+            table[f][i] = result[f]
+    descriptions = {
+        "S1": "first-order Sobol index: share of the outcome's variance due to the "
+              "parameter alone",
+        "ST": "total Sobol index: share of the variance involving the parameter, "
+              "interactions included",
+    }
+    data = {}
+    for f in fields:
+        base = f.split("_")[0]
+        long_name = descriptions[base] + (" (95% confidence half-width)" if "conf" in f else "")
+        data[f] = (("outcome", "parameter"), table[f], {"units": "1", "long_name": long_name})
+    coords = {"outcome": list(outcomes), "parameter": names,
+              "bound_min": ("parameter", [b[0] for b in problem["bounds"]]),
+              "bound_max": ("parameter", [b[1] for b in problem["bounds"]])}
+    return xr.Dataset(data, coords=coords,
+                      attrs={"reduce": reduce, "n_runs": int(ds.sizes["run"]),
+                             "method": "Sobol (SALib, Saltelli sampling, first and total "
+                                       "order)"})

@@ -97,12 +97,25 @@ class SolverConfig:
 
 
 @dataclass
+class SensitivityConfig:
+    """Global sensitivity: a Sobol (Saltelli) sample of the constants' declared ranges."""
+
+    n: int = 128  # base sample size, a power of 2; the ensemble has n * (D + 2) runs
+    names: list[str] | None = None  # None: every constant with a [min,max] not set already
+    outcomes: list[str] = field(default_factory=lambda: ["deterrence_survival"])
+    reduce: str = "final"  # final | min | max | mean over time
+    seed: int = 20261128
+
+
+@dataclass
 class ExperimentConfig:
-    """``batch``: swept keys (as in a multirun) run as one ensemble inside one job."""
+    """``batch``: swept keys (as in a multirun) run as one ensemble inside one job;
+    ``sensitivity``: a Sobol sample around the composed scenario and policy instead."""
 
     name: str = "single"
     description: str = ""
     batch: dict[str, list[Any]] = field(default_factory=dict)
+    sensitivity: SensitivityConfig | None = None
 
 
 @dataclass
@@ -364,10 +377,66 @@ def _dim_for(key: str, ds: xr.Dataset, values: Sequence[Any]) -> tuple[str, bool
 # -- one job ----------------------------------------------------------------------------
 
 
+def sensitivity_sample(model: Model, cfg: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """SALib's problem from the declared ranges, and the ensemble's parameter arrays."""
+    from SALib.sample import sobol as sobol_sample
+
+    s = cfg.experiment.sensitivity
+    if s.n < 2 or s.n & (s.n - 1):
+        raise ParameterError(f"experiment.sensitivity.n={s.n}: use a power of 2 (Sobol "
+                             "sequences balance only then), e.g. 64, 128 or 256")
+    if cfg.experiment.batch:
+        raise ParameterError("an experiment has either a batch or a sensitivity sample")
+    base = job_params(model, cfg)
+    for outcome in s.outcomes:
+        model.variable(outcome)
+    names = list(s.names) if s.names is not None else [
+        name for name, var in model.constants.items()
+        if None not in var.limits and name not in base]
+    problem = model.problem(names)
+    if not problem["names"]:
+        raise ParameterError("no constant to vary: none has a declared [min,max] range",
+                             path=model.path)
+    clash = [n for n in problem["names"] if n in base]
+    if clash:
+        raise ParameterError(f"{', '.join(clash)}: set by the scenario, policy or params "
+                             "and sampled by the sensitivity analysis; choose one")
+    sample = sobol_sample.sample(problem, int(s.n), calc_second_order=False, seed=s.seed)
+    params = {**base, **{n: sample[:, i] for i, n in enumerate(problem["names"])}}
+    return problem, params
+
+
+def run_sensitivity(model: Model, cfg: Any, output_dir: Path) -> xr.Dataset:
+    """The Sobol ensemble in one call; ``sensitivity.nc`` holds the indices."""
+    from .analysis import sobol_indices
+
+    s = cfg.experiment.sensitivity
+    problem, params = sensitivity_sample(model, cfg)
+    n_runs = len(next(iter(params[n] for n in problem["names"])))
+    log.info("Sobol sample: %d parameters, %d runs in one ensemble", problem["num_vars"],
+             n_runs)
+    solver = cfg.solver
+    ds = model.simulate(params, method=solver.method, rtol=solver.rtol, atol=solver.atol,
+                        max_step=solver.max_step, time_step=solver.time_step,
+                        saveper=solver.saveper, final_time=solver.final_time,
+                        variables=[*s.outcomes, *problem["names"]])
+    indices = sobol_indices(ds, problem, list(s.outcomes), s.reduce, seed=s.seed)
+    indices["parameter"].attrs["long_name"] = "sampled constant"
+    indices = indices.assign_coords(vensim_name=("parameter", [
+        model.variables[n].name for n in problem["names"]]))
+    indices.attrs.update({"model_file": str(model.path), "model_sha256": model.sha256,
+                          "scenario": cfg.scenario.name, "policy": cfg.policy.name})
+    write_results(indices, _fresh(output_dir / "sensitivity.nc"))
+    return ds
+
+
 def run_job(cfg: DictConfig, output_dir: Path) -> xr.Dataset:
     """Simulate one configured job (a batch if the experiment has one); write results."""
     model = get_model(model_path(cfg.model.path))
-    if cfg.experiment.batch:
+    if cfg.experiment.sensitivity is not None:
+        ds = run_sensitivity(model, cfg, output_dir)
+        windows = {cfg.scenario.name: [list(w) for w in cfg.scenario.shock_windows]}
+    elif cfg.experiment.batch:
         keys, values, arrays = batch_grid(model, cfg)
         log.info("batched grid: %s (%d runs in one ensemble)",
                  " x ".join(f"{k}[{len(v)}]" for k, v in zip(keys, values, strict=True)),
@@ -388,9 +457,24 @@ def run_job(cfg: DictConfig, output_dir: Path) -> xr.Dataset:
             os.link(results, _fresh(output_dir / COMBINED))
         except OSError:  # a file system without hard links
             shutil.copy2(results, output_dir / COMBINED)
-    if cfg.output.plot:
+    if cfg.output.plot and cfg.experiment.sensitivity is not None:
+        _plot_sensitivity(ds, output_dir, cfg.output.plot_format)
+    elif cfg.output.plot:
         _plot_job(model, cfg, ds, output_dir)
     return ds
+
+
+def _plot_sensitivity(ds: xr.Dataset, folder: Path, fmt: str) -> None:
+    from . import plot
+
+    try:
+        with xr.open_dataset(folder / "sensitivity.nc") as opened:
+            indices = opened.load()
+        plot.save_figure(plot.sensitivity_bars(indices), _fresh(folder / f"sensitivity.{fmt}"))
+        plot.save_figure(plot.fan_chart(ds, vars=[str(v) for v in indices["outcome"].values]),
+                         _fresh(folder / f"fan.{fmt}"))
+    except Exception as exc:
+        log.warning("sensitivity plots not drawn: %s", exc)
 
 
 def _batch_windows(keys: list[str], values: list[list[Any]], cfg: Any) -> dict[str, Any]:
@@ -716,7 +800,9 @@ def preflight(overrides: Sequence[str]) -> None:
                               return_hydra_config=True)
                 check_keys(cfg)
                 model = get_model(model_path(cfg.model.path))
-                if cfg.experiment.batch:
+                if cfg.experiment.sensitivity is not None:
+                    sensitivity_sample(model, cfg)
+                elif cfg.experiment.batch:
                     batch_grid(model, cfg)
                 else:
                     job_params(model, cfg)
@@ -728,6 +814,7 @@ def preflight(overrides: Sequence[str]) -> None:
 
 
 _SCHEMAS = {"model": ModelConfig, "scenario": ScenarioConfig, "policy": PolicyConfig,
+            "experiment.sensitivity": SensitivityConfig,
             "solver": SolverConfig, "experiment": ExperimentConfig, "output": OutputConfig}
 
 
@@ -739,11 +826,16 @@ def check_keys(cfg: DictConfig) -> None:
         if key not in Config.__dataclass_fields__:
             raise ParameterError(f"unknown config key {key!r}" + _suggest(
                 str(key), list(Config.__dataclass_fields__)))
-        schema = _SCHEMAS.get(str(key))
-        if schema is not None:
-            for sub in cfg[key]:
+        nodes = [(str(key), cfg[key])]
+        if key == "experiment" and cfg[key].get("sensitivity") is not None:
+            nodes.append(("experiment.sensitivity", cfg[key]["sensitivity"]))
+        for path, node in nodes:
+            schema = _SCHEMAS.get(path)
+            if schema is None:
+                continue
+            for sub in node:
                 if sub not in schema.__dataclass_fields__:
-                    raise ParameterError(f"unknown config key '{key}.{sub}'" + _suggest(
+                    raise ParameterError(f"unknown config key '{path}.{sub}'" + _suggest(
                         str(sub), list(schema.__dataclass_fields__)))
 
 
