@@ -96,7 +96,7 @@ KEY_OUTPUTS = (
     "crisis_tension",
 )
 MAX_DEFAULT_VARS = 6
-KINDS = ("compare", "diff", "fan", "map")
+KINDS = ("compare", "diff", "fan", "map", "sensitivity")
 REDUCTIONS = ("final", "initial", "min", "max", "mean")
 SUFFIXES = (".png", ".svg", ".pdf")
 
@@ -1208,6 +1208,8 @@ def make_figure(
         return difference_from_baseline(ds, vars, DEFAULT_BY if by is None else by, base)
     if kind == "fan":
         return fan_chart(ds, vars, by, baseline=base)
+    if kind == "sensitivity":
+        return sensitivity_bars(ds)
     if outcome is None:
         named = _split_names([vars] if isinstance(vars, str) else vars or [])
         if len(named) > 1:
@@ -1311,7 +1313,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         choices=KINDS,
         default="compare",
         help="compare: lines per label; diff: difference from baseline; fan: ensemble "
-        "bands over 'run'; map: outcome over two swept levers (default: compare)",
+        "bands over 'run'; map: outcome over two swept levers; sensitivity: Sobol index "
+        "bars from sensitivity.nc (default: compare)",
     )
     parser.add_argument(
         "--out",

@@ -45,3 +45,10 @@ def test_results_that_are_not_indices_are_refused_with_what_exists():
     ds = xr.Dataset({"mutual_trust": ("time", np.zeros(3))}, coords={"time": [0, 1, 2]})
     with pytest.raises(plot.PlotInputError, match=r"lacks S1, ST.*variables: mutual_trust"):
         plot.sensitivity_bars(ds)
+
+
+def test_the_command_draws_sensitivity_nc(tmp_path):
+    path = tmp_path / "sensitivity.nc"
+    indices().to_netcdf(path)
+    out = plot.plot_command(path, kind="sensitivity", out=tmp_path / "bars.png")
+    assert out.stat().st_size > 0
