@@ -277,9 +277,18 @@ def switch_times(breakpoints: tuple[Any, ...], trains: tuple[Any, ...], grid: Gr
     return times
 
 
+class _Budget(Exception):
+    """The rates were evaluated ``max_evaluations`` times (the solver is stuck)."""
+
+
 def adaptive(rates: RatesFn, y0: np.ndarray, grid: Grid, method: str, breakpoints: np.ndarray,
-             rtol: float, atol: float, max_step: float, first_step: float | None) -> Trajectory:
-    """``solve_ivp`` between switch times, saving at the grid's save times."""
+             rtol: float, atol: float, max_step: float, first_step: float | None,
+             max_evaluations: int = 1_000_000) -> Trajectory:
+    """``solve_ivp`` between switch times, saving at the grid's save times.
+
+    A solver that creeps (LSODA can take millions of tiny steps into a singularity) is
+    stopped after ``max_evaluations`` evaluations of the rates and reported.
+    """
     import scipy.sparse  # imported here: fixed-step runs never pay for SciPy's import
     from scipy.integrate import solve_ivp
 
@@ -309,13 +318,18 @@ def adaptive(rates: RatesFn, y0: np.ndarray, grid: Grid, method: str, breakpoint
     stats = {"nfev": 0, "njev": 0, "nlu": 0, "n_segments": len(edges) - 1}
     y = y0
     next_save = 1
+    count = [0, grid.t0]  # evaluations so far, last time evaluated
     for a, b in itertools.pairwise(edges):
         if b <= a:
             continue
         margin = (b - a) * 1e-9
 
         def fun(t: float, flat: np.ndarray, lo: float = a + margin,
-                hi: float = b - margin) -> np.ndarray:
+                hi: float = b - margin, count: list[float] = count) -> np.ndarray:
+            count[0] += 1
+            count[1] = t
+            if count[0] > max_evaluations:
+                raise _Budget
             inner = min(max(t, lo), hi)
             dy, _ = rates(t, inner, inner, unpack(flat), ())
             return pack(dy)
@@ -331,6 +345,10 @@ def adaptive(rates: RatesFn, y0: np.ndarray, grid: Grid, method: str, breakpoint
             continue
         try:
             sol = solve_ivp(fun, (a, b), pack(y), method=method, t_eval=t_eval, **options)
+        except _Budget:
+            raise SolverFailure(
+                f"{max_evaluations:,} evaluations of the rates without reaching time "
+                f"{grid.tf:g}; the solver is creeping", float(count[1]), y) from None
         except ValueError as exc:  # e.g. BDF refuses a Jacobian with NaN in it
             sol = None
             message = str(exc)
@@ -363,5 +381,5 @@ def _failure_point(solve_ivp: Any, fun: Any, a: float, b: float, y: np.ndarray, 
         sol = solve_ivp(fun, (a, b), y, method=method, **options)
         t, ys = np.asarray(sol.t), np.asarray(sol.y)
         return (float(t[-1]), ys[:, -1]) if t.size and ys.size else (a, None)
-    except ValueError:
+    except (ValueError, _Budget):
         return a, None

@@ -152,13 +152,15 @@ class Model:
         time_step: float | None = None,
         saveper: float | None = None,
         variables: Sequence[str] | None = None,
+        max_evaluations: int = 1_000_000,
     ) -> xr.Dataset:
         """Simulate and return an ``xarray.Dataset`` (dims ``time`` and, for ensembles, ``run``).
 
         ``params`` maps variable names (as in the file, or Python names) to a number, or to
         a 1-D array of N values: then N runs are integrated together along ``run``.
         ``method`` is ``euler`` or ``rk4`` (fixed TIME STEP, Vensim's semantics) or a
-        ``scipy.integrate.solve_ivp`` method with ``rtol``, ``atol`` and ``max_step``.
+        ``scipy.integrate.solve_ivp`` method with ``rtol``, ``atol`` and ``max_step``; an
+        adaptive solver that has evaluated the rates ``max_evaluations`` times is stopped.
         """
         method = _method(method)
         started = _time.perf_counter()
@@ -190,7 +192,8 @@ class Model:
                 self._check_initial(program, y0, grid.t0)
                 trajectory = self._integrate(program, method, grid, y0, constants, z_init,
                                              z_delays, (rates, outputs, breakpoints, trains),
-                                             n_runs, rtol, atol, max_step, first_step)
+                                             n_runs, rtol, atol, max_step, first_step,
+                                             max_evaluations)
             values = self._outputs(outputs, program, trajectory, grid, method, n_runs)
         stats = dict(trajectory.stats)
         stats["wall_time_s"] = _time.perf_counter() - started
@@ -298,7 +301,7 @@ class Model:
                    y0: np.ndarray, constants: tuple[Any, ...], z_init: tuple[Any, ...],
                    z_delays: tuple[Any, ...], fns: tuple[Any, ...], n_runs: int,
                    rtol: float, atol: float, max_step: float | None,
-                   first_step: float | None) -> integrate.Trajectory:
+                   first_step: float | None, max_evaluations: int) -> integrate.Trajectory:
         rates, outputs, breakpoints, trains = fns
         try:
             if method == "euler" and n_runs == 1 and program.make_scalar_euler is not None \
@@ -317,7 +320,7 @@ class Model:
             switch_times = integrate.switch_times(breakpoints(), trains(), grid, n_runs)
             return integrate.adaptive(rates, y0, grid, method, switch_times, rtol, atol,
                                       max_step if max_step is not None else math.inf,
-                                      first_step)
+                                      first_step, max_evaluations)
         except integrate.NonFiniteState as exc:
             raise self._non_finite(program, exc, rates, outputs, grid) from None
         except integrate.SolverFailure as exc:

@@ -450,3 +450,10 @@ def test_code_in_xmile_documentation_and_units_is_only_data(tmp_path):
     assert list(markers.iterdir()) == []
     np.testing.assert_allclose(ds["exec"].values, 1 + 0.5 * np.arange(5))
     assert ds["exec"].attrs["long_name"] == touch
+
+
+def test_a_creeping_adaptive_solver_is_stopped_and_reported(make_model):
+    """LSODA takes ever smaller steps into x' = -1/x at x = 0; it must not run forever."""
+    model = deterrence.load(make_model([("x", "INTEG(-1 / x, 1)")], name="creep", final=2))
+    with pytest.raises(SimulationError, match=r"creep\.mdl.*LSODA.*20,000 evaluations"):
+        model.simulate(method="LSODA", max_evaluations=20_000)
