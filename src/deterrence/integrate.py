@@ -318,17 +318,17 @@ def adaptive(rates: RatesFn, y0: np.ndarray, grid: Grid, method: str, breakpoint
     stats = {"nfev": 0, "njev": 0, "nlu": 0, "n_segments": len(edges) - 1}
     y = y0
     next_save = 1
-    count = [0, grid.t0]  # evaluations so far, last time evaluated
+    evaluations = [0, grid.t0]  # evaluations so far, last time evaluated
     for a, b in itertools.pairwise(edges):
         if b <= a:
             continue
         margin = (b - a) * 1e-9
 
         def fun(t: float, flat: np.ndarray, lo: float = a + margin,
-                hi: float = b - margin, count: list[float] = count) -> np.ndarray:
-            count[0] += 1
-            count[1] = t
-            if count[0] > max_evaluations:
+                hi: float = b - margin) -> np.ndarray:
+            evaluations[0] += 1
+            evaluations[1] = t
+            if evaluations[0] > max_evaluations:
                 raise _Budget
             inner = min(max(t, lo), hi)
             dy, _ = rates(t, inner, inner, unpack(flat), ())
@@ -348,7 +348,7 @@ def adaptive(rates: RatesFn, y0: np.ndarray, grid: Grid, method: str, breakpoint
         except _Budget:
             raise SolverFailure(
                 f"{max_evaluations:,} evaluations of the rates without reaching time "
-                f"{grid.tf:g}; the solver is creeping", float(count[1]), y) from None
+                f"{grid.tf:g}; the solver is creeping", float(evaluations[1]), y) from None
         except ValueError as exc:  # e.g. BDF refuses a Jacobian with NaN in it
             sol = None
             message = str(exc)
