@@ -117,7 +117,6 @@ class Node:
     default: float | None = None  # literal value of a parameter
     delay: str | None = None  # discrete: node holding the delay time
     alt: ast.expr | None = None  # discrete: the continuous value adaptive methods use
-    owner: str | None = None  # the variable whose equation created this node
     dyn: ast.expr | None = None
     init: ast.expr | None = None
     dyn_deps: set[str] = field(default_factory=set)
@@ -176,9 +175,13 @@ class Compiler:
         self.stock_flows: dict[str, list[tuple[str, int]]] = {}  # stock -> (flow, +1/-1)
         self.order_dependencies: dict[str, set[str]] = {}
         self._memo: dict[int, ast.expr] = {}
-        self._owner = ""
-        self._owner_var: Variable | None = None
+        self._owner_var: Variable | None = None  # the variable being lowered
         self._in_compare = 0
+
+    @property
+    def _owner(self) -> str:
+        """Name of the variable being lowered, for labels and messages."""
+        return self._owner_var.name if self._owner_var else ""
 
     # -- errors ------------------------------------------------------------------------
 
@@ -205,8 +208,7 @@ class Compiler:
     # -- nodes -------------------------------------------------------------------------
 
     def _new(self, kind: str, label: str, **kw: Any) -> Node:
-        owner = self._owner_var.name if self._owner_var else None
-        node = Node(id=f"_v{len(self.nodes)}", kind=kind, label=label, owner=owner, **kw)
+        node = Node(id=f"_v{len(self.nodes)}", kind=kind, label=label, **kw)
         self.nodes[node.id] = node
         return node
 
@@ -326,7 +328,7 @@ class Compiler:
         self._owner_var = None
 
     def _lower_element(self, key: str, element: am.AbstractElement, var: Variable) -> None:
-        self._owner, self._owner_var = var.name, var
+        self._owner_var = var
         node = self.nodes[var.node]  # type: ignore[index]
         tree = element.components[0].ast
         if node.kind == "param":

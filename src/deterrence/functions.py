@@ -240,6 +240,5 @@ def namespace(flavour: str) -> dict[str, Any]:
     names["__builtins__"] = {"range": range, "len": len, "tuple": tuple}
     names["_empty"] = np.empty
     names["_nan"] = math.nan
-    names["_inf"] = math.inf
     names["_isfinite"] = math.isfinite
     return names
