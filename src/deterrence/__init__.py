@@ -5,6 +5,8 @@ compiles it into batched NumPy code; ``Model.simulate(...)`` returns an
 ``xarray.Dataset``.
 """
 
+# first: PySD's translators must never evaluate model text (see pysd_guard)
+from . import pysd_guard  # noqa: F401
 from .errors import (
     CircularDependencyError,
     ModelError,

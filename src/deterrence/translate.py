@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pysd.translators.structures.abstract_model import AbstractModel
 
-from . import amrcache
+from . import amrcache, pysd_guard
 from .errors import ModelError, ModelSyntaxError
 
 VENSIM_SUFFIXES = (".mdl",)
@@ -122,6 +122,8 @@ def _diagnose_vensim(vensim_file, path: Path, text: str, exc: Exception) -> Mode
                     component.parse()
             except Exception as el_exc:
                 line = find_definition_line(text, name, "vensim") if name else None
+                if isinstance(el_exc, pysd_guard.UnsafeText):
+                    return _refused_literal(path, line, name, el_exc)
                 return ModelSyntaxError(
                     f"cannot parse the equation of {name!r}: {_parser_detail(el_exc)}",
                     path=path,
@@ -131,6 +133,19 @@ def _diagnose_vensim(vensim_file, path: Path, text: str, exc: Exception) -> Mode
                     "or argument, an unknown operator)",
                 )
     return _syntax_error_near(path, text, exc, "the model")
+
+
+def _refused_literal(path: Path, line: int | None, name: str | None,
+                     exc: pysd_guard.UnsafeText) -> ModelSyntaxError:
+    """A lookup range, point or literal that is not plain numbers: refused, not run."""
+    return ModelSyntaxError(
+        f"the equation of {name!r} has a literal that is not numeric ({exc}); "
+        "model text is data and is never evaluated",
+        path=path,
+        line=line,
+        variable=name,
+        hint="a lookup's range and points must be numbers, e.g. [(0,0)-(10,1)],(0,0),(10,1)",
+    )
 
 
 def _guess_element_name(equation: str) -> str | None:
