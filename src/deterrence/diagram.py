@@ -23,6 +23,7 @@ from matplotlib.patches import FancyArrowPatch
 
 from . import integrate
 from .model import Model
+from .plot import plain
 
 POSITIVE, NEGATIVE, INACTIVE = "#0072B2", "#D55E00", "#999999"
 
@@ -173,7 +174,7 @@ def draw(model: Model, links: list[Link] | None = None) -> Figure:
         lines = [stock] + [("+ " if sign > 0 else "\u2212 ") + name for name, sign in flows]
         x, y = pos[stock]
         boxes[stock] = ax.text(
-            x, y, "\n".join(lines), ha="center", va="center", fontsize=9.5, zorder=3,
+            x, y, plain("\n".join(lines)), ha="center", va="center", fontsize=9.5, zorder=3,
             bbox={"boxstyle": "square,pad=0.5", "facecolor": "white",
                   "edgecolor": "black", "linewidth": 1.6})
         boxes[stock].set_fontweight("normal")
@@ -195,7 +196,7 @@ def draw(model: Model, links: list[Link] | None = None) -> Figure:
     ax.set_xlim(-1.45, 1.45)
     ax.set_ylim(-1.35, 1.35)
     ax.set_aspect("equal")
-    fig.suptitle(f"Stock-and-flow structure of {model.path.name} (generated from the file)",
+    fig.suptitle(plain(f"Stock-and-flow structure of {model.path.name} (generated from the file)"),
                  fontsize=14, fontweight="bold")
     ax.set_title("Boxes: stocks with their inflows (+) and outflows (\u2212).  Arrows: a stock "
                  "enters the flows of another;\nblue +: same direction, orange \u2212: "

@@ -73,6 +73,7 @@ __all__ = [
     "difference_from_baseline",
     "fan_chart",
     "make_figure",
+    "plain",
     "plot_command",
     "policy_map",
     "run_from_args",
@@ -215,6 +216,15 @@ def _units_text(units: str) -> str:
 def _short_title(name: str, da: xr.DataArray) -> str:
     vensim = " ".join(str(da.attrs.get("vensim_name", "")).split())
     return vensim or _pretty(name)
+
+
+def plain(text: Any) -> str:
+    """Text from a model or dataset, drawn as written rather than parsed as mathtext.
+
+    Matplotlib reads a pair of ``$`` as TeX-like math, so a name or documentation with
+    ``$^^$`` would stop a figure. Escaping each ``$`` is the only change.
+    """
+    return str(text).replace("$", r"\$")
 
 
 def _close_matches(word: str, options: Sequence[str]) -> list[str]:
@@ -530,10 +540,10 @@ def _title_panel(ax: Axes, title: str, lines: list[str], room: int) -> None:
     """
     line_height = _SUBTITLE_SIZE * 1.2
     pad = 5 + (room * line_height + 4 if room else 0)
-    ax.set_title(title, fontweight="bold", pad=pad, loc="left")
+    ax.set_title(plain(title), fontweight="bold", pad=pad, loc="left")
     if lines:
         ax.annotate(
-            "\n".join(lines),
+            plain("\n".join(lines)),
             xy=(0, 1),
             xycoords="axes fraction",
             xytext=(0, pad - 2),
@@ -561,11 +571,11 @@ def _label_axes(
         zip(axes, frame.arrays.values(), texts, strict=True)
     ):
         _title_panel(ax, title, lines, room)
-        ax.set_ylabel(ylabel(_units(da)))
+        ax.set_ylabel(plain(ylabel(_units(da))))
         # The axis title only on the bottom row: a panel above an empty slot keeps its
         # tick labels but no title, so the rows stay evenly spaced.
         if i >= (math.ceil(len(axes) / ncols) - 1) * ncols:
-            ax.set_xlabel(xlabel)
+            ax.set_xlabel(plain(xlabel))
         ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
         ax.margins(x=0)
     fig.align_ylabels(axes)
@@ -721,10 +731,10 @@ def _figure_legend(
         all_labels += names + [""] * pad
     fig.legend(
         all_handles,
-        all_labels,
+        [plain(s) for s in all_labels],
         loc="outside lower center",
         ncols=len(all_labels) // rows,
-        title=title,
+        title=None if title is None else plain(title),
         frameon=False,
         handlelength=3.2,
         columnspacing=1.8,
@@ -732,9 +742,10 @@ def _figure_legend(
 
 
 def _suptitle(fig: Figure, title: str | None, default: str, notes: list[str]) -> None:
-    text = default if title is None else title
+    """A caller's ``title`` as given (it may use mathtext); the default, from the data, plain."""
+    text = plain(default) if title is None else title
     if notes and title is None:
-        text = f"{text} ({'; '.join(notes)})"
+        text = f"{text} ({plain('; '.join(notes))})"
     if text:
         fig.suptitle(text, fontweight="bold", x=0.01, ha="left")
 
@@ -782,7 +793,7 @@ def scenario_comparison(
                 ax.plot(t, da.values, color=PALETTE[0], linewidth=2.2)
                 continue
             for i in _drawing_order(len(frame.labels), base):
-                ax.plot(t, da.isel({frame.by: i}).values, label=frame.labels[i], **styles[i])
+                ax.plot(t, da.isel({frame.by: i}).values, label=plain(frame.labels[i]), **styles[i])
         _label_axes(axes, ncols, ds, frame, fig, _units_text)
         spans = _shade_windows(axes, ds, frame, styles)
         handles: list[Any] = []
@@ -834,7 +845,8 @@ def difference_from_baseline(
             ax.axhline(0.0, **zero)
             for i in _drawing_order(len(frame.labels), base):
                 if i != base:
-                    ax.plot(t, delta.isel({frame.by: i}).values, label=frame.labels[i], **styles[i])
+                    ax.plot(t, delta.isel({frame.by: i}).values,
+                            label=plain(frame.labels[i]), **styles[i])
         _label_axes(
             axes, ncols, ds, frame, fig, lambda u: f"Difference ({u})" if u else "Difference"
         )
@@ -894,7 +906,7 @@ def fan_chart(
                 ax.fill_between(t, qv[0], qv[4], color=colour, alpha=outer, linewidth=0)
                 ax.fill_between(t, qv[1], qv[3], color=colour, alpha=inner, linewidth=0)
                 line = {**styles[i], "linestyle": "-"}
-                ax.plot(t, qv[2], label=frame.labels[i] if frame.by else "median", **line)
+                ax.plot(t, qv[2], label=plain(frame.labels[i]) if frame.by else "median", **line)
         _label_axes(axes, ncols, ds, frame, fig, _units_text)
         spans = _shade_windows(axes, ds, frame, styles)
         handles: list[Any] = []
@@ -1037,7 +1049,7 @@ def policy_map(
                         color=colour,
                     )
         if xticks is not None:
-            ax.set_xticks(xs, [xticks[i] for i in xo])
+            ax.set_xticks(xs, [plain(xticks[i]) for i in xo])
             # Rotate text labels that would run into each other.
             chars = sum(len(t) + 2 for t in xticks) * 0.6 * _STYLE["xtick.labelsize"]
             if chars > 0.75 * figsize[0] * 72:
@@ -1046,12 +1058,12 @@ def policy_map(
                     tick.set_horizontalalignment("right")
                     tick.set_rotation_mode("anchor")
         if yticks is not None:
-            ax.set_yticks(ys, [yticks[i] for i in yo])
-        ax.set_xlabel(_axis_title(ds, x))
-        ax.set_ylabel(_axis_title(ds, y))
+            ax.set_yticks(ys, [plain(yticks[i]) for i in yo])
+        ax.set_xlabel(plain(_axis_title(ds, x)))
+        ax.set_ylabel(plain(_axis_title(ds, y)))
         label = f"{short} ({_units_text(units)})" if units else short
-        fig.colorbar(mesh, ax=ax, label=textwrap.fill(label, 40))
-        text = title if title is not None else f"{short}, {how}"
+        fig.colorbar(mesh, ax=ax, label=plain(textwrap.fill(label, 40)))
+        text = title if title is not None else plain(f"{short}, {how}")
         ax.set_title(textwrap.fill(text, 70), fontweight="bold", loc="left")
     return fig
 
@@ -1100,13 +1112,13 @@ def sensitivity_bars(indices: xr.Dataset, *, top: int = 12,
                     label="total (ST)", error_kw={"elinewidth": 0.8, "capsize": 2})
             ax.barh(y - 0.2, s1[order], height=0.38, xerr=err["S1"], color=PALETTE[1],
                     label="first order (S1)", error_kw={"elinewidth": 0.8, "capsize": 2})
-            ax.set_yticks(y, [names[i] for i in order])
+            ax.set_yticks(y, [plain(names[i]) for i in order])
             ax.set_xlim(0, max(1.0, float(np.nanmax(st[order] + (err["ST"] if err["ST"]
                                                                  is not None else 0)))))
             ax.axvline(0, color="black", linewidth=0.8)
             title = outcome.replace("_", " ") if outcome else "outcome"
             reduce = indices.attrs.get("reduce")
-            ax.set_title(f"{title}" + (f" ({reduce} value)" if reduce else ""), loc="left",
+            ax.set_title(plain(f"{title}" + (f" ({reduce} value)" if reduce else "")), loc="left",
                          fontweight="bold")
             ax.set_xlabel("share of the outcome's variance")
         for ax in axes[len(outcomes):]:
@@ -1114,8 +1126,8 @@ def sensitivity_bars(indices: xr.Dataset, *, top: int = 12,
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncols=2, frameon=False)
         runs = indices.attrs.get("n_runs")
-        fig.suptitle("Global sensitivity (Sobol indices)" + (f", {runs} runs" if runs else ""),
-                     x=0.01, ha="left", fontweight="bold")
+        suptitle = "Global sensitivity (Sobol indices)" + (f", {runs} runs" if runs else "")
+        fig.suptitle(plain(suptitle), x=0.01, ha="left", fontweight="bold")
     return fig
 
 
