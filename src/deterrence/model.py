@@ -28,9 +28,13 @@ from .translate import read_model
 ParamValue = float | int | Sequence[float] | np.ndarray
 
 
-def load(path: str | Path) -> Model:
-    """Parse and compile a Vensim (.mdl) or XMILE (.xmile, .xml, .stmx) model."""
-    source = read_model(path)
+def load(path: str | Path, *, max_model_mb: float | None = None) -> Model:
+    """Parse and compile a Vensim (.mdl) or XMILE (.xmile, .xml, .stmx) model.
+
+    ``max_model_mb`` raises the file-size limit (default 32 MB, or
+    ``$DETERRENCE_MAX_MODEL_MB``) above which a file is refused before parsing.
+    """
+    source = read_model(path, max_model_mb=max_model_mb)
     return Model(source.path, compile_model(source), source.path.read_bytes())
 
 
@@ -163,6 +167,10 @@ class Model:
         adaptive solver that has evaluated the rates ``max_evaluations`` times is stopped.
         """
         method = _method(method)
+        _check_options(self.path, rtol=rtol, atol=atol, max_step=max_step,
+                       first_step=first_step, max_evaluations=max_evaluations,
+                       initial_time=initial_time, final_time=final_time,
+                       time_step=time_step, saveper=saveper)
         started = _time.perf_counter()
         keep = None if variables is None else [self.variable(v) for v in variables]
         overrides = self._overrides(params or {})
@@ -170,7 +178,7 @@ class Model:
                             ("time_step", time_step), ("saveper", saveper)):
             if value is not None:
                 node = self.compiled.by_key[name].node
-                overrides[node] = Override(node, np.asarray(float(value)))  # type: ignore[index]
+                overrides[node] = Override(node, np.asarray(value, dtype=float))  # type: ignore[index]
         n_runs = _n_runs(overrides, self.path)
         fixed = method in integrate.FIXED_METHODS
         program = self.program(frozenset(
@@ -410,6 +418,45 @@ class Model:
             for out, v in zip(results[n_stocks:], values, strict=True):
                 out[start:stop] = v
         return results
+
+
+_POSITIVE = {  # option -> (what it is, a good value)
+    "rtol": ("the relative tolerance", "1e-6"), "atol": ("the absolute tolerance", "1e-8"),
+    "max_step": ("the largest step", "1"), "first_step": ("the first step", "0.01"),
+    "time_step": ("TIME STEP", "0.25"), "saveper": ("SAVEPER", "1"),
+}
+
+
+def _check_options(path: Path, **options: Any) -> None:
+    """Refuse a bad solver option at once (a NaN tolerance would only waste a minute)."""
+    for name, value in options.items():
+        if value is None and name not in ("rtol", "atol", "max_evaluations"):
+            continue
+        if name == "max_evaluations":
+            integral = isinstance(value, int | np.integer) or (
+                isinstance(value, float | np.floating) and math.isfinite(value)
+                and float(value).is_integer())
+            if isinstance(value, bool) or not integral or value < 1:
+                raise ParameterError(f"max_evaluations={value!r}: expected a positive "
+                                     "whole number", path=path,
+                                     hint="e.g. max_evaluations=1000000 (the default)")
+            continue
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+            if not isinstance(value, bool):
+                raise ParameterError(f"{name}={value!r} is not a number", path=path) \
+                    from None
+        if isinstance(value, bool):
+            number = math.nan
+        if name in _POSITIVE:
+            what, example = _POSITIVE[name]
+            if not (math.isfinite(number) and number > 0):
+                raise ParameterError(f"{name}={value!r}: {what} must be a positive finite "
+                                     "number", path=path, hint=f"e.g. {name}={example}")
+        elif not math.isfinite(number):
+            raise ParameterError(f"{name}={value!r}: it must be a finite number", path=path)
 
 
 def _fmt(value: float | None) -> str:
