@@ -18,6 +18,7 @@ import functools
 import itertools
 import json
 import logging
+import math
 import os
 import shutil
 import sys
@@ -800,6 +801,7 @@ def preflight(overrides: Sequence[str]) -> None:
                               return_hydra_config=True)
                 check_keys(cfg)
                 model = get_model(model_path(cfg.model.path))
+                check_settings(model, cfg)
                 if cfg.experiment.sensitivity is not None:
                     sensitivity_sample(model, cfg)
                 elif cfg.experiment.batch:
@@ -811,6 +813,46 @@ def preflight(overrides: Sequence[str]) -> None:
                                          f"choose one of {', '.join(_methods())}")
     finally:
         GlobalHydra.instance().clear()
+
+
+def check_settings(model: Model, cfg: Any) -> None:
+    """What the engine refuses only once a job runs, refused before any job starts:
+    a NaN or infinite setting, a solver step that is not positive, an unknown output."""
+    settings = [(f"params.{k}", v, "") for k, v in cfg.params.items()]
+    settings += [(f"scenario.set.{k}", v, f" (scenario {cfg.scenario.name!r})")
+                 for k, v in cfg.scenario.set.items()]
+    settings += [(f"policy.{lever}", cfg.policy.get(lever), "") for lever in LEVER_FIELDS]
+    settings += [(f"policy.set.{k}", v, f" (policy {cfg.policy.name!r})")
+                 for k, v in cfg.policy.set.items()]
+    settings += [(f"experiment.batch.{k}", v, "") for k, vals in cfg.experiment.batch.items()
+                 for v in vals]
+    for key, value, where in settings:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ParameterError(f"{key}={value}{where} is not a finite number",
+                                 hint="set it to a number, within the constant's declared "
+                                 "range if it has one")
+    s = cfg.solver
+    positive = {"time_step": "0.25", "saveper": "1", "max_step": "0.5", "rtol": "1e-6"}
+    for name, example in positive.items():
+        value = s.get(name)
+        if value is not None and not (math.isfinite(value) and value > 0):
+            unset = "" if name == "rtol" else ", or null to keep the model's setting"
+            raise ParameterError(f"solver.{name}={value}: expected a positive number",
+                                 hint=f"set e.g. solver.{name}={example}{unset}")
+    if not (math.isfinite(s.atol) and s.atol >= 0):
+        raise ParameterError(f"solver.atol={s.atol}: expected a number >= 0",
+                             hint="set solver.atol=1e-8")
+    if s.final_time is not None and not math.isfinite(s.final_time):
+        raise ParameterError(f"solver.final_time={s.final_time}: expected a finite number",
+                             hint="set solver.final_time to the last time to simulate, or "
+                             "null to keep the model's FINAL TIME")
+    for name in cfg.output.variables or []:
+        try:
+            model.variable(str(name))
+        except ParameterError as exc:
+            raise ParameterError(f"output.variables: {exc.message}", path=exc.path,
+                                 hint=(exc.hint or "") + "; or set output.variables=null "
+                                 "to keep every variable") from None
 
 
 _SCHEMAS = {"model": ModelConfig, "scenario": ScenarioConfig, "policy": PolicyConfig,
