@@ -6,7 +6,14 @@ equations, and every process of a sweep (a joblib worker, a cluster job, a fresh
 numbers, strings and tuples, so it is stored as JSON keyed by the sha256 of the file's
 bytes, the PySD version and this format's version. Loading only ever builds the
 dataclasses of PySD's abstract-model modules named in an allowlist: the cache is data,
-never code. Set ``DETERRENCE_CACHE_DIR`` to choose the folder, or to ``off`` to disable.
+never code. Each entry also records the sha256 of the source it was parsed from, checked
+on load, so an entry copied over another's name is ignored, as is any entry that fails to
+load for any reason; either way the file is parsed again.
+
+Where: ``$DETERRENCE_CACHE_DIR``, else ``$XDG_CACHE_HOME/deterrence/models``, else
+``~/.cache/deterrence/models``; ``DETERRENCE_CACHE_DIR=off`` disables it. Bound: after
+each write the least recently used entries are removed until the folder holds at most
+``$DETERRENCE_CACHE_MAX_MB`` megabytes (default 256).
 """
 
 from __future__ import annotations
@@ -25,7 +32,8 @@ from pysd.translators.structures import abstract_model as am
 
 from .files import atomic_write_text
 
-FORMAT = 1
+FORMAT = 2  # 2: entries carry the source's sha256 and the parse's notes
+MAX_MB = 256.0
 _CLASSES = {name: cls for module in (am, ae) for name, cls in vars(module).items()
             if isinstance(cls, type) and dataclasses.is_dataclass(cls)}
 
@@ -50,29 +58,83 @@ def key(content: bytes, suffix: str) -> str:
     return digest.hexdigest()
 
 
-def load(cache_key: str) -> am.AbstractModel | None:
-    """The cached abstract model, or None (absent, unreadable or from another format)."""
+def load(cache_key: str, content: bytes) -> tuple[am.AbstractModel, list[str]] | None:
+    """The cached abstract model and the parse's notes for the file whose bytes are
+    ``content``, or None: absent, unreadable, from another format or another source."""
     folder = cache_dir()
     if folder is None:
         return None
     path = folder / f"{cache_key}.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        model = _decode(data)
-    except (OSError, ValueError, KeyError, TypeError):
+        if data.get("format") != FORMAT or data.get("source_sha256") != _sha256(content):
+            return None
+        model = _decode(data["model"])
+        notes = data.get("notes", [])
+        if not isinstance(model, am.AbstractModel) or not all(
+            isinstance(n, str) for n in notes
+        ):
+            return None
+        os.utime(path)  # most recently used: evicted last
+    except Exception:  # any broken entry (deep nesting, wrong types): parse again
         return None
-    return model if isinstance(model, am.AbstractModel) else None
+    return model, list(notes)
 
 
-def store(cache_key: str, model: am.AbstractModel) -> None:
+def store(cache_key: str, content: bytes, model: am.AbstractModel,
+          notes: list[str] | None = None) -> None:
     """Save the abstract model; a cache that cannot be written is simply skipped."""
     folder = cache_dir()
     if folder is None:
         return
     try:
-        atomic_write_text(folder / f"{cache_key}.json", json.dumps(_encode(model)))
-    except (OSError, TypeError, ValueError):
+        entry = {"format": FORMAT, "source_sha256": _sha256(content),
+                 "notes": list(notes or []), "model": _encode(model)}
+        atomic_write_text(folder / f"{cache_key}.json", json.dumps(entry))
+    except (OSError, TypeError, ValueError, RecursionError):
         return
+    evict(folder)
+
+
+def _sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def max_bytes() -> int:
+    setting = os.environ.get("DETERRENCE_CACHE_MAX_MB", "").strip()
+    try:
+        limit = float(setting) if setting else MAX_MB
+    except ValueError:
+        limit = MAX_MB
+    return int(max(limit, 0) * 1024 * 1024)
+
+
+def evict(folder: Path, limit: int | None = None) -> list[Path]:
+    """Remove least recently used entries until the folder is within ``limit`` bytes.
+
+    Entries being written by another process (their temporaries) are not touched, and
+    an entry another process removed first is skipped. Returns the removed entries.
+    """
+    limit = max_bytes() if limit is None else limit
+    entries = []
+    for path in folder.glob("*.json"):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        entries.append((stat.st_mtime, stat.st_size, path))
+    total = sum(size for _, size, _ in entries)
+    removed = []
+    for _, size, path in sorted(entries):
+        if total <= limit:
+            break
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        total -= size
+        removed.append(path)
+    return removed
 
 
 def _encode(obj: Any) -> Any:

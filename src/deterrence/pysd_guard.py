@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import itertools
 import pkgutil
 import re
 from typing import Any
@@ -147,5 +148,42 @@ def check() -> None:
             raise RuntimeError(f"{module.__name__} calls exec() without the guard")
 
 
+#: attribute set on a LookupsStructure whose points the file lists out of x order
+UNSORTED_MARK = "_deterrence_unsorted_x"
+
+
+def _unsorted(points_text: str) -> bool:
+    points = literal(points_text)
+    xs = [p[0] for p in points if isinstance(p, tuple | list) and p]
+    return any(b < a for a, b in itertools.pairwise(xs))
+
+
+def _mark_unsorted_lookups() -> None:
+    """PySD sorts a lookup's points by x and forgets their order; remember when the file
+    listed them out of order, so the front end can say so (Vensim sorts them too)."""
+    from pysd.translators.vensim import vensim_element as ve
+
+    regular = ve.LookupsVisitor.visit_regularLookup
+    inline = ve.EquationVisitor.visit_lookup_with_def
+    if getattr(regular, "_guarded", False):
+        return
+
+    def visit_regular_lookup(self, n, vc):
+        regular(self, n, vc)
+        if _unsorted(vc[2]):
+            setattr(self.translation, UNSORTED_MARK, True)
+
+    def visit_lookup_with_def(self, n, vc):
+        ref = inline(self, n, vc)
+        if _unsorted(vc[11]):
+            setattr(self.elements[ref].lookups, UNSORTED_MARK, True)
+        return ref
+
+    visit_regular_lookup._guarded = True  # type: ignore[attr-defined]
+    ve.LookupsVisitor.visit_regularLookup = visit_regular_lookup
+    ve.EquationVisitor.visit_lookup_with_def = visit_lookup_with_def
+
+
 GUARDED = install()
 check()
+_mark_unsorted_lookups()

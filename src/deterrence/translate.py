@@ -7,11 +7,15 @@ defined so that later errors can point there too. Nothing from the file is execu
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
+import os
 import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from pysd.translators.structures.abstract_expressions import LookupsStructure
 from pysd.translators.structures.abstract_model import AbstractModel
 
 from . import amrcache, pysd_guard
@@ -19,6 +23,31 @@ from .errors import ModelError, ModelSyntaxError
 
 VENSIM_SUFFIXES = (".mdl",)
 XMILE_SUFFIXES = (".xmile", ".xml", ".stmx")
+
+#: files larger than this are refused before parsing (raise: DETERRENCE_MAX_MODEL_MB)
+MAX_MODEL_MB = 16.0
+#: memory PySD's parser needs per byte of model file (measured, docs/engine.md)
+PARSE_BYTES_PER_BYTE = 560
+
+
+class LookupOrderWarning(UserWarning):
+    """A lookup's x values are not in increasing order; Vensim sorts them, as we do."""
+
+
+def max_model_bytes(limit_mb: float | None = None) -> int:
+    """The size limit in bytes: the argument, else ``$DETERRENCE_MAX_MODEL_MB``, else 16."""
+    if limit_mb is None:
+        setting = os.environ.get("DETERRENCE_MAX_MODEL_MB", "").strip()
+        try:
+            limit_mb = float(setting) if setting else MAX_MODEL_MB
+        except ValueError:
+            raise ModelError(
+                f"DETERRENCE_MAX_MODEL_MB={setting!r} is not a number",
+                hint="set it to a size in megabytes, e.g. DETERRENCE_MAX_MODEL_MB=100",
+            ) from None
+    if not limit_mb > 0:
+        raise ModelError(f"the model size limit must be positive, got {limit_mb!r} MB")
+    return int(limit_mb * 1024 * 1024)
 
 
 @dataclass(frozen=True)
@@ -44,8 +73,12 @@ class SourceFile:
         return rest if end < 0 else rest[:end]
 
 
-def read_model(path: str | Path) -> SourceFile:
-    """Parse ``path`` with PySD's translator for its format."""
+def read_model(path: str | Path, *, max_model_mb: float | None = None) -> SourceFile:
+    """Parse ``path`` with PySD's translator for its format.
+
+    Files over the size limit (:func:`max_model_bytes`) are refused before reading:
+    PySD's parser needs hundreds of bytes of memory per byte of file.
+    """
     path = Path(path)
     if not path.exists():
         raise ModelError(
@@ -63,22 +96,105 @@ def read_model(path: str | Path) -> SourceFile:
             hint="expected a Vensim .mdl file or an XMILE .xmile/.xml/.stmx file",
         )
     language = "vensim" if suffix in VENSIM_SUFFIXES else "xmile"
-    cache_key = amrcache.key(path.read_bytes(), suffix)
-    cached = amrcache.load(cache_key)
+    _check_size(path, max_model_bytes(max_model_mb))
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"cannot read the file: {exc.strerror or exc}", path=path) from exc
+    cache_key = amrcache.key(content, suffix)
+    cached = amrcache.load(cache_key, content)
     if cached is not None:
-        return SourceFile(path=path, text=_read_text(path), abstract=cached, language=language)
-    source = _read_vensim(path) if language == "vensim" else _read_xmile(path)
-    amrcache.store(cache_key, source.abstract)
+        abstract, notes = cached
+        source = SourceFile(path=path, text=_read_text(path), abstract=abstract,
+                            language=language)
+    else:
+        source = _read_vensim(path) if language == "vensim" else _read_xmile(path)
+        notes = check_lookups(source)
+        amrcache.store(cache_key, content, source.abstract, notes)
+    for note in notes:
+        warnings.warn(note, LookupOrderWarning, stacklevel=3)
     return source
 
 
+def _check_size(path: Path, limit: int) -> None:
+    size = path.stat().st_size
+    if size <= limit:
+        return
+    mb = 1024 * 1024
+    raise ModelError(
+        f"the model file is {size / mb:,.1f} MB, over the limit of {limit / mb:,.1f} MB "
+        f"(parsing it would need about {size * PARSE_BYTES_PER_BYTE / 1024**3:,.1f} GB "
+        "of memory)",
+        path=path,
+        hint="if the file is what you meant, raise the limit: DETERRENCE_MAX_MODEL_MB="
+        f"{int(size / mb) + 1} or load(path, max_model_mb=...)",
+    )
+
+
+def check_lookups(source: SourceFile) -> list[str]:
+    """Refuse lookups with a repeated x value; describe those given out of order.
+
+    Vensim sorts a lookup's points by x (its own output for a table written as
+    (2,-3),(1,-7),(0,-1) is that of the sorted table), so an unsorted table is computed
+    as Vensim does and only reported. Two points at one x have no defined order after
+    the sort, so the value there would be a guess: refused.
+    """
+    notes = []
+    for element in _elements(source.abstract):
+        for component in element.components:
+            for lookup in _lookups_in(component.ast):
+                xs = [float(x) for x in lookup.x]
+                repeated = sorted({a for a, b in itertools.pairwise(xs) if a == b})
+                line = source.line_of(element.name)
+                if repeated:
+                    raise ModelSyntaxError(
+                        f"the lookup {element.name!r} gives x = {repeated[0]:g} twice; "
+                        "the value there would depend on the order of its points",
+                        path=source.path, line=line, variable=element.name,
+                        hint="make the x values strictly increasing (for a jump, use "
+                        "two close x values such as 1 and 1.0001)",
+                    )
+                if getattr(lookup, pysd_guard.UNSORTED_MARK, False):
+                    where = f"{source.path}:{line}" if line else str(source.path)
+                    notes.append(
+                        f"{where}: the lookup {element.name!r} lists its x values out of "
+                        "increasing order; they are sorted, as Vensim does")
+    return notes
+
+
+def _elements(abstract: AbstractModel):
+    for section in abstract.sections:
+        yield from section.elements
+
+
+def _lookups_in(ast: object) -> list[LookupsStructure]:
+    """Every lookup table inside an expression tree (iteratively: trees can be deep)."""
+    found, stack, seen = [], [ast], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, LookupsStructure):
+            found.append(node)
+        elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+            stack.extend(getattr(node, f.name) for f in dataclasses.fields(node))
+        elif isinstance(node, tuple | list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+    return found
+
+
 def _encoding(path: Path) -> str:
-    """UTF-8 when the bytes are valid UTF-8, else Latin-1 (Vensim on Windows)."""
+    """UTF-8 when the bytes are valid UTF-8 (without its byte-order mark, which Windows
+    editors write), else Latin-1 (Vensim on Windows)."""
+    data = path.read_bytes()
     try:
-        path.read_bytes().decode("utf-8")
+        data.decode("utf-8")
     except UnicodeDecodeError:
         return "latin-1"
-    return "utf-8"
+    return "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
 
 
 def _read_text(path: Path) -> str:
@@ -234,28 +350,29 @@ def _read_xmile(path: Path) -> SourceFile:
             xmile_file.parse()
             abstract = xmile_file.get_abstract_model()
         except Exception as exc:
-            name = _xmile_failing_name(xmile_file)
+            name, own = _xmile_failing(xmile_file) if xmile_file else (None, None)
             line = find_definition_line(text, name, "xmile") if name else None
+            if isinstance(own, pysd_guard.UnsafeText):
+                raise _refused_literal(path, line, name, own) from exc
             raise ModelSyntaxError(
-                f"cannot parse the equation of {name!r}: {_parser_detail(exc)}"
+                f"cannot parse the equation of {name!r}: {_parser_detail(own or exc)}"
                 if name else f"cannot parse the model: {_parser_detail(exc)}",
                 path=path, line=line, variable=name,
             ) from exc
     return SourceFile(path=path, text=text, abstract=abstract, language="xmile")
 
 
-def _xmile_failing_name(xmile_file) -> str | None:
-    """Parse XMILE elements one by one to find the first that fails."""
-    if xmile_file is None or not getattr(xmile_file, "sections", None):
-        return None
-    section = xmile_file.sections[0]
-    try:
-        section.parse(parse_all=False)
-    except Exception:
-        return None
-    for element in getattr(section, "elements", []):
+def _xmile_failing(xmile_file) -> tuple[str | None, Exception | None]:
+    """Parse XMILE elements one by one, in every section (module), to find the first
+    that fails: its name and its own exception."""
+    for section in getattr(xmile_file, "sections", None) or []:
         try:
-            element.parse()
+            section.parse(parse_all=False)
         except Exception:
-            return getattr(element, "name", None)
-    return None
+            continue
+        for component in getattr(section, "components", []):
+            try:
+                component.parse(section.behaviors)
+            except Exception as exc:
+                return getattr(component, "name", None), exc
+    return None, None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -54,10 +55,14 @@ def test_cache_entries_cannot_name_other_classes(cache, model_file):
     """Only PySD's abstract-model dataclasses are ever built from a cache entry."""
     deterrence.load(model_file)
     (entry,) = cache.glob("*.json")
-    entry.write_text(json.dumps({"__dc__": "Popen", "fields": {"args": ["touch", "x"]}}))
-    assert amrcache.load(entry.stem) is None
-    entry.write_text(json.dumps({"__ndarray__": ["a"], "dtype": "object"}))
-    assert amrcache.load(entry.stem) is None
+    content = model_file.read_bytes()
+    header = {"format": amrcache.FORMAT,
+              "source_sha256": hashlib.sha256(content).hexdigest()}
+    entry.write_text(json.dumps(
+        {**header, "model": {"__dc__": "Popen", "fields": {"args": ["touch", "x"]}}}))
+    assert amrcache.load(entry.stem, content) is None
+    entry.write_text(json.dumps({**header, "model": {"__ndarray__": ["a"], "dtype": "object"}}))
+    assert amrcache.load(entry.stem, content) is None
 
 
 def test_the_cache_can_be_switched_off(tmp_path, monkeypatch, model_file):
