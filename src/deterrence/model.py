@@ -31,7 +31,7 @@ ParamValue = float | int | Sequence[float] | np.ndarray
 def load(path: str | Path, *, max_model_mb: float | None = None) -> Model:
     """Parse and compile a Vensim (.mdl) or XMILE (.xmile, .xml, .stmx) model.
 
-    ``max_model_mb`` raises the file-size limit (default 32 MB, or
+    ``max_model_mb`` raises the file-size limit (default 16 MB, or
     ``$DETERRENCE_MAX_MODEL_MB``) above which a file is refused before parsing.
     """
     source = read_model(path, max_model_mb=max_model_mb)
@@ -430,29 +430,24 @@ _POSITIVE = {  # option -> (what it is, a good value)
 def _check_options(path: Path, **options: Any) -> None:
     """Refuse a bad solver option at once (a NaN tolerance would only waste a minute)."""
     for name, value in options.items():
-        if value is None and name not in ("rtol", "atol", "max_evaluations"):
-            continue
         if name == "max_evaluations":
-            integral = isinstance(value, int | np.integer) or (
-                isinstance(value, float | np.floating) and math.isfinite(value)
-                and float(value).is_integer())
-            if isinstance(value, bool) or not integral or value < 1:
+            whole = isinstance(value, int | np.integer) or (
+                isinstance(value, float | np.floating) and float(value).is_integer())
+            if isinstance(value, bool) or not whole or value < 1:
                 raise ParameterError(f"max_evaluations={value!r}: expected a positive "
                                      "whole number", path=path,
                                      hint="e.g. max_evaluations=1000000 (the default)")
             continue
+        if value is None and name not in ("rtol", "atol"):
+            continue  # not given: the model file's value, or the solver's default
         try:
-            number = float(value)
+            number = math.nan if isinstance(value, bool) else float(value)
         except (TypeError, ValueError):
-            number = math.nan
-            if not isinstance(value, bool):
-                raise ParameterError(f"{name}={value!r} is not a number", path=path) \
-                    from None
-        if isinstance(value, bool):
-            number = math.nan
+            raise ParameterError(f"{name}={value!r} is not a number", path=path) from None
         if name in _POSITIVE:
             what, example = _POSITIVE[name]
-            if not (math.isfinite(number) and number > 0):
+            unbounded = name == "max_step" and number == math.inf  # solve_ivp's default
+            if not (number > 0 and (math.isfinite(number) or unbounded)):
                 raise ParameterError(f"{name}={value!r}: {what} must be a positive finite "
                                      "number", path=path, hint=f"e.g. {name}={example}")
         elif not math.isfinite(number):
