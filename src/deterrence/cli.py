@@ -1,7 +1,8 @@
 """The ``deterrence`` command line: simulate, info, plot, run (experiments), diagram.
 
 Errors a user can fix print as one line (``error: file:line: what ... (what to do)``)
-and exit with status 2; anything else is a bug and keeps its traceback.
+and exit with status 2; anything else is a bug and keeps its traceback. Ctrl-C exits
+with status 130 and no traceback (a file being written is left as it was).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from . import __version__
 
 EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
 
 
 def _parse_set(items: Sequence[str]) -> dict[str, float | list[float]]:
@@ -170,6 +172,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "run":  # Hydra owns the rest of the command line
         from .experiments import hydra_main

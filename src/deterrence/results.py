@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .files import atomic_write
+from .files import atomic_write, interruption_point
 
 if TYPE_CHECKING:  # pragma: no cover
     from .codegen import Program
@@ -122,16 +122,52 @@ def _jsonable(value: np.ndarray) -> Any:
     return {"runs": int(value.size), "min": float(value.min()), "max": float(value.max())}
 
 
+#: Variables are written to NetCDF in groups of about this many bytes, so a Ctrl-C is
+#: honoured between groups, outside the NetCDF library (see :mod:`deterrence.files`).
+WRITE_GROUP_BYTES = 64 * 2**20
+_CSV_ROWS = 200_000
+
+
 def write_results(ds: xr.Dataset, path: str | Path) -> Path:
     """Write ``.nc`` (lossless NetCDF-4) or ``.csv`` (Vensim-like table), atomically."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".nc":
-        return atomic_write(path, lambda tmp: ds.to_netcdf(tmp, engine="netcdf4"))
+        return atomic_write(path, lambda tmp: _write_netcdf(ds, tmp))
     if suffix == ".csv":
         frame = to_table(ds)
-        return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
+        return atomic_write(path, lambda tmp: _write_csv(frame, tmp))
     raise ValueError(f"cannot write {path.name}: use a .nc (NetCDF) or .csv file name")
+
+
+def _groups(ds: xr.Dataset) -> list[list[str]]:
+    """Data variables in file order, cut into groups of about WRITE_GROUP_BYTES."""
+    groups: list[list[str]] = [[]]
+    size = 0
+    for name, var in ds.data_vars.items():
+        if groups[-1] and size + var.nbytes > WRITE_GROUP_BYTES:
+            groups.append([])
+            size = 0
+        groups[-1].append(str(name))
+        size += var.nbytes
+    return groups
+
+
+def _write_netcdf(ds: xr.Dataset, tmp: str) -> None:
+    """The first group creates the file with the coordinates and attributes; the rest
+    are appended, with a chance to stop between groups."""
+    for k, names in enumerate(_groups(ds)):
+        part = ds.drop_vars([v for v in ds.data_vars if v not in set(names)])
+        part.to_netcdf(tmp, mode="w" if k == 0 else "a", engine="netcdf4")
+        interruption_point()
+
+
+def _write_csv(frame: pd.DataFrame, tmp: str) -> None:
+    with open(tmp, "w", encoding="utf-8", newline="") as handle:
+        for start in range(0, max(len(frame), 1), _CSV_ROWS):
+            frame.iloc[start:start + _CSV_ROWS].to_csv(handle, index=False,
+                                                        header=start == 0)
+            interruption_point()
 
 
 def to_table(ds: xr.Dataset) -> pd.DataFrame:
