@@ -44,6 +44,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         _parse_set(args.set), method=args.method, rtol=args.rtol, atol=args.atol,
         max_step=args.max_step, time_step=args.time_step, saveper=args.saveper,
         initial_time=args.initial_time, final_time=args.final_time,
+        max_memory=args.max_memory, max_steps=args.max_steps,
     )
     if args.output:
         path = write_results(ds, args.output)
@@ -143,6 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--saveper", type=float, default=None, help="override SAVEPER")
     sim.add_argument("--initial-time", type=float, default=None, help="override INITIAL TIME")
     sim.add_argument("--final-time", type=float, default=None, help="override FINAL TIME")
+    sim.add_argument("--max-memory", default=None, metavar="SIZE",
+                     help="refuse runs estimated to need more memory, e.g. 16GiB or inf "
+                     "(default 4GiB, or half the machine's memory; $DETERRENCE_MAX_MEMORY)")
+    sim.add_argument("--max-steps", type=float, default=100_000_000,
+                     help="refuse euler/rk4 runs of more time steps (default 100000000)")
     sim.set_defaults(func=_cmd_simulate)
 
     info = sub.add_parser("info", help="list a model's stocks, flows and constants")

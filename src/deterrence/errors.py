@@ -66,3 +66,7 @@ class ParameterError(ModelError, KeyError):
 
 class SimulationError(ModelError):
     """The integration failed: a non-finite state, or the solver gave up."""
+
+
+class ResourceError(ModelError):
+    """The requested work is too large: too many steps, or more memory than allowed."""

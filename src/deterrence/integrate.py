@@ -66,8 +66,13 @@ class Grid:
     halves: np.ndarray | None = None  # half the step at each save (changing TIME STEP)
 
 
-def make_grid(t0: float, tf: float, dt: float, saveper: float, method: str) -> Grid:
-    """Build the grid or raise ValueError saying which control value is wrong."""
+def grid_size(t0: float, tf: float, dt: float, saveper: float,
+              method: str) -> tuple[float, float]:
+    """(steps, saved times) the grid would have, computed before anything is allocated.
+
+    Floats, so an absurd request (a TIME STEP of 1e-300) gives a number to refuse, not
+    a loop or an allocation. Raises ValueError saying which control value is wrong.
+    """
     for name, value in (("INITIAL TIME", t0), ("FINAL TIME", tf), ("TIME STEP", dt),
                         ("SAVEPER", saveper)):
         if not math.isfinite(value):
@@ -86,11 +91,30 @@ def make_grid(t0: float, tf: float, dt: float, saveper: float, method: str) -> G
                 f"SAVEPER ({saveper:g}) is not a multiple of TIME STEP ({dt:g}); "
                 f"{method} saves on its steps, so choose SAVEPER = k * TIME STEP"
             )
+        steps = math.floor((tf - t0) / dt + 1e-9)
+        return float(steps), float(steps // every + 1)
+    return 0.0, float(math.floor((tf - t0) / saveper + 1e-9) + 1)
+
+
+def make_grid(t0: float, tf: float, dt: float, saveper: float, method: str) -> Grid:
+    """Build the grid or raise ValueError saying which control value is wrong."""
+    grid_size(t0, tf, dt, saveper, method)
+    if method in FIXED_METHODS:
+        saveper = max(saveper, dt)
+        every = round(saveper / dt)
         n_steps = math.floor((tf - t0) / dt + 1e-9)
         steps = np.arange(0, n_steps + 1, every)
         return Grid(t0, tf, dt, saveper, t0 + steps * dt, n_steps, every)
     n_saves = math.floor((tf - t0) / saveper + 1e-9)
     return Grid(t0, tf, dt, saveper, t0 + np.arange(n_saves + 1) * saveper)
+
+
+class TooLarge(Exception):
+    """A run exceeded its budget while it ran: ``kind`` is steps, memory or stuck."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass
@@ -184,22 +208,21 @@ def fixed_step(rates: RatesFn, y0: np.ndarray, z_init: tuple[Any, ...],
                       {"nfev": _EVALS[method] * grid.n_steps, "n_steps": grid.n_steps})
 
 
-MAX_DYNAMIC_STEPS = 10_000_000
-
-
 def fixed_step_dynamic(rates: RatesFn, controls: Callable[..., tuple[Any, ...]],
-                       y0: np.ndarray, t0: float, method: str) -> tuple[Trajectory, Grid]:
+                       y0: np.ndarray, t0: float, method: str, max_steps: float,
+                       max_saves: float) -> tuple[Trajectory, Grid]:
     """Euler/RK4 where TIME STEP, SAVEPER and FINAL TIME are re-evaluated every step.
 
     As in Vensim: a value is saved when the time is a multiple of the current SAVEPER
-    from INITIAL TIME, and the run stops at the first step at or after FINAL TIME.
+    from INITIAL TIME, and the run stops at the first step at or after FINAL TIME. The
+    number of steps is not known in advance, so the budgets are checked as it runs.
     """
     y, t = y0.copy(), t0
     saved: list[np.ndarray] = []
     times: list[float] = []
     steps: list[float] = []
     taken = 0
-    while taken <= MAX_DYNAMIC_STEPS:
+    while True:
         _, final, dt, saveper = (_scalar(v, name, t) for v, name in zip(
             controls(t, t, t, y, ()), ("INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER"),
             strict=True))
@@ -208,19 +231,26 @@ def fixed_step_dynamic(rates: RatesFn, controls: Callable[..., tuple[Any, ...]],
                              "both must stay positive")
         phase = (t - t0) / saveper
         if abs(phase - round(phase)) < 1e-6:
+            if len(saved) >= max_saves:
+                raise TooLarge(f"at time {t:g}, {len(saved):,} saved times already fill "
+                               "the memory limit", "memory")
             saved.append(y.copy())
             times.append(t)
             steps.append(dt)
         if t >= final - 1e-9 * max(1.0, abs(final)):
             break
+        if taken >= max_steps:
+            raise TooLarge(f"{taken:,} steps without reaching FINAL TIME {final:g} (at time "
+                           f"{t:g}, TIME STEP {dt:g})", "steps")
+        if t + dt == t:
+            raise TooLarge(f"at time {t:g} TIME STEP {dt:g} is too small to advance the "
+                           "clock", "stuck")
         y_new, _ = _advance(rates, method, t, dt, y, ())
         finite = np.isfinite(y_new)
         if not finite.all():
             raise NonFiniteState(t + dt, t, y, (), ~finite)
         y, t = y_new, t + dt
         taken += 1
-    else:
-        raise ValueError(f"{MAX_DYNAMIC_STEPS} steps without reaching FINAL TIME")
     states = np.stack(saved, axis=1) if saved else np.empty((y0.shape[0], 0, y0.shape[1]))
     save_times = np.asarray(times)
     grid = Grid(t0, t, steps[0] if steps else 0.0, 0.0, save_times, n_steps=taken,

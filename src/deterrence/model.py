@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from . import integrate
+from . import integrate, limits
 from .codegen import Program, build_program
 from .compiler import CompiledModel, Variable, clean_key, compile_model
-from .errors import ModelError, ParameterError, SimulationError
+from .errors import ModelError, ParameterError, ResourceError, SimulationError
 from .results import build_dataset
 from .translate import read_model
 
@@ -157,6 +157,8 @@ class Model:
         saveper: float | None = None,
         variables: Sequence[str] | None = None,
         max_evaluations: int = 1_000_000,
+        max_memory: float | str | None = None,
+        max_steps: float = limits.DEFAULT_MAX_STEPS,
     ) -> xr.Dataset:
         """Simulate and return an ``xarray.Dataset`` (dims ``time`` and, for ensembles, ``run``).
 
@@ -165,12 +167,18 @@ class Model:
         ``method`` is ``euler`` or ``rk4`` (fixed TIME STEP, Vensim's semantics) or a
         ``scipy.integrate.solve_ivp`` method with ``rtol``, ``atol`` and ``max_step``; an
         adaptive solver that has evaluated the rates ``max_evaluations`` times is stopped.
+
+        Before allocating, the size of the run is estimated: more than ``max_memory``
+        (bytes, or a size such as ``"8GiB"``; default 4 GiB or half the machine's memory,
+        ``$DETERRENCE_MAX_MEMORY`` overrides; ``"inf"`` for none) or, for ``euler`` and
+        ``rk4``, more than ``max_steps`` time steps is refused with a ``ResourceError``.
         """
         method = _method(method)
         _check_options(self.path, rtol=rtol, atol=atol, max_step=max_step,
                        first_step=first_step, max_evaluations=max_evaluations,
                        initial_time=initial_time, final_time=final_time,
                        time_step=time_step, saveper=saveper)
+        budget = _budget(self.path, max_memory, max_steps)
         started = _time.perf_counter()
         keep = None if variables is None else [self.variable(v) for v in variables]
         overrides = self._overrides(params or {})
@@ -194,15 +202,16 @@ class Model:
                 t0 = self._grid_value("INITIAL TIME", controls[0])
                 self._check_initial(program, y0, t0)
                 trajectory, grid = self._integrate_dynamic(program, rates, outputs, control_fn,
-                                                           y0, t0, method)
+                                                           y0, t0, method, budget, keep)
             else:
-                grid = self._grid(controls, method)
+                grid = self._grid(controls, method, program, n_runs, keep, budget)
                 self._check_initial(program, y0, grid.t0)
                 trajectory = self._integrate(program, method, grid, y0, constants, z_init,
                                              z_delays, (rates, outputs, breakpoints, trains),
                                              n_runs, rtol, atol, max_step, first_step,
                                              max_evaluations)
-            values = self._outputs(outputs, program, trajectory, grid, method, n_runs)
+            values = self._outputs(outputs, program, trajectory, grid, method, n_runs,
+                                   _wanted(keep))
         stats = dict(trajectory.stats)
         stats["wall_time_s"] = _time.perf_counter() - started
         return build_dataset(
@@ -273,19 +282,55 @@ class Model:
                              hint="all runs of an ensemble share one time grid")
         return float(arr.flat[0])
 
-    def _grid(self, controls: tuple[Any, ...], method: str) -> integrate.Grid:
+    def _grid(self, controls: tuple[Any, ...], method: str, program: Program, n_runs: int,
+              keep: Sequence[Variable] | None, budget: _Limits) -> integrate.Grid:
+        """The time grid, once its size is known to be within the budget."""
         names = ("INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER")
         scalars = [self._grid_value(n, v) for n, v in zip(names, controls, strict=True)]
         try:
-            return integrate.make_grid(*scalars, method=method)
+            n_steps, n_saves = integrate.grid_size(*scalars, method=method)
         except ValueError as exc:
             raise ModelError(str(exc), path=self.path) from None
+        t0, tf, dt, _ = scalars
+        if method in integrate.FIXED_METHODS and n_steps > budget.steps:
+            raise ResourceError(
+                f"TIME STEP {dt:g} from time {t0:g} to {tf:g} is {_count(n_steps)} steps, more "
+                f"than the limit of {budget.steps:,.0f}", path=self.path,
+                hint="use a larger TIME STEP (time_step=, --time-step) or a shorter horizon, "
+                "or raise the limit (max_steps=, --max-steps)")
+        size = _Size.of(program, n_saves, n_runs, keep, method)
+        if size.total > budget.memory:
+            raise ResourceError(
+                f"the run needs about {limits.format_bytes(size.total)} of memory "
+                f"({_count(n_saves)} saved times x {n_runs:,} run{'s' if n_runs > 1 else ''} x "
+                f"{size.values} values, 8 "
+                f"bytes each, and working arrays), more than the limit of "
+                f"{limits.format_bytes(budget.memory)}", path=self.path, hint=_SMALLER)
+        return integrate.make_grid(*scalars, method=method)
 
     def _integrate_dynamic(self, program: Program, rates: Any, outputs: Any, controls: Any,
-                           y0: np.ndarray, t0: float,
-                           method: str) -> tuple[integrate.Trajectory, integrate.Grid]:
+                           y0: np.ndarray, t0: float, method: str, budget: _Limits,
+                           keep: Sequence[Variable] | None,
+                           ) -> tuple[integrate.Trajectory, integrate.Grid]:
+        """The budgets are checked as the run goes: its length is not known in advance."""
+        n_runs = y0.shape[1]
+        per_save = _Size.of(program, 1, n_runs, keep, method).total - _Size.of(
+            program, 0, n_runs, keep, method).total
+        fixed_part = _Size.of(program, 0, n_runs, keep, method).total
+        max_saves = (budget.memory - fixed_part) / per_save if per_save else math.inf
         try:
-            return integrate.fixed_step_dynamic(rates, controls, y0, t0, method)
+            return integrate.fixed_step_dynamic(rates, controls, y0, t0, method,
+                                                budget.steps, max_saves)
+        except integrate.TooLarge as exc:
+            detail = {"memory": f"more than the limit of {limits.format_bytes(budget.memory)}",
+                      "steps": f"the limit is {budget.steps:,.0f} steps",
+                      "stuck": "a step must change the time"}[exc.kind]
+            hint = {"memory": _SMALLER, "stuck": "keep TIME STEP well above the time's "
+                    "rounding (about 1e-16 of the time)"}.get(
+                        exc.kind, "check the equations of TIME STEP and FINAL TIME, or raise "
+                        "the limit (max_steps=, --max-steps)")
+            raise ResourceError(f"TIME STEP, SAVEPER or FINAL TIME change during the run: "
+                                f"{exc}; {detail}", path=self.path, hint=hint) from None
         except integrate.NonFiniteState as exc:
             grid = integrate.Grid(t0, exc.time, exc.time - exc.time_before, 0.0, np.empty(0))
             raise self._non_finite(program, exc, rates, outputs, grid) from None
@@ -389,11 +434,13 @@ class Model:
             "divisions)")
 
     def _outputs(self, outputs: Any, program: Program, trajectory: integrate.Trajectory,
-                 grid: integrate.Grid, method: str, n_runs: int) -> list[np.ndarray]:
-        """Every time-varying value at the save times, computed for all times at once.
+                 grid: integrate.Grid, method: str, n_runs: int,
+                 wanted: set[str] | None) -> list[np.ndarray | None]:
+        """The time-varying values at the save times (None for those not ``wanted``).
 
         Stocks are views of the saved states; the other values are computed in chunks of
-        times so that the temporaries stay within a bounded amount of memory.
+        times so that the temporaries of all of them stay within ``CHUNK_BYTES``, and
+        only the wanted ones are kept.
         """
         times = grid.save_times
         half: Any = grid.dt / 2 if method in integrate.FIXED_METHODS else 1e-9 * max(
@@ -401,8 +448,9 @@ class Model:
         n_times = len(times)
         shape = (n_times, n_runs)
         n_stocks = len(program.stock_ids)
-        chunk = max(1, 64_000_000 // max(1, n_runs))
-        results: list[np.ndarray] = list(trajectory.states)
+        keep = [wanted is None or node in wanted for node in program.output_ids[n_stocks:]]
+        chunk = max(1, CHUNK_BYTES // (8 * max(1, n_runs) * max(1, len(keep))))
+        results: list[np.ndarray | None] = list(trajectory.states)
         for start in range(0, n_times, chunk):
             stop = min(n_times, start + chunk)
             t = times[start:stop, None]
@@ -411,13 +459,79 @@ class Model:
             values = outputs(t, t, t + half, trajectory.states[:, start:stop],
                              tuple(trajectory.discrete[:, start:stop]))[n_stocks:]
             if start == 0 and stop == n_times:  # one chunk: keep the arrays as they are
-                return results + [v if np.shape(v) == shape else
-                                  np.array(np.broadcast_to(v, shape)) for v in values]
+                return results + [
+                    None if not k else v if np.shape(v) == shape else
+                    np.array(np.broadcast_to(v, shape)) for v, k in zip(values, keep,
+                                                                         strict=True)]
             if len(results) == n_stocks:
-                results += [np.empty(shape) for _ in values]
+                results += [np.empty(shape) if k else None for k in keep]
             for out, v in zip(results[n_stocks:], values, strict=True):
-                out[start:stop] = v
+                if out is not None:
+                    out[start:stop] = v
         return results
+
+
+#: Bytes of temporaries when the outputs are computed chunk by chunk of save times.
+CHUNK_BYTES = 2**30
+
+_SMALLER = ("save less often (a larger SAVEPER, saveper=, --saveper), keep fewer variables "
+            "(variables=[...]), simulate fewer runs at a time (split the ensemble into "
+            "chunks), or raise the limit (max_memory=, --max-memory)")
+
+
+@dataclass(frozen=True)
+class _Limits:
+    memory: float  # bytes
+    steps: float
+
+
+def _budget(path: Path, max_memory: float | str | None, max_steps: float) -> _Limits:
+    try:
+        memory = limits.parse_memory(max_memory)
+    except ValueError as exc:
+        raise ParameterError(str(exc), path=path, hint="e.g. max_memory='16GiB'") from None
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int | float | np.number) \
+            or not max_steps >= 1:
+        raise ParameterError(f"max_steps={max_steps!r}: expected a positive number of steps",
+                             path=path, hint=f"the default is {limits.DEFAULT_MAX_STEPS:,}")
+    return _Limits(memory, float(max_steps))
+
+
+def _count(n: float) -> str:
+    """1,001 or 1e+301: counts as a user reads them."""
+    return f"{n:,.0f}" if n < 1e15 else f"{n:.4g}"
+
+
+def _wanted(keep: Sequence[Variable] | None) -> set[str] | None:
+    return None if keep is None else {v.node for v in keep if v.node is not None}
+
+
+@dataclass(frozen=True)
+class _Size:
+    """Estimated peak memory of a run, in bytes, before anything is allocated."""
+
+    total: float
+    values: int  # values stored per saved time and run
+
+    @classmethod
+    def of(cls, program: Program, n_saves: float, n_runs: int,
+           keep: Sequence[Variable] | None, method: str) -> _Size:
+        """Saved states and kept outputs, the chunk temporaries, and the solver's arrays."""
+        n_stocks, n_discrete = len(program.stock_ids), len(program.discrete_ids)
+        computed = program.output_ids[n_stocks:]
+        wanted = _wanted(keep)
+        kept = len(computed) if wanted is None else sum(n in wanted for n in computed)
+        cell = 8.0 * n_runs  # one value at one saved time, every run
+        stored = n_stocks + n_discrete + kept
+        if method not in integrate.FIXED_METHODS:
+            stored += 2 * n_stocks  # solve_ivp stacks its own copy of the saved states
+        elif method == "euler" and n_runs == 1:
+            stored += 4 * n_stocks + 8  # the scalar loop saves Python tuples of floats
+        total = stored * n_saves * cell + min(CHUNK_BYTES, len(computed) * n_saves * cell)
+        total += (len(computed) + 8 * n_stocks) * cell  # one evaluation of the rates
+        if method in ("Radau", "BDF", "LSODA"):  # Jacobian and its LU factors
+            total += 8 * 16.0 * n_stocks * n_stocks * n_runs
+        return cls(total, stored)
 
 
 _POSITIVE = {  # option -> (what it is, a good value)
