@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -22,6 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch
 
 from . import integrate
+from .errors import ModelError
 from .model import Model
 from .plot import plain
 
@@ -76,7 +78,7 @@ def _jacobians(model: Model, samples: int = 6) -> tuple[list[str], list[np.ndarr
     with np.errstate(all="ignore"):
         controls, y0_raw, constants, z_init, z_delays = program.setup(params, True, 1e-9)
         rates, *_ = program.make_vector(constants)
-        grid = model._grid(controls, "euler")
+        grid = _default_grid(model, controls)
         y0 = np.array([[float(np.ravel(v)[0])] for v in y0_raw]).reshape(len(y0_raw), 1)
         trajectory = integrate.fixed_step(rates, y0, z_init, z_delays, grid, "euler")
         picks = np.unique(np.linspace(0, len(grid.save_times) - 1, samples).astype(int))
@@ -97,6 +99,14 @@ def _jacobians(model: Model, samples: int = 6) -> tuple[list[str], list[np.ndarr
                 jac[:, j] = (f_up[:, 0] - f_down[:, 0]) / (2 * h)
             jacobians.append(jac)
     return program.stock_ids, jacobians
+
+
+def _default_grid(model: Model, controls: tuple[Any, ...]) -> integrate.Grid:
+    """The default run's Euler grid, from the engine's public grid builder."""
+    try:
+        return integrate.make_grid(*(float(np.ravel(v)[0]) for v in controls), method="euler")
+    except ValueError as exc:
+        raise ModelError(str(exc), path=model.path) from None
 
 
 def stock_links(model: Model) -> list[Link]:
