@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 import yaml
+from hydra.experimental.callback import Callback
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 from .errors import ModelError, ParameterError
@@ -487,16 +488,110 @@ def _batch_windows(keys: list[str], values: list[list[Any]], cfg: Any) -> dict[s
 
 
 def _fresh(path: Path) -> Path:
-    """Never overwrite: an existing file is kept aside, named by its modification time."""
-    if path.exists():
+    """Never overwrite: an existing file (or folder) is kept aside, named by its time.
+
+    The aside name is reserved atomically before the move, so two processes setting
+    aside at once each keep what they moved instead of one renaming over the other.
+    """
+    while path.exists():
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(path.stat().st_mtime))
-        aside = path.with_name(f"{path.stem}.{stamp}{path.suffix}")
-        counter = 1
-        while aside.exists():
-            aside = path.with_name(f"{path.stem}.{stamp}-{counter}{path.suffix}")
-            counter += 1
-        path.rename(aside)
+        counter = 0
+        while True:
+            tail = f"{stamp}-{counter}" if counter else stamp
+            aside = path.with_name(f"{path.stem}.{tail}{path.suffix}")
+            try:
+                if path.is_dir():
+                    aside.mkdir()
+                else:
+                    os.close(os.open(aside, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+                break
+            except FileExistsError:
+                counter += 1
+        try:
+            os.replace(path, aside)
+        except FileNotFoundError:  # another process moved it first: nothing of ours to keep
+            (aside.rmdir if aside.is_dir() else aside.unlink)()
     return path
+
+
+# -- owning an output folder ------------------------------------------------------------
+
+
+class FolderInUse(ModelError):
+    """Another run or sweep is writing into the folder this one was given."""
+
+
+_CLAIMS: dict[str, tuple[int, Path | None]] = {}  # folder -> (lock fd, lock file or None)
+
+
+def claim_folder(folder: Path, what: str) -> None:
+    """Own ``folder`` until :func:`release_folder`: a second run or sweep into it is refused.
+
+    The lock is an ``flock`` on the folder itself, so it ends with the process: a killed
+    run leaves nothing behind to clean up. (Without ``fcntl``, a lock file made with
+    ``O_EXCL`` plays its part and is removed on release.)
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    key = str(folder.resolve())
+    if key in _CLAIMS:
+        return
+    hint = f"wait for it to finish, or give this {what} its own folder"
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        lock = folder / ".deterrence.lock"
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            raise FolderInUse(f"another run or sweep is writing into this folder ({lock} "
+                              "exists)", path=folder, hint=hint + "; delete the lock file "
+                              "if no run is left") from None
+        _CLAIMS[key] = (fd, lock)
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise FolderInUse("another run or sweep is writing into this folder", path=folder,
+                          hint=hint) from None
+    _CLAIMS[key] = (fd, None)
+
+
+def release_folder(folder: Path | None = None) -> None:
+    """Give up one claimed folder (``None``: every folder this process claimed)."""
+    keys = list(_CLAIMS) if folder is None else [str(folder.resolve())]
+    for key in keys:
+        if key not in _CLAIMS:
+            continue
+        fd, lock = _CLAIMS.pop(key)
+        os.close(fd)  # closing the descriptor releases the flock
+        if lock is not None:
+            lock.unlink(missing_ok=True)
+
+
+def _refuse(exc: ModelError) -> None:
+    """Stop the command with one line: Hydra would print a callback's error with a stack."""
+    print(f"error: {exc}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def _hydra_dir(value: Any) -> Path:
+    path = Path(str(value))
+    return path if path.is_absolute() else _original_cwd() / path
+
+
+def _unique_name() -> str:
+    """A short random tag for default folder names: two commands started in the same
+    second (on one machine or many) never share a folder."""
+    import secrets
+
+    return secrets.token_hex(3)
+
+
+if not OmegaConf.has_resolver("deterrence.unique"):
+    # cached: every use in one composed config (and the jobs copied from it) agrees
+    OmegaConf.register_new_resolver("deterrence.unique", _unique_name, use_cache=True)
 
 
 def _plot_job(model: Model, cfg: Any, ds: xr.Dataset, output_dir: Path) -> None:
@@ -746,29 +841,30 @@ def _hashable(value: Any) -> Any:
     return value
 
 
-class MergeSweep:
-    """Hydra callback: after a multirun, merge the jobs and draw the comparison."""
+class MergeSweep(Callback):
+    """Hydra callback: a run owns its folder; after a multirun, merge the jobs and draw
+    the comparison."""
 
     def __init__(self, **_: Any) -> None:
         pass
 
+    def on_run_start(self, config: DictConfig, **_: Any) -> None:
+        try:
+            claim_folder(_hydra_dir(config.hydra.run.dir), "run")
+        except FolderInUse as exc:
+            _refuse(exc)
+
+    def on_run_end(self, config: DictConfig, **_: Any) -> None:
+        release_folder(_hydra_dir(config.hydra.run.dir))
+
     def on_multirun_end(self, config: DictConfig, **_: Any) -> None:
-        sweep_dir = Path(config.hydra.sweep.dir)
-        if not sweep_dir.is_absolute():
-            sweep_dir = _original_cwd() / sweep_dir
+        sweep_dir = _hydra_dir(config.hydra.sweep.dir)
         out = config.get("output", {})
         merged = merge_sweep(sweep_dir, baseline=out.get("baseline_scenario", "baseline"),
                              plot=bool(out.get("plot", True)),
                              plot_format=out.get("plot_format", "png"))
         if merged is None or merged.attrs.get("n_failed"):
             _SWEEP_FAILED.append(str(sweep_dir))
-
-    # Hydra calls these too; nothing to do
-    def on_run_start(self, config: DictConfig, **_: Any) -> None: ...
-    def on_run_end(self, config: DictConfig, **_: Any) -> None: ...
-    def on_multirun_start(self, config: DictConfig, **_: Any) -> None: ...
-    def on_job_start(self, config: DictConfig, **_: Any) -> None: ...
-    def on_job_end(self, config: DictConfig, job_return: Any, **_: Any) -> None: ...
 
 
 # -- the command ------------------------------------------------------------------------
@@ -953,6 +1049,7 @@ def hydra_main(argv: Sequence[str]) -> int:
         return int(exc.code or 0)
     finally:
         sys.argv = saved
+        release_folder()
     if _FAILED or _SWEEP_FAILED:
         where = "failures.yaml in the sweep folder" if _SWEEP_FAILED else "failure.yaml"
         count = f"{len(_FAILED)} job(s) failed" if _FAILED else "some jobs failed"
