@@ -1,20 +1,25 @@
 """The ``deterrence`` command line: simulate, info, plot, run (experiments), diagram.
 
 Errors a user can fix print as one line (``error: file:line: what ... (what to do)``)
-and exit with status 2; anything else is a bug and keeps its traceback. Ctrl-C exits
-with status 130 and no traceback (a file being written is left as it was).
+and exit with status 2; the operating system's (a folder that cannot be written, a full
+disk) as one line naming the file, with status 1; anything else is a bug and keeps its
+traceback. Ctrl-C exits with status 130 and no traceback (a file being written is left
+as it was); a closed pipe (``| head``) ends the output quietly.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from .errors import ModelError, ParameterError
 
 EXIT_USER_ERROR = 2
+EXIT_OS_ERROR = 1
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
 
 
@@ -24,13 +29,13 @@ def _parse_set(items: Sequence[str]) -> dict[str, float | list[float]]:
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name.strip() or not value.strip():
-            raise ValueError(f"--set {item!r}: expected \"Name=value\", e.g. "
-                             "--set \"Contact Infectivity=0.4\"")
+            raise ParameterError(f"--set {item!r}: expected \"Name=value\", e.g. "
+                                 "--set \"Contact Infectivity=0.4\"")
         try:
             values = [float(v) for v in value.split(",")]
         except ValueError:
-            raise ValueError(f"--set {item!r}: {value!r} is not a number (or a "
-                             "comma-separated list of numbers)") from None
+            raise ParameterError(f"--set {item!r}: {value!r} is not a number (or a "
+                                 "comma-separated list of numbers)") from None
         params[name.strip()] = values[0] if len(values) == 1 else values
     return params
 
@@ -179,10 +184,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        return _main(argv)
+        code = _main(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not as a traceback at exit
+    except BrokenPipeError:
+        # Python's recipe (signal module, "Note on SIGPIPE"): the reader has gone, so
+        # send what is still buffered to devnull and exit 1 without a word.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OS_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    return code
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -193,14 +206,48 @@ def _main(argv: Sequence[str] | None) -> int:
         return hydra_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
-    from .errors import ModelError
-
     try:
         return int(args.func(args) or 0)
-    except (ModelError, ValueError, KeyError, FileNotFoundError) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        print(f"error: {message}", file=sys.stderr)
-        return EXIT_USER_ERROR
+    except BrokenPipeError:
+        raise
+    except FileNotFoundError as exc:  # a path typed wrong
+        return _error(_os_message(exc), EXIT_USER_ERROR)
+    except OSError as exc:  # the system's: permissions, a full disk, a device
+        return _error(_os_message(exc), EXIT_OS_ERROR)
+    except ModelError as exc:
+        return _error(str(exc), EXIT_USER_ERROR)
+    except (ValueError, KeyError) as exc:
+        if not _raised_here(exc):
+            raise
+        return _error(exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc),
+                      EXIT_USER_ERROR)
+
+
+def _error(message: str, code: int) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def _os_message(exc: OSError) -> str:
+    """``path: reason`` from the operating system's error (ours are already worded)."""
+    if isinstance(exc, ModelError) or not exc.strerror:
+        return str(exc)
+    names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
+    return f"{' -> '.join(names)}: {exc.strerror}" if names else exc.strerror
+
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def _raised_here(exc: BaseException) -> bool:
+    """A ValueError or KeyError raised by this package's own code (the engine reports a
+    bad control value so); raised inside a library it is a bug and keeps its traceback."""
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return Path(tb.tb_frame.f_code.co_filename).resolve().is_relative_to(_PACKAGE)
 
 
 if __name__ == "__main__":  # pragma: no cover

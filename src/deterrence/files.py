@@ -16,6 +16,7 @@ next write into the folder removes those whose writer is gone, and any not touch
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import signal
@@ -29,9 +30,28 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from .errors import ModelError
+
 #: A temporary not modified for this long is abandoned whoever wrote it (seconds).
 STALE_AFTER = 24 * 3600.0
 _TEMP = re.compile(r"^\..+\.deterrence-(?P<pid>\d+)-(?P<host>[A-Za-z0-9-]*)-[A-Za-z0-9_]+\.tmp$")
+_FULL = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
+_DENIED = {errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+class WriteError(ModelError, OSError):
+    """A file could not be written: names the file and the operating system's reason.
+
+    Also an ``OSError``, so callers that caught the operating system's error still do.
+    """
+
+
+def write_error(target: Path, reason: str, cause: BaseException | None = None) -> WriteError:
+    """The one-line error for a failed write of ``target``, with a hint for common causes."""
+    number = getattr(cause, "errno", None)
+    hint = ("free some space or choose another folder" if number in _FULL else
+            "choose a folder you can write to" if number in _DENIED else None)
+    return WriteError(f"cannot write the file: {reason}", path=target, hint=hint)
 
 
 # --------------------------------------------------------------------------- interrupts
@@ -133,13 +153,43 @@ def remove_stale_temporaries(folder: str | os.PathLike[str]) -> list[Path]:
 # --------------------------------------------------------------------------- writing
 
 
+def _special(target: Path) -> bool:
+    """An existing target that is not a regular file (``/dev/stdout``, a FIFO, a device)."""
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
 def atomic_write(path: str | os.PathLike[str], write: Callable[[str], object]) -> Path:
     """Call ``write(tmp_name)`` to fill a temporary file, then rename it over ``path``.
 
-    A Ctrl-C removes the temporary and leaves the old file.
+    A target that is a device or pipe is written directly: renaming over it would
+    replace the device. Operating-system failures raise :class:`WriteError` naming
+    ``path``; a Ctrl-C removes the temporary and leaves the old file.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if _special(target):
+            with interrupts_deferred():
+                write(str(target))
+        else:
+            _write_and_rename(target, write)
+    except (WriteError, BrokenPipeError):  # a closed pipe is the reader's choice
+        raise
+    except OSError as exc:
+        raise write_error(target, exc.strerror or str(exc), exc) from exc
+    return target
+
+
+def _write_and_rename(target: Path, write: Callable[[str], object]) -> None:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:  # a file where a folder should be
+        blocking = next((p for p in (target.parent, *target.parent.parents)
+                         if p.exists() and not p.is_dir()), target.parent)
+        raise write_error(target, f"{blocking} is a file, not a folder", exc) from exc
     with interrupts_deferred():
         remove_stale_temporaries(target.parent)
         fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(target), suffix=".tmp",
@@ -156,7 +206,6 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[str], object]) -
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
-    return target
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:

@@ -52,6 +52,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
+from .errors import ModelError
 from .files import atomic_write
 
 __all__ = [
@@ -136,8 +137,12 @@ _STYLE: dict[str, Any] = {
 # --------------------------------------------------------------------------- errors
 
 
-class PlotInputError(ValueError):
-    """Input the plots cannot use; the message says what the results do hold."""
+class PlotInputError(ModelError, ValueError):
+    """Input the plots cannot use; the message says what the results do hold.
+
+    A :class:`~deterrence.errors.ModelError` (one line on the command line) and, as
+    before, a ``ValueError``.
+    """
 
 
 class _PlotLookupError(PlotInputError, KeyError):
@@ -1141,7 +1146,7 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: float = 150,
     target = Path(path)
     suffix = target.suffix.lower()
     if suffix not in SUFFIXES:
-        raise ValueError(
+        raise PlotInputError(
             f"cannot save a figure as {target.name!r}: unknown suffix {suffix or '(none)'!r}; "
             f"allowed: {', '.join(SUFFIXES)}"
         )
@@ -1212,7 +1217,7 @@ def make_figure(
     ``None`` means "not given": the defaults of each kind apply.
     """
     if kind not in KINDS:
-        raise ValueError(f"unknown plot kind {kind!r}; choose one of {', '.join(KINDS)}")
+        raise PlotInputError(f"unknown plot kind {kind!r}; choose one of {', '.join(KINDS)}")
     base = DEFAULT_BASELINE if baseline is None else baseline
     if kind == "compare":
         return scenario_comparison(ds, vars, DEFAULT_BY if by is None else by, base)
@@ -1255,8 +1260,7 @@ def plot_command(
     path = Path(results)
     if not path.is_file():
         raise FileNotFoundError(f"results file not found: {path}")
-    with xr.open_dataset(path) as opened:
-        ds = opened.load()
+    ds = _read_results(path)
     ds.encoding.setdefault("source", str(path))
     ds = select_labels(ds, sel)
     fig = make_figure(
@@ -1264,6 +1268,27 @@ def plot_command(
     )
     target = Path(out) if out is not None else path.with_name(f"{path.stem}_{kind}.png")
     return save_figure(fig, target)
+
+
+_NETCDF_MAGIC = (b"CDF\x01", b"CDF\x02", b"CDF\x05", b"\x89HDF\r\n\x1a\n")
+
+
+def _read_results(path: Path) -> xr.Dataset:
+    """The whole results file, or a one-line error naming it (truncated, not NetCDF)."""
+    try:
+        with xr.open_dataset(path) as opened:
+            return opened.load()
+    except ValueError as exc:  # no backend recognises the bytes
+        with open(path, "rb") as handle:
+            if handle.read(8).startswith(_NETCDF_MAGIC):
+                raise
+        raise PlotInputError("cannot read the results: not a NetCDF file", path=path) from exc
+    except OSError as exc:
+        if exc.errno is not None and exc.errno > 0:  # the operating system's reason
+            raise
+        raise PlotInputError(
+            f"cannot read the results: {exc.strerror or exc}", path=path,
+            hint="the file is damaged or incomplete; write it again") from exc
 
 
 def select_labels(ds: xr.Dataset, sel: Sequence[str]) -> xr.Dataset:

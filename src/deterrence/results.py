@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .files import atomic_write, interruption_point
+from .errors import ModelError
+from .files import atomic_write, interruption_point, write_error
 
 if TYPE_CHECKING:  # pragma: no cover
     from .codegen import Program
@@ -128,16 +129,23 @@ WRITE_GROUP_BYTES = 64 * 2**20
 _CSV_ROWS = 200_000
 
 
+class OutputNameError(ModelError, ValueError):
+    """An output file name the writers do not know (also a ValueError, as before)."""
+
+
 def write_results(ds: xr.Dataset, path: str | Path) -> Path:
-    """Write ``.nc`` (lossless NetCDF-4) or ``.csv`` (Vensim-like table), atomically."""
+    """Write ``.nc`` (lossless NetCDF-4) or ``.csv`` (Vensim-like table), atomically.
+
+    A failure to write raises :class:`deterrence.files.WriteError` naming ``path``.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".nc":
-        return atomic_write(path, lambda tmp: _write_netcdf(ds, tmp))
+        return atomic_write(path, lambda tmp: _write_netcdf(ds, tmp, path))
     if suffix == ".csv":
         frame = to_table(ds)
         return atomic_write(path, lambda tmp: _write_csv(frame, tmp))
-    raise ValueError(f"cannot write {path.name}: use a .nc (NetCDF) or .csv file name")
+    raise OutputNameError(f"cannot write {path.name}: use a .nc (NetCDF) or .csv file name")
 
 
 def _groups(ds: xr.Dataset) -> list[list[str]]:
@@ -153,13 +161,17 @@ def _groups(ds: xr.Dataset) -> list[list[str]]:
     return groups
 
 
-def _write_netcdf(ds: xr.Dataset, tmp: str) -> None:
+def _write_netcdf(ds: xr.Dataset, tmp: str, target: Path) -> None:
     """The first group creates the file with the coordinates and attributes; the rest
     are appended, with a chance to stop between groups."""
-    for k, names in enumerate(_groups(ds)):
-        part = ds.drop_vars([v for v in ds.data_vars if v not in set(names)])
-        part.to_netcdf(tmp, mode="w" if k == 0 else "a", engine="netcdf4")
-        interruption_point()
+    groups = _groups(ds)
+    try:
+        for k, names in enumerate(groups):
+            part = ds.drop_vars([v for v in ds.data_vars if v not in set(names)])
+            part.to_netcdf(tmp, mode="w" if k == 0 else "a", engine="netcdf4")
+            interruption_point()
+    except RuntimeError as exc:  # the NetCDF library's "HDF error": no errno to tell why
+        raise write_error(target, f"{exc} (is the disk full?)") from exc
 
 
 def _write_csv(frame: pd.DataFrame, tmp: str) -> None:
