@@ -10,6 +10,8 @@ as it was); a closed pipe (``| head``) ends the output quietly.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import sys
 from collections.abc import Sequence
@@ -185,17 +187,25 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         code = _main(argv)
-        sys.stdout.flush()  # a closed pipe shows here, not as a traceback at exit
+        sys.stdout.flush()  # a closed pipe or a full disk shows here, not at exit
     except BrokenPipeError:
         # Python's recipe (signal module, "Note on SIGPIPE"): the reader has gone, so
         # send what is still buffered to devnull and exit 1 without a word.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _discard_stdout()
         return EXIT_OS_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except OSError as exc:  # _main reports its own; this is the flush of standard output
+        _discard_stdout()
+        return _error(f"standard output: {exc.strerror or exc}", EXIT_OS_ERROR)
     return code
+
+
+def _discard_stdout() -> None:
+    """What is still buffered goes nowhere, so the exit flush cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -206,6 +216,17 @@ def _main(argv: Sequence[str] | None) -> int:
         return hydra_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
+    # The commands' output is written when they end, so that an error writing it (a full
+    # disk behind "> out.txt") is told apart from the command's own and named.
+    output = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(output):
+            return _run(args)
+    finally:
+        sys.stdout.write(output.getvalue())
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args) or 0)
     except BrokenPipeError:

@@ -200,6 +200,16 @@ def test_a_closed_pipe_ends_the_output_quietly(model: Path, command: list[str]) 
     assert done.stderr == ""
 
 
+@pytest.mark.parametrize("command", ["info", "simulate"])
+def test_standard_output_on_a_full_disk_is_named(model: Path, command: str) -> None:
+    """``deterrence info model.mdl > listing.txt`` on a full disk (here /dev/full)."""
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "deterrence", command, str(model)],
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr == "error: standard output: No space left on device\n"
+
+
 def test_a_bug_inside_a_library_keeps_its_traceback(model: Path, monkeypatch) -> None:
     """Only the package's own errors (and the system's) become one line."""
     def broken(*args, **kwargs):
