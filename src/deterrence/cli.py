@@ -19,6 +19,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import ModelError, ParameterError
+from .files import WriteError
 
 EXIT_USER_ERROR = 2
 EXIT_OS_ERROR = 1
@@ -187,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         code = _main(argv)
-        sys.stdout.flush()  # a closed pipe or a full disk shows here, not at exit
+        sys.stdout.flush()  # a closed pipe shows here, not as a traceback at exit
     except BrokenPipeError:
         # Python's recipe (signal module, "Note on SIGPIPE"): the reader has gone, so
         # send what is still buffered to devnull and exit 1 without a word.
@@ -196,9 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except OSError as exc:  # _main reports its own; this is the flush of standard output
-        _discard_stdout()
-        return _error(f"standard output: {exc.strerror or exc}", EXIT_OS_ERROR)
+    except WriteError as exc:  # standard output, or a file an experiment writes
+        return _error(str(exc), EXIT_OS_ERROR)
     return code
 
 
@@ -223,7 +223,18 @@ def _main(argv: Sequence[str] | None) -> int:
         with contextlib.redirect_stdout(output):
             return _run(args)
     finally:
-        sys.stdout.write(output.getvalue())
+        _write_stdout(output.getvalue())
+
+
+def _write_stdout(text: str) -> None:
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        _discard_stdout()
+        raise WriteError(exc.strerror or str(exc), path="standard output") from exc
 
 
 def _run(args: argparse.Namespace) -> int:
