@@ -21,7 +21,6 @@ from .compiler import CompiledModel
 from .errors import CircularDependencyError, ModelError, UnsupportedError
 from .pyast import (
     TIME_NAMES,
-    ScalarFlavour,
     assign,
     binop,
     call,
@@ -29,6 +28,7 @@ from .pyast import (
     num,
     ref,
     resolve_active,
+    scalar_flavour,
     store,
     tup,
     unpack,
@@ -232,7 +232,7 @@ class _Generator:
     def run(self, module: ast.Module, flavour: str) -> dict[str, Any]:
         """Compile the generated module (our AST; nothing from the file is text here)."""
         if flavour == "scalar":
-            module = ScalarFlavour().visit(module)
+            module = scalar_flavour(module)
         ast.fix_missing_locations(module)
         code = compile(module, f"<deterrence:{self.path.name}:{flavour}>", "exec")
         namespace = functions.namespace(flavour)
@@ -272,20 +272,21 @@ class _Generator:
         """
         nodes = self.nodes
         body: list[ast.stmt] = [unpack(self.params, ref("P"))]
-        body += [assign(n, nodes[n].dyn) for n in control_order]  # type: ignore[arg-type]
+        body += [assign(n, _numpy_scalar(nodes[n].dyn))  # type: ignore[arg-type]
+                 for n in control_order]
         if start_order:
             body += [assign(v, num(0.0)) for v in TIME_NAMES]
             body += [assign(n, nodes[n].dyn) for n in start_order]  # type: ignore[arg-type]
         it, _ft, dt, _sp = self.model.control_ids
-        body.append(assign("t", ref(it)))
+        body.append(assign("t", call("_f64", ref(it))))
         body.append(assign("tc", ref("t")))
         half = binop("*", ref(dt), num(0.5)) if dt in const else ref("tiny")
         body.append(assign("ts", ast.BinOp(left=ref("t"), op=ast.Add(), right=ast.IfExp(
             test=ref("fixed"), body=half, orelse=ref("tiny")))))
         for n in init_order:
-            body.append(assign(n, nodes[n].init))  # type: ignore[arg-type]
+            body.append(assign(n, _numpy_scalar(nodes[n].init)))  # type: ignore[arg-type]
         for n in const_order:
-            body.append(assign(n, nodes[n].dyn))  # type: ignore[arg-type]
+            body.append(assign(n, _numpy_scalar(nodes[n].dyn)))  # type: ignore[arg-type]
         known = const | set(start_order)
         body.append(ast.Return(value=tup([
             tup(ref(c) if c in known else ast.Constant(None)
@@ -393,6 +394,11 @@ class _Generator:
             ast.Return(value=tup([ref("_out"), ast.Constant(-1)])),
         ]
         return _function("_euler", ["K", "y0", "t0", "dt", "n", "every", "half"], body)
+
+
+def _numpy_scalar(expr: ast.expr) -> ast.expr:
+    """A literal as np.float64, so arithmetic on the value follows NumPy (1/0 is inf)."""
+    return call("_f64", expr) if isinstance(expr, ast.Constant) else expr
 
 
 def _binop_raw(op: str, left: ast.expr, right: ast.expr) -> ast.BinOp:

@@ -17,7 +17,6 @@ loop on Python floats for single runs.
 from __future__ import annotations
 
 import ast
-import copy
 import dataclasses
 import difflib
 import keyword
@@ -45,6 +44,7 @@ from .pyast import (
     num,
     ref,
     resolve_active,
+    transform,
 )
 from .translate import SourceFile
 
@@ -368,7 +368,7 @@ class Compiler:
 
     def _lower_uncached(self, tree: Any) -> ast.expr:
         if isinstance(tree, bool):
-            return ast.Constant(value=tree)
+            return num(float(tree))
         if isinstance(tree, int | float | np.number):
             value = float(tree)
             return ref("_nan") if math.isnan(value) else num(value)
@@ -462,7 +462,7 @@ class Compiler:
                     binop("-", args[0], args[1]))]))
             result = args[0]
             for op, arg in zip(ops, args[1:], strict=True):
-                result = ast.Compare(left=result, ops=[_COMPARE[op]()], comparators=[arg])
+                result = _compare(op, result, arg)
             return result
         args = [self._lower(a) for a in tree.arguments]
         result = args[0]
@@ -472,7 +472,7 @@ class Compiler:
             elif op in (":or:", "or"):
                 result = call("_or", result, arg)
             elif op in _COMPARE:
-                result = ast.Compare(left=result, ops=[_COMPARE[op]()], comparators=[arg])
+                result = _compare(op, result, arg)
             else:
                 raise self._unsupported(f"the operator {op!r}")
         return result
@@ -645,6 +645,9 @@ class Compiler:
                 f"a {what} whose order is not a constant ({exc})",
                 "the order fixes the number of hidden stocks; make it a number",
             ) from None
+        if not math.isfinite(value):
+            raise self._error(ModelError, f"the order of {what} in {self._owner!r} is "
+                              f"{value}; it must be a finite number, at least 1")
         order = round(value) if abs(value - round(value)) < 1e-9 else int(value)
         if order < 1:
             raise self._error(ModelError, f"the order of {what} in {self._owner!r} is "
@@ -798,20 +801,28 @@ def _affine_in_time(tree: Any) -> bool:
     return False
 
 
-class _AtTime(ast.NodeTransformer):
-    def __init__(self, value: float) -> None:
-        self.value = value
-
-    def visit_Name(self, node: ast.Name) -> ast.AST:
-        return num(self.value) if node.id in TIME_NAMES else node
+def _at_time(expr: ast.expr, value: float) -> ast.expr:
+    """``expr`` with the time replaced by ``value`` (an np.float64: NumPy's arithmetic)."""
+    return transform(expr, lambda n: call("_f64", num(value)) if isinstance(n, ast.Name)
+                     and n.id in TIME_NAMES else n)  # type: ignore[return-value]
 
 
 def _root_in_time(expr: ast.expr) -> ast.expr:
     """For ``expr`` affine in time, the time where it crosses zero: -f(0) / (f(1) - f(0))."""
-    f0 = _AtTime(0.0).visit(copy.deepcopy(expr))
-    f1 = _AtTime(1.0).visit(copy.deepcopy(expr))
+    f0 = _at_time(expr, 0.0)
     return ast.UnaryOp(op=ast.USub(), operand=ast.BinOp(
-        left=f0, op=ast.Div(), right=ast.BinOp(left=f1, op=ast.Sub(), right=copy.deepcopy(f0))))
+        left=f0, op=ast.Div(), right=ast.BinOp(left=_at_time(expr, 1.0), op=ast.Sub(),
+                                               right=_at_time(expr, 0.0))))
+
+
+def _compare(op: str, left: ast.expr, right: ast.expr) -> ast.expr:
+    """A comparison; of two literals, folded to 1.0 or 0.0 (never a Python bool, which
+    would divide like an integer)."""
+    if isinstance(left, ast.Constant) and isinstance(right, ast.Constant):
+        a, b = float(left.value), float(right.value)
+        return num(float({"=": a == b, "<>": a != b, "<": a < b, "<=": a <= b, ">": a > b,
+                          ">=": a >= b}[op]))
+    return ast.Compare(left=left, ops=[_COMPARE[op]()], comparators=[right])
 
 
 def _additive_terms(tree: Any, sign: int = 1) -> list[tuple[str, int]]:
@@ -842,37 +853,42 @@ class _Folder:
         self.deps = deps
 
     def fold(self, tree: Any) -> float:
+        """The value, with NumPy's float semantics (1/0 is inf, (-1)^0.5 is NaN)."""
+        with np.errstate(all="ignore"):
+            return float(self._fold(tree))
+
+    def _fold(self, tree: Any) -> np.float64:
         if isinstance(tree, int | float | np.number) and not isinstance(tree, bool):
-            return float(tree)
+            return np.float64(tree)
         if isinstance(tree, ae.ArithmeticStructure):
-            values = [self.fold(a) for a in tree.arguments]
+            values = [self._fold(a) for a in tree.arguments]
             if tree.operators == ["negative"]:
                 return -values[0]
             result = values[0]
             for op, v in zip(tree.operators, values[1:], strict=True):
-                result = {"+": result + v, "-": result - v, "*": result * v,
-                          "/": result / v if v else math.inf, "^": result**v}[op]
+                result = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide,
+                          "^": np.power}[op](result, v)
             return result
         if isinstance(tree, ae.ReferenceStructure):
             key = clean_key(tree.reference)
             if key == "time":
-                return self.fold(self._element_ast("initial_time"))
+                return self._fold(self._element_ast("initial_time"))
             self.deps.add(key)
-            return self.fold(self._element_ast(key))
+            return self._fold(self._element_ast(key))
         if isinstance(tree, ae.CallStructure):
             key = clean_key(tree.function.reference)
-            args = [self.fold(a) for a in tree.arguments]
-            t = self.fold(self._element_ast("initial_time"))
-            half = self.fold(self._element_ast("time_step")) / 2
+            args = [self._fold(a) for a in tree.arguments]
+            t = self._fold(self._element_ast("initial_time"))
+            half = self._fold(self._element_ast("time_step")) / 2
             simple: dict[str, Callable[..., float]] = {
                 "step": lambda h, s: h if t + half > s else 0.0,
-                "min": min, "max": max, "abs": abs, "integer": math.trunc,
+                "min": np.minimum, "max": np.maximum, "abs": np.abs, "integer": np.trunc,
                 "if_then_else": lambda c, a, b: a if c else b,
                 "pulse": lambda s, w: 1.0 if s < t + half <= s + w else 0.0,
                 "ramp": lambda sl, s, e: sl * (min(t, e) - s) if t > s else 0.0,
             }
             if key in simple:
-                return float(simple[key](*args))
+                return np.float64(simple[key](*args))
         raise _NotConstantError(type(tree).__name__)
 
     def _element_ast(self, key: str) -> Any:

@@ -2,9 +2,12 @@
 
 ``VECTOR`` works on NumPy arrays with a leading run axis (every run at once) and never
 raises on bad arithmetic: it returns inf/NaN, which the integrator then reports with the
-variable and time. ``SCALAR`` works on Python floats for the single-run fast path, where
-a NumPy call would cost more than the arithmetic; it may raise ``ArithmeticError`` or
-``ValueError``, and the caller then falls back to the vector flavour.
+variable and time (the time and constants are np.float64, never Python floats, so even
+an expression of Time and literals alone, such as ``1/(Time-5)``, follows NumPy).
+``SCALAR`` works on Python floats for the single-run fast path, where a NumPy call would
+cost more than the arithmetic; it may raise ``ArithmeticError`` or ``ValueError`` (never
+give a complex number: ``**`` is ``math.pow``), and the caller then falls back to the
+vector flavour.
 
 Switch functions take ``ts``, the time at which to test a switch: for fixed steps it is
 ``t + dt/2`` (Vensim's rounding, so a STEP at a grid time switches on that step); for
@@ -187,6 +190,16 @@ def s_forward(x, xp, fp):
     return fp[i]
 
 
+def s_min(a, b):
+    """MIN on floats as NumPy's minimum: a NaN argument gives NaN (Python's min would
+    return the other argument or the NaN depending on the order)."""
+    return a if a <= b else b if b < a else math.nan
+
+
+def s_max(a, b):
+    return a if a >= b else b if b > a else math.nan
+
+
 def _s_where(cond, a, b):  # only used outside generated kernels, which inline `a if c else b`
     return a if cond else b
 
@@ -194,8 +207,8 @@ def _s_where(cond, a, b):  # only used outside generated kernels, which inline `
 # name in generated code -> (vector implementation, scalar implementation)
 LIBRARY: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
     "_where": (np.where, _s_where),
-    "_min": (np.minimum, min),
-    "_max": (np.maximum, max),
+    "_min": (np.minimum, s_min),
+    "_max": (np.maximum, s_max),
     "_abs": (np.abs, abs),
     "_sqrt": (np.sqrt, math.sqrt),
     "_exp": (np.exp, math.exp),
@@ -239,6 +252,10 @@ def namespace(flavour: str) -> dict[str, Any]:
     names: dict[str, Any] = {name: impls[index] for name, impls in LIBRARY.items()}
     names["__builtins__"] = {"range": range, "len": len, "tuple": tuple}
     names["_empty"] = np.empty
-    names["_nan"] = math.nan
+    names["_nan"] = np.float64(math.nan) if flavour == "vector" else math.nan
+    # Python floats raise on 1/0 or 10**400 and give complex numbers for (-1)**0.5; the
+    # vector flavour wraps values that could be Python floats (the time, literals) in
+    # np.float64, so every expression follows NumPy's semantics (inf, NaN).
+    names["_f64"] = np.float64 if flavour == "vector" else float
     names["_isfinite"] = math.isfinite
     return names

@@ -180,15 +180,15 @@ def fixed_step(rates: RatesFn, y0: np.ndarray, z_init: tuple[Any, ...],
                z_delays: tuple[Any, ...], grid: Grid, method: str) -> Trajectory:
     """Euler or classic RK4 on the vector flavour, checking the state every step."""
     n_stocks, n_runs = y0.shape
-    dt = grid.dt
-    delays = _FixedDelays(z_init, z_delays, dt, n_runs)
+    dt, t0 = np.float64(grid.dt), np.float64(grid.t0)  # NumPy's arithmetic on the time
+    delays = _FixedDelays(z_init, z_delays, grid.dt, n_runs)
     n_saves = len(grid.save_times)
     states = np.empty((n_stocks, n_saves, n_runs))
     discrete = np.empty((len(z_init), n_saves, n_runs))
     y = y0.copy()
     j = 0
     for k in range(grid.n_steps + 1):
-        t = grid.t0 + k * dt
+        t = t0 + k * dt
         z = delays.outputs(k)
         if k % grid.every == 0:
             states[:, j] = y
@@ -202,7 +202,7 @@ def fixed_step(rates: RatesFn, y0: np.ndarray, z_init: tuple[Any, ...],
             delays.push(k, pipe_in)
         finite = np.isfinite(y_new)
         if not finite.all():
-            raise NonFiniteState(t + dt, t, y, z, ~finite)
+            raise NonFiniteState(float(t + dt), float(t), y, z, ~finite)
         y = y_new
     return Trajectory(states, discrete,
                       {"nfev": _EVALS[method] * grid.n_steps, "n_steps": grid.n_steps})
@@ -217,7 +217,7 @@ def fixed_step_dynamic(rates: RatesFn, controls: Callable[..., tuple[Any, ...]],
     from INITIAL TIME, and the run stops at the first step at or after FINAL TIME. The
     number of steps is not known in advance, so the budgets are checked as it runs.
     """
-    y, t = y0.copy(), t0
+    y, t = y0.copy(), np.float64(t0)
     saved: list[np.ndarray] = []
     times: list[float] = []
     steps: list[float] = []
@@ -235,7 +235,7 @@ def fixed_step_dynamic(rates: RatesFn, controls: Callable[..., tuple[Any, ...]],
                 raise TooLarge(f"at time {t:g}, {len(saved):,} saved times already fill "
                                "the memory limit", "memory")
             saved.append(y.copy())
-            times.append(t)
+            times.append(float(t))
             steps.append(dt)
         if t >= final - 1e-9 * max(1.0, abs(final)):
             break
@@ -248,12 +248,12 @@ def fixed_step_dynamic(rates: RatesFn, controls: Callable[..., tuple[Any, ...]],
         y_new, _ = _advance(rates, method, t, dt, y, ())
         finite = np.isfinite(y_new)
         if not finite.all():
-            raise NonFiniteState(t + dt, t, y, (), ~finite)
+            raise NonFiniteState(float(t + dt), float(t), y, (), ~finite)
         y, t = y_new, t + dt
         taken += 1
     states = np.stack(saved, axis=1) if saved else np.empty((y0.shape[0], 0, y0.shape[1]))
     save_times = np.asarray(times)
-    grid = Grid(t0, t, steps[0] if steps else 0.0, 0.0, save_times, n_steps=taken,
+    grid = Grid(t0, float(t), steps[0] if steps else 0.0, 0.0, save_times, n_steps=taken,
                 halves=np.asarray(steps) / 2)
     return Trajectory(states, np.empty((0, len(times), y0.shape[1])),
                       {"nfev": _EVALS[method] * taken, "n_steps": taken}), grid
@@ -360,6 +360,7 @@ def adaptive(rates: RatesFn, y0: np.ndarray, grid: Grid, method: str, breakpoint
             evaluations[1] = t
             if evaluations[0] > max_evaluations:
                 raise _Budget
+            t = np.float64(t)
             inner = min(max(t, lo), hi)
             dy, _ = rates(t, inner, inner, unpack(flat), ())
             return pack(dy)

@@ -391,11 +391,11 @@ class Model:
         """The first stock whose derivative is non-finite at, or just after, a failure."""
         span = max(grid.tf - grid.t0, 1.0)
         for h in (0.0, 1e-9, 1e-7, 1e-5, 1e-3, 1e-2):
+            at = np.float64(t + h * span)
             try:
-                dy, _ = rates(t + h * span, t + h * span, t + h * span, y, ())
+                dy, _ = rates(at, at, at, y, ())
                 if h:  # a little Euler step ahead of the last accepted state
-                    dy, _ = rates(t + h * span, t + h * span, t + h * span,
-                                  y + h * span * dy, ())
+                    dy, _ = rates(at, at, at, y + h * span * dy, ())
             except Exception:  # only a diagnosis: never hide the failure itself
                 return None
             bad = ~np.isfinite(dy)
@@ -412,7 +412,7 @@ class Model:
         if exc.bad.shape[1] > 1:
             others = f" (and {len(runs) - 1} other runs)" if len(runs) > 1 else ""
             run_text = f" in run {run}{others}"
-        before = exc.time_before
+        before = np.float64(exc.time_before)
         cause = ""
         try:  # the first auxiliary, in evaluation order, that was already non-finite
             values = outputs(before, before, before + grid.dt / 2, exc.y_before, exc.z_before)

@@ -7,8 +7,7 @@ and calls into :mod:`deterrence.functions`. No text from a model file ever becom
 from __future__ import annotations
 
 import ast
-import copy
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -65,33 +64,71 @@ def names_in(expr: ast.AST | None) -> set[str]:
     return {n.id for n in ast.walk(expr) if isinstance(n, ast.Name)}
 
 
-class ActiveInitial(ast.NodeTransformer):
-    """Resolve ACTIVE INITIAL markers: ``_ai(dynamic, initial)`` -> one of them."""
+def _shallow(node: ast.AST) -> ast.AST:
+    new = type(node).__new__(type(node))
+    new.__dict__.update(node.__dict__)
+    return new
 
-    def __init__(self, pick: int) -> None:
-        self.pick = pick
 
-    def visit_Call(self, node: ast.Call) -> ast.AST:
-        self.generic_visit(node)
-        if isinstance(node.func, ast.Name) and node.func.id == "_ai":
-            return node.args[self.pick]
-        return node
+def transform(tree: ast.AST, fn: Callable[[ast.AST], ast.AST]) -> ast.AST:
+    """A copy of ``tree`` with ``fn`` applied to every node, children first.
+
+    Iterative, so a tree of any depth is fine (``copy.deepcopy`` and ``NodeTransformer``
+    recurse once per level), and the input is never changed: lowered expressions are
+    shared between nodes and between generated programs.
+    """
+    root = _shallow(tree)
+    order: list[ast.AST] = []
+    stack = [root]
+    while stack:  # copy every node, parents before children
+        node = stack.pop()
+        order.append(node)
+        for name, value in ast.iter_fields(node):
+            if isinstance(value, ast.AST):
+                child = _shallow(value)
+                setattr(node, name, child)
+                stack.append(child)
+            elif isinstance(value, list):
+                items = [_shallow(v) if isinstance(v, ast.AST) else v for v in value]
+                setattr(node, name, items)
+                stack.extend(v for v in items if isinstance(v, ast.AST))
+    replaced: dict[int, ast.AST] = {}
+    for node in reversed(order):  # children before parents
+        for name, value in ast.iter_fields(node):
+            if isinstance(value, ast.AST) and id(value) in replaced:
+                setattr(node, name, replaced[id(value)])
+            elif isinstance(value, list):
+                setattr(node, name, [replaced.get(id(v), v) if isinstance(v, ast.AST) else v
+                                     for v in value])
+        new = fn(node)
+        if new is not node:
+            replaced[id(node)] = new
+    return replaced.get(id(root), root)
+
+
+def _is_call(node: ast.AST, name: str) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+        and node.func.id == name
 
 
 def resolve_active(expr: ast.expr | None, pick: int) -> ast.expr | None:
-    if expr is None:
-        return None
-    return ActiveInitial(pick).visit(copy.deepcopy(expr))
+    """Resolve ACTIVE INITIAL markers: ``_ai(dynamic, initial)`` -> one of them."""
+    if expr is None or "_ai" not in names_in(expr):
+        return expr
+    return transform(expr, lambda n: n.args[pick] if _is_call(n, "_ai") else n)  # type: ignore[attr-defined,return-value]
 
 
-class ScalarFlavour(ast.NodeTransformer):
-    """Rewrite ``_where(c, a, b)`` as ``a if c else b`` so only one branch runs."""
-
-    def visit_Call(self, node: ast.Call) -> ast.AST:
-        self.generic_visit(node)
-        if isinstance(node.func, ast.Name) and node.func.id == "_where":
-            cond, a, b = node.args
-            return ast.IfExp(test=cond, body=a, orelse=b)
-        return node
+def _scalar_node(node: ast.AST) -> ast.AST:
+    if _is_call(node, "_where"):
+        cond, a, b = node.args  # type: ignore[attr-defined]
+        return ast.IfExp(test=cond, body=a, orelse=b)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+        return call("_power", node.left, node.right)
+    return node
 
 
+def scalar_flavour(module: ast.Module) -> ast.Module:
+    """The scalar flavour of generated code: ``_where(c, a, b)`` becomes ``a if c else b``
+    (only one branch runs), and ``**`` becomes ``math.pow``, which raises instead of
+    returning a complex number or overflowing, so the caller falls back to NumPy."""
+    return transform(module, _scalar_node)  # type: ignore[return-value]

@@ -115,3 +115,16 @@ def test_a_scalar_override_changes_the_run(sir):
     slower = sir.simulate({"contact infectivity": 0.2}, method="euler")
     assert float(slower["infectious"].max()) < float(base["infectious"].max())
     assert float(slower["contact_infectivity"]) == 0.2
+
+
+def test_a_single_euler_run_leaves_later_programs_intact(make_model):
+    """The single-run Euler kernel rewrites IF THEN ELSE for Python floats; that rewrite
+    once changed the shared expressions, so a later ensemble failed on an array truth."""
+    model = deterrence.load(make_model([
+        ("S", "INTEG(r, 0)"), ("k", "1"), ("j", "2"),
+        ("r", "IF THEN ELSE(S > 3, k, j) ^ 2")]))
+    single = model.simulate(method="euler")
+    ensemble = model.simulate({"k": [1.0, 3.0]}, method="RK45", rtol=1e-9, atol=1e-9)
+    assert float(single["s"][-1]) == 13.0
+    assert ensemble["s"].shape[1] == 2
+    assert " else _v" not in model.program(frozenset(), fixed=False).source
