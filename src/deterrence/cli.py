@@ -14,11 +14,12 @@ import contextlib
 import io
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .errors import ModelError, ParameterError
+from .errors import ModelError, ModelWarning, ParameterError
 from .files import WriteError
 
 EXIT_USER_ERROR = 2
@@ -185,9 +186,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """The package's warnings as one ``warning:`` line; any other keeps Python's form."""
+    if issubclass(category, ModelWarning):
+        print(f"warning: {message}", file=sys.stderr)
+    else:
+        _python_showwarning(message, category, filename, lineno, file, line)
+
+
+_python_showwarning = warnings.showwarning
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        code = _main(argv)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            code = _main(argv)
         sys.stdout.flush()  # a closed pipe shows here, not as a traceback at exit
     except BrokenPipeError:
         # Python's recipe (signal module, "Note on SIGPIPE"): the reader has gone, so

@@ -70,3 +70,7 @@ class SimulationError(ModelError):
 
 class ResourceError(ModelError):
     """The requested work is too large: too many steps, or more memory than allowed."""
+
+
+class ModelWarning(UserWarning):
+    """Something in the model a user should know of that does not stop the run."""

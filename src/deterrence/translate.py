@@ -19,7 +19,7 @@ from pysd.translators.structures.abstract_expressions import LookupsStructure
 from pysd.translators.structures.abstract_model import AbstractModel
 
 from . import amrcache, pysd_guard
-from .errors import ModelError, ModelSyntaxError
+from .errors import ModelError, ModelSyntaxError, ModelWarning
 
 VENSIM_SUFFIXES = (".mdl",)
 XMILE_SUFFIXES = (".xmile", ".xml", ".stmx")
@@ -30,7 +30,7 @@ MAX_MODEL_MB = 16.0
 PARSE_BYTES_PER_BYTE = 560
 
 
-class LookupOrderWarning(UserWarning):
+class LookupOrderWarning(ModelWarning):
     """A lookup's x values are not in increasing order; Vensim sorts them, as we do."""
 
 

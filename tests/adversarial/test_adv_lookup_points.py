@@ -81,3 +81,13 @@ def test_a_repeated_x_in_xmile_is_refused(tmp_path: Path) -> None:
         deterrence.load(path)
     assert info.value.variable == "Y"
     assert info.value.line == 5
+
+
+def test_the_cli_prints_the_warning_in_one_line(tmp_path: Path) -> None:
+    from adversarial_support import run_cli
+
+    path = _write(tmp_path, "Tab((2,-3),(1,-7),(0,-1))", "Y = Tab(Time / 5)")
+    result = run_cli(["simulate", str(path), "--method", "euler"], cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stderr == (f"warning: {path}:2: the lookup 'Tab' lists its x values out of "
+                             "increasing order; they are sorted, as Vensim does\n")
