@@ -47,6 +47,7 @@ RESULTS = "results.nc"
 COMBINED = "combined.nc"
 FAILURE = "failure.yaml"
 FAILURES = "failures.yaml"
+SWEEP = "sweep.yaml"  # the sweep record: its id and its jobs
 
 
 # -- structured configs (a misspelt key fails when the config is composed) -------------
@@ -432,8 +433,12 @@ def run_sensitivity(model: Model, cfg: Any, output_dir: Path) -> xr.Dataset:
     return ds
 
 
-def run_job(cfg: DictConfig, output_dir: Path) -> xr.Dataset:
-    """Simulate one configured job (a batch if the experiment has one); write results."""
+def run_job(cfg: DictConfig, output_dir: Path, sweep_id: str | None = None) -> xr.Dataset:
+    """Simulate one configured job (a batch if the experiment has one); write results.
+
+    ``sweep_id`` (a multirun's job) goes into the results, so that a merge takes this
+    file only for the sweep that wrote it.
+    """
     model = get_model(model_path(cfg.model.path))
     if cfg.experiment.sensitivity is not None:
         ds = run_sensitivity(model, cfg, output_dir)
@@ -453,6 +458,8 @@ def run_job(cfg: DictConfig, output_dir: Path) -> xr.Dataset:
         "experiment": cfg.experiment.name, "shock_windows": json.dumps(windows),
         "config": OmegaConf.to_yaml(cfg, resolve=True),
     })
+    if sweep_id is not None:
+        ds.attrs["sweep_id"] = sweep_id
     results = write_results(ds, _fresh(output_dir / RESULTS))
     if cfg.experiment.batch:  # the batch is its own merged sweep: same file, two names
         try:
@@ -670,15 +677,18 @@ def task(cfg: DictConfig) -> dict[str, Any]:
     started = time.perf_counter()
     if (output_dir / FAILURE).exists():  # from an earlier run into this folder: keep it
         _fresh(output_dir / FAILURE)
+    sweep_id = None
     try:
+        sweep_id = _current_sweep_id()
         check_keys(cfg)
-        ds = run_job(cfg, output_dir)
+        ds = run_job(cfg, output_dir, sweep_id=sweep_id)
     except Exception as exc:
         message = str(exc) if isinstance(exc, ModelError) else (
             f"{type(exc).__name__}: {exc}")
         log.error("job failed: %s", message)
         record = {"overrides": overrides, "error": message,
-                  "traceback": "" if isinstance(exc, ModelError) else traceback.format_exc()}
+                  "traceback": "" if isinstance(exc, ModelError) else traceback.format_exc(),
+                  **({"sweep_id": sweep_id} if sweep_id is not None else {})}
         atomic_write_text(output_dir / FAILURE, yaml.safe_dump(record, sort_keys=False))
         _FAILED.append(record)
         return {"status": "failed", "error": message}
@@ -688,6 +698,86 @@ def task(cfg: DictConfig) -> dict[str, Any]:
 
 _FAILED: list[dict[str, Any]] = []  # jobs that failed in this process
 _SWEEP_FAILED: list[str] = []  # sweeps whose merge found failed jobs (any launcher)
+
+
+# -- the sweep record --------------------------------------------------------------------
+
+
+def _current_sweep_id() -> str | None:
+    """In a multirun's job: the id in its sweep's record (written before any job starts)."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    hydra_cfg = HydraConfig.get()
+    if hydra_cfg.mode != RunMode.MULTIRUN:
+        return None
+    record = _hydra_dir(hydra_cfg.sweep.dir) / SWEEP
+    return (_read_yaml(record) or {}).get("sweep_id") if record.exists() else None
+
+
+def sweep_jobs(config: DictConfig) -> list[list[str]] | None:
+    """The overrides of each job the basic sweeper launches, by job number (None: the
+    sweep cannot be expanded here, e.g. a glob over a config group without a loader)."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    params = config.hydra.sweeper.get("params") or {}
+    args = [f"{k}={v}" for k, v in params.items()] + list(config.hydra.overrides.task)
+    hydra = GlobalHydra.instance()
+    loader = hydra.config_loader() if hydra.is_initialized() else None
+    try:
+        parsed = OverridesParser.create(config_loader=loader).parse_overrides(args)
+        batches = BasicSweeper.split_arguments(parsed, None)
+    except (HydraException, ValueError) as exc:
+        log.warning("cannot list the sweep's jobs in advance (%s): a job killed before it "
+                    "writes anything will not be reported", exc)
+        return None
+    return [list(job) for batch in batches for job in batch]
+
+
+def start_sweep(sweep_dir: Path, config: DictConfig) -> dict[str, Any]:
+    """Write the sweep record after setting the folder's earlier records aside.
+
+    A used folder is set aside, not refused: rerunning a sweep into its folder is how a
+    partly failed or killed sweep is redone, and each earlier file is kept under a
+    time-stamped name. The merge then takes only jobs carrying this record's id.
+    """
+    import socket
+    import uuid
+
+    jobs = sweep_jobs(config)
+    for name in (SWEEP, "multirun.yaml"):
+        _fresh(sweep_dir / name)
+    for num in range(len(jobs or ())):  # job folders this sweep writes into again
+        _fresh(sweep_dir / str(num) / ".hydra")
+    record = {"sweep_id": uuid.uuid4().hex,
+              "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+              "host": socket.gethostname(), "pid": os.getpid(),
+              "overrides": list(config.hydra.overrides.task),
+              "jobs": None if jobs is None else [{"job": i, "overrides": job}
+                                                 for i, job in enumerate(jobs)]}
+    atomic_write_text(sweep_dir / SWEEP, yaml.safe_dump(record, sort_keys=False))
+    earlier = sorted(n for n in _job_numbers(sweep_dir) if jobs is not None and n >= len(jobs))
+    if earlier:
+        log.warning("%s holds job folder(s) %s of an earlier sweep: kept, not merged",
+                    sweep_dir, ", ".join(map(str, earlier)))
+    return record
+
+
+def _job_numbers(sweep_dir: Path) -> list[int]:
+    return sorted(int(p.name) for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit())
+
+
+def _in_use(sweep_dir: Path, exc: FolderInUse) -> FolderInUse:
+    """Say which sweep holds the folder, from its record."""
+    record = _read_yaml(sweep_dir / SWEEP) if (sweep_dir / SWEEP).exists() else None
+    if not isinstance(record, dict) or "sweep_id" not in record:
+        return exc
+    return FolderInUse(f"another sweep (started {record.get('started')}, pid "
+                       f"{record.get('pid')} on {record.get('host')}) is writing into this "
+                       "folder", path=sweep_dir, hint=exc.hint)
 
 
 # -- merging a multirun -----------------------------------------------------------------
@@ -718,33 +808,58 @@ def _read_yaml(path: Path) -> Any:
 
 def merge_sweep(sweep_dir: Path, baseline: str = "baseline", plot: bool = True,
                 plot_format: str = "png") -> xr.Dataset | None:
-    """Merge every job folder under ``sweep_dir`` into ``combined.nc`` (see module doc)."""
-    jobs = sorted((p for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit()),
-                  key=lambda p: int(p.name))
-    records, failures = [], []
+    """Merge the jobs of the sweep recorded in ``sweep_dir`` into ``combined.nc``.
+
+    With a sweep record (``sweep.yaml``) exactly its jobs are merged, and a job's files
+    count only if they carry the record's id: a job that wrote nothing of this sweep's
+    (killed, out of memory) is a failure, and folders of an earlier sweep are left out.
+    Without a record (a folder from before records), every numbered folder is merged.
+    """
+    record = _read_yaml(sweep_dir / SWEEP) if (sweep_dir / SWEEP).exists() else None
+    sweep_id = record.get("sweep_id") if isinstance(record, dict) else None
+    listed = record.get("jobs") if sweep_id is not None else None
+    expected = None if listed is None else {int(j["job"]): list(j["overrides"])
+                                            for j in listed}
+    numbers = _job_numbers(sweep_dir) if expected is None else sorted(expected)
+    left_out = sorted(set(_job_numbers(sweep_dir)) - set(numbers))
+    records: list[tuple[dict[str, Any], xr.Dataset | None]] = []
+    failures = []
     swept: list[str] = []
-    for job in jobs:
-        overrides = _read_yaml(job / ".hydra" / "overrides.yaml") or []
-        choices = _select(_read_yaml(job / ".hydra" / "hydra.yaml"),
-                          "hydra.runtime.choices") or {}
-        job_cfg = _read_yaml(job / ".hydra" / "config.yaml") or {}
+    for num in numbers:
+        job = sweep_dir / str(num)
+        overrides, choices, job_cfg = _job_records(job, None if expected is None
+                                                   else expected[num])
         keys = [o.split("=", 1)[0] for o in overrides]
         for k in keys:
             if k not in swept:
                 swept.append(k)
         point = {k: _job_value(job_cfg, choices, k) for k in keys}
-        if (job / FAILURE).exists() or not (job / RESULTS).exists():
-            failure = _read_yaml(job / FAILURE) if (job / FAILURE).exists() else {
-                "overrides": list(overrides), "error": "the job wrote no results"}
-            failures.append({"job": int(job.name), **failure})
-            records.append((point, None))
-        else:
-            records.append((point, job / RESULTS))
+        failure = _read_yaml(job / FAILURE) if (job / FAILURE).exists() else None
+        if failure is not None and sweep_id is not None and (
+                failure.get("sweep_id") != sweep_id):
+            failure = None  # an earlier sweep's
+        ds = None
+        if failure is None and (job / RESULTS).exists():
+            ds = xr.load_dataset(job / RESULTS)
+            if sweep_id is not None and ds.attrs.get("sweep_id") != sweep_id:
+                ds = None  # an earlier sweep's results: this sweep's job wrote none
+        if ds is None:
+            if failure is None:
+                failure = {"overrides": overrides, "error": _lost_reason(sweep_dir, num)}
+                if sweep_id is not None and job.is_dir():
+                    atomic_write_text(_fresh(job / FAILURE), yaml.safe_dump(
+                        {**failure, "sweep_id": sweep_id}, sort_keys=False))
+            failures.append({"job": num, **{k: v for k, v in failure.items()
+                                            if k != "sweep_id"}})
+        records.append((point, ds))
     # keys that do not vary between jobs are settings, not dimensions
     varying = [k for k in swept
                if len({json.dumps(p.get(k), sort_keys=True) for p, _ in records}) > 1]
     atomic_write_text(_fresh(sweep_dir / FAILURES), yaml.safe_dump(failures, sort_keys=False))
-    loaded = [(p, xr.load_dataset(path)) for p, path in records if path is not None]
+    loaded = [(p, ds) for p, ds in records if ds is not None]
+    if left_out:
+        log.info("left out job folder(s) %s: not jobs of this sweep",
+                 ", ".join(map(str, left_out)))
     if not loaded:
         log.error("no job of the sweep in %s succeeded; see %s", sweep_dir, FAILURES)
         return None
@@ -757,6 +872,7 @@ def merge_sweep(sweep_dir: Path, baseline: str = "baseline", plot: bool = True,
                       if k not in ("config", "scenario", "policy", "overrides", "created")}
     combined.attrs.update({
         "shock_windows": json.dumps(windows), "sweep_dir": str(sweep_dir),
+        **({"sweep_id": sweep_id} if sweep_id is not None else {}),
         "swept_keys": json.dumps(varying), "n_jobs": len(records),
         "n_failed": len(failures),
         "failures": json.dumps([{"job": f["job"], "overrides": f["overrides"],
@@ -772,6 +888,45 @@ def merge_sweep(sweep_dir: Path, baseline: str = "baseline", plot: bool = True,
         except Exception as exc:
             log.warning("sweep plot not drawn: %s", exc)
     return combined
+
+
+def _job_records(job: Path, overrides: list[str] | None
+                 ) -> tuple[list[str], dict[str, Any], dict[str, Any]]:
+    """A job's overrides, group choices and config from its ``.hydra`` folder; for a job
+    that never wrote them (or wrote another sweep's), its values from the sweep record."""
+    hydra_dir = job / ".hydra"
+    written = _read_yaml(hydra_dir / "overrides.yaml") if (
+        hydra_dir / "overrides.yaml").exists() else None
+    if written is not None and (overrides is None or list(written) == overrides):
+        choices = _select(_read_yaml(hydra_dir / "hydra.yaml"), "hydra.runtime.choices") or {}
+        return list(written), choices, _read_yaml(hydra_dir / "config.yaml") or {}
+    overrides = list(overrides or [])
+    values: dict[str, Any] = {}
+    for item in overrides:
+        key, _, text = item.partition("=")
+        key = key.lstrip("+~")
+        values[key] = yaml.safe_load(text) if text else None
+    tree: dict[str, Any] = {}
+    for key, value in values.items():
+        node = tree
+        *parents, last = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return overrides, {k: str(v) for k, v in values.items() if k in GROUPS}, tree
+
+
+_LOST: dict[tuple[str, int], str] = {}  # (sweep folder, job) -> how a launcher lost it
+
+
+def job_lost(sweep_dir: Path, num: int, reason: str) -> None:
+    """A launcher's note that job ``num`` ended without a result (the merge reports it)."""
+    _LOST[(str(sweep_dir.resolve()), num)] = reason
+
+
+def _lost_reason(sweep_dir: Path, num: int) -> str:
+    return _LOST.pop((str(sweep_dir.resolve()), num), (
+        "the job wrote no results (it was killed, ran out of memory or timed out)"))
 
 
 def _combine(loaded: list[tuple[dict[str, Any], xr.Dataset]], points: list[dict[str, Any]],
@@ -857,12 +1012,23 @@ class MergeSweep(Callback):
     def on_run_end(self, config: DictConfig, **_: Any) -> None:
         release_folder(_hydra_dir(config.hydra.run.dir))
 
+    def on_multirun_start(self, config: DictConfig, **_: Any) -> None:
+        sweep_dir = _hydra_dir(config.hydra.sweep.dir)
+        try:
+            claim_folder(sweep_dir, "sweep")
+        except FolderInUse as exc:
+            _refuse(_in_use(sweep_dir, exc))
+        start_sweep(sweep_dir, config)
+
     def on_multirun_end(self, config: DictConfig, **_: Any) -> None:
         sweep_dir = _hydra_dir(config.hydra.sweep.dir)
         out = config.get("output", {})
-        merged = merge_sweep(sweep_dir, baseline=out.get("baseline_scenario", "baseline"),
-                             plot=bool(out.get("plot", True)),
-                             plot_format=out.get("plot_format", "png"))
+        try:
+            merged = merge_sweep(sweep_dir, baseline=out.get("baseline_scenario", "baseline"),
+                                 plot=bool(out.get("plot", True)),
+                                 plot_format=out.get("plot_format", "png"))
+        finally:
+            release_folder(sweep_dir)
         if merged is None or merged.attrs.get("n_failed"):
             _SWEEP_FAILED.append(str(sweep_dir))
 
