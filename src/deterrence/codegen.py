@@ -19,6 +19,7 @@ from typing import Any
 from . import functions
 from .compiler import CompiledModel
 from .errors import CircularDependencyError, ModelError, UnsupportedError
+from .limits import deep_call
 from .pyast import (
     TIME_NAMES,
     assign,
@@ -376,9 +377,7 @@ class _Generator:
         loop += [assign(s, binop("+", ref(s), binop("*", ref("dt"), ref(d))))
                  for d, s in zip(derivs, stocks, strict=True)]
         if stocks:
-            total: ast.expr = ref(stocks[0])
-            for s in stocks[1:]:
-                total = ast.BinOp(left=total, op=ast.Add(), right=ref(s))
+            total = _balanced_sum([ref(s) for s in stocks])
             loop.append(ast.If(
                 test=ast.UnaryOp(op=ast.Not(), operand=call("_isfinite", total)),
                 body=[ast.Return(value=tup([ref("_out"), ref("_k")]))], orelse=[]))
@@ -394,6 +393,15 @@ class _Generator:
             ast.Return(value=tup([ref("_out"), ast.Constant(-1)])),
         ]
         return _function("_euler", ["K", "y0", "t0", "dt", "n", "every", "half"], body)
+
+
+def _balanced_sum(terms: list[ast.expr]) -> ast.expr:
+    """``a + b + ...`` as a balanced tree: thousands of stocks stay a few levels deep."""
+    if len(terms) == 1:
+        return terms[0]
+    mid = len(terms) // 2
+    return ast.BinOp(left=_balanced_sum(terms[:mid]), op=ast.Add(),
+                     right=_balanced_sum(terms[mid:]))
 
 
 def _numpy_scalar(expr: ast.expr) -> ast.expr:
@@ -419,6 +427,7 @@ def _function(name: str, args: list[str], body: list[ast.stmt]) -> ast.FunctionD
 def build_program(model: CompiledModel, overridden: frozenset[str], fixed: bool) -> Program:
     """The generated code where the nodes in ``overridden`` are parameters too.
 
-    ``fixed``: for Euler/RK4, which may keep step-based (discrete) state.
+    ``fixed``: for Euler/RK4, which may keep step-based (discrete) state. Python's
+    ``compile`` and the tree rewrites recurse once a level of nesting, hence the limit.
     """
-    return _Generator(model, overridden, fixed).build()
+    return deep_call(lambda: _Generator(model, overridden, fixed).build())

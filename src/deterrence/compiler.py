@@ -36,6 +36,7 @@ from .errors import (
     UndefinedReferenceError,
     UnsupportedError,
 )
+from .limits import MAX_NESTING, deep_call
 from .pyast import (
     TIME_NAMES,
     binop,
@@ -292,6 +293,13 @@ class Compiler:
                     variable=element.name,
                 )
             component = element.components[0]
+            depth = _depth(component.ast)
+            if depth > MAX_NESTING:
+                raise UnsupportedError(
+                    f"the equation of {element.name!r} nests {depth:,} levels deep; nesting "
+                    f"deeper than {MAX_NESTING:,} levels is not supported",
+                    path=self.source.path, line=line, variable=element.name,
+                    hint="split the equation into auxiliary variables")
             limits = tuple(element.limits or (None, None))[:2]
             limits = tuple(None if (v is None or not math.isfinite(v)) else float(v)
                            for v in limits) + (None,) * (2 - len(limits))
@@ -436,10 +444,7 @@ class Compiler:
             if isinstance(result, ast.Constant):
                 return num(-result.value)
             return ast.UnaryOp(op=ast.USub(), operand=result)
-        result = args[0]
-        for op, arg in zip(ops, args[1:], strict=True):
-            result = binop(op, result, arg)
-        return result
+        return _chain(ops, args)
 
     def _parenthesised(self) -> bool:
         """Whether the current equation writes a negative number in brackets before ^."""
@@ -732,6 +737,44 @@ class Compiler:
         return ref(node.id)
 
 
+#: Chains of + - (or * /) up to this length are evaluated left to right, as Vensim does;
+#: longer ones as a balanced tree of such blocks, so 100,000 terms are 12 levels deep.
+LEFT_TO_RIGHT = 32
+_INVERSE = {"+": "-", "-": "+", "*": "/", "/": "*"}
+
+
+def _chain(ops: list[str], args: list[ast.expr]) -> ast.expr:
+    """``a0 op0 a1 op1 a2 ...``: left to right, or balanced when long.
+
+    The right half of a split is computed on its own, so when the operator joining it is
+    ``-`` (``/``) the operators inside it are inverted: a - b + c = a - (b - c).
+    """
+    if len(args) <= LEFT_TO_RIGHT or not (set(ops) <= {"+", "-"} or set(ops) <= {"*", "/"}):
+        result = args[0]
+        for op, arg in zip(ops, args[1:], strict=True):
+            result = binop(op, result, arg)
+        return result
+    mid = len(args) // 2
+    joint = ops[mid - 1]
+    right_ops = ops[mid:] if joint in ("+", "*") else [_INVERSE[o] for o in ops[mid:]]
+    return binop(joint, _chain(ops[:mid - 1], args[:mid]), _chain(right_ops, args[mid:]))
+
+
+def _depth(tree: Any) -> int:
+    """Levels of nested structures (calls, operators) in an AMR expression, iteratively."""
+    deepest = 0
+    todo: list[tuple[Any, int]] = [(tree, 0)]
+    while todo:
+        node, level = todo.pop()
+        if dataclasses.is_dataclass(node) and not isinstance(node, type):
+            level += 1
+            deepest = max(deepest, level)
+            todo.extend((getattr(node, f.name), level) for f in dataclasses.fields(node))
+        elif isinstance(node, list | tuple):
+            todo.extend((item, level) for item in node)
+    return deepest
+
+
 def _calls(element: am.AbstractElement, key: str) -> bool:
     """Whether any equation of ``element`` calls the function (macro) ``key``."""
     todo: list[Any] = [c.ast for c in element.components]
@@ -918,5 +961,6 @@ class CompiledModel:
 
 
 def compile_model(source: SourceFile) -> CompiledModel:
-    """Lower a parsed model into a :class:`CompiledModel`."""
-    return Compiler(source).compile()
+    """Lower a parsed model into a :class:`CompiledModel` (nesting is bounded by
+    MAX_NESTING, and the lowering recurses once or twice a level)."""
+    return deep_call(lambda: Compiler(source).compile())

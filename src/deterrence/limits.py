@@ -4,9 +4,10 @@ A model file or a command line can ask for far more than a machine has (a TIME S
 1e-300, a 100,000-run ensemble saved at every step). The engine estimates the size of a
 run before allocating and refuses, with the estimate and what to change, above a limit
 the user can raise. Deeply nested equations need deep recursion in PySD's parser, in the
-compiler and in Python's ``compile``; :func:`deep_recursion` raises Python's recursion
-limit for that work, within a bound, and :data:`MAX_NESTING` is the depth the engine
-promises to handle (deeper equations are refused with that number).
+compiler and in Python's ``compile``; :func:`deep_call` runs that work on a thread with
+a large C stack and a raised, bounded recursion limit (:func:`deep_recursion`), and
+:data:`MAX_NESTING` is the depth the engine promises to handle (deeper equations are
+refused with that number).
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 #: Default memory limit when the machine's memory is larger: 4 GiB (see default_max_memory).
 DEFAULT_MAX_MEMORY = 4 * 2**30
@@ -30,6 +34,11 @@ MAX_NESTING = 2_000
 #: Python's recursion limit while parsing and compiling (PySD's parser needs about 25
 #: frames per level of nesting; Python-to-Python calls use no C stack in 3.11+).
 RECURSION_LIMIT = 100_000
+#: C stack of the thread that does that work: C code that recurses (``json``, Python's
+#: ``compile``) may go as deep as the recursion limit allows, which the 8 MB of a main
+#: thread cannot hold (a segmentation fault instead of a RecursionError). Virtual memory:
+#: only the pages a deep parse touches are ever used.
+DEEP_STACK = 512 * 2**20
 
 _UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9,
           "gb": 10**9, "t": 10**12, "tb": 10**12, "kib": 2**10, "mib": 2**20,
@@ -108,8 +117,10 @@ _restore: tuple[int, int] | None = None  # (limit before, limit we set)
 def deep_recursion(limit: int = RECURSION_LIMIT) -> Iterator[None]:
     """Raise Python's recursion limit to ``limit`` (never lower it) for the block.
 
-    Thread-safe: the limit is process-wide, so it is raised when the first caller enters
-    and restored when the last one leaves, unless someone else changed it meanwhile.
+    Use it through :func:`deep_call`: on an ordinary thread's stack a raised limit lets C
+    code recurse until the process crashes. Thread-safe: the limit is process-wide, so
+    it is raised when the first caller enters and restored when the last one leaves,
+    unless someone else changed it meanwhile.
     """
     global _inside, _restore
     with _lock:
@@ -130,6 +141,47 @@ def deep_recursion(limit: int = RECURSION_LIMIT) -> Iterator[None]:
                 if sys.getrecursionlimit() == ours:
                     with contextlib.suppress(RecursionError):
                         sys.setrecursionlimit(before)
+
+
+_stack_lock = threading.Lock()
+_local = threading.local()
+
+
+def deep_call(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)`` with room for deep recursion: on a thread with a
+    :data:`DEEP_STACK` C stack, inside :func:`deep_recursion`; its exception, if any, is
+    raised here. Called from such a thread, ``fn`` runs directly.
+
+    Where a thread's stack size cannot be set, ``fn`` runs here with the usual limit
+    (deep equations then fail with a RecursionError rather than crash).
+    """
+    if getattr(_local, "deep", False):
+        return fn(*args, **kwargs)
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        _local.deep = True
+        try:
+            with deep_recursion():
+                outcome["value"] = fn(*args, **kwargs)
+        except BaseException as exc:  # handed to the caller's thread
+            outcome["error"] = exc
+
+    with _stack_lock:  # stack_size is a process-wide setting for new threads
+        try:
+            previous = threading.stack_size(DEEP_STACK)
+        except (ValueError, RuntimeError):
+            return fn(*args, **kwargs)
+        try:
+            worker = threading.Thread(target=run, name="deterrence-deep", daemon=True)
+            worker.start()
+        finally:
+            threading.stack_size(previous)
+    worker.join()
+    if "error" in outcome:
+        error = outcome.pop("error")
+        raise error
+    return outcome["value"]
 
 
 def is_recursion_failure(exc: BaseException | None) -> bool:

@@ -21,7 +21,13 @@ import xarray as xr
 from . import integrate, limits
 from .codegen import Program, build_program
 from .compiler import CompiledModel, Variable, clean_key, compile_model
-from .errors import ModelError, ParameterError, ResourceError, SimulationError
+from .errors import (
+    ModelError,
+    ParameterError,
+    ResourceError,
+    SimulationError,
+    UnsupportedError,
+)
 from .results import build_dataset
 from .translate import read_model
 
@@ -33,9 +39,33 @@ def load(path: str | Path, *, max_model_mb: float | None = None) -> Model:
 
     ``max_model_mb`` raises the file-size limit (default 16 MB, or
     ``$DETERRENCE_MAX_MODEL_MB``) above which a file is refused before parsing.
+    Deeply nested equations need deep recursion (PySD's parser, the compiler), so both
+    run with a raised recursion limit; deeper than ``limits.MAX_NESTING`` is refused.
     """
-    source = read_model(path, max_model_mb=max_model_mb)
+    return limits.deep_call(_load, path, max_model_mb)
+
+
+def _load(path: str | Path, max_model_mb: float | None) -> Model:
+    try:
+        source = read_model(path, max_model_mb=max_model_mb)
+    except (ModelError, RecursionError) as exc:
+        if not limits.is_recursion_failure(exc):
+            raise
+        raise too_deep(exc, path) from None
     return Model(source.path, compile_model(source), source.path.read_bytes())
+
+
+def too_deep(exc: BaseException, path: str | Path) -> UnsupportedError:
+    """The honest error for an equation the parser could not descend: it names the
+    limit, not a syntax problem (a RecursionError is not a typo)."""
+    where = exc if isinstance(exc, ModelError) else None
+    name = where.variable if where else None
+    return UnsupportedError(
+        (f"the equation of {name!r} is" if name else "an equation is") + " nested too "
+        f"deeply to parse: nesting deeper than {limits.MAX_NESTING:,} levels (brackets, "
+        "function calls, IF THEN ELSE) is not supported", path=path,
+        line=where.line if where else None, variable=name,
+        hint="split the equation into auxiliary variables")
 
 
 @dataclass(frozen=True)
