@@ -697,7 +697,7 @@ def task(cfg: DictConfig) -> dict[str, Any]:
 
 
 _FAILED: list[dict[str, Any]] = []  # jobs that failed in this process
-_SWEEP_FAILED: list[str] = []  # sweeps whose merge found failed jobs (any launcher)
+_SWEEP_FAILED: list[str] = []  # one line per sweep whose merge found failed or lost jobs
 
 
 # -- the sweep record --------------------------------------------------------------------
@@ -1029,8 +1029,11 @@ class MergeSweep(Callback):
                                  plot_format=out.get("plot_format", "png"))
         finally:
             release_folder(sweep_dir)
-        if merged is None or merged.attrs.get("n_failed"):
-            _SWEEP_FAILED.append(str(sweep_dir))
+        failures = _read_yaml(sweep_dir / FAILURES) if (sweep_dir / FAILURES).exists() else []
+        if merged is None or failures:
+            total = merged.attrs["n_jobs"] if merged is not None else len(failures or [])
+            _SWEEP_FAILED.append(f"{len(failures or [])} of {total} jobs failed or were lost; "
+                                 f"see {sweep_dir / FAILURES}")
 
 
 # -- the command ------------------------------------------------------------------------
@@ -1216,9 +1219,10 @@ def hydra_main(argv: Sequence[str]) -> int:
     finally:
         sys.argv = saved
         release_folder()
-    if _FAILED or _SWEEP_FAILED:
-        where = "failures.yaml in the sweep folder" if _SWEEP_FAILED else "failure.yaml"
-        count = f"{len(_FAILED)} job(s) failed" if _FAILED else "some jobs failed"
-        print(f"warning: {count}; see {where}", file=sys.stderr)
+    if _SWEEP_FAILED:  # a multirun: its merge counted failed and lost jobs (any launcher)
+        print(f"warning: {'; '.join(_SWEEP_FAILED)}", file=sys.stderr)
+        return 1
+    if _FAILED:
+        print(f"warning: {len(_FAILED)} job(s) failed; see failure.yaml", file=sys.stderr)
         return 1
     return 0
