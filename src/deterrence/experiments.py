@@ -9,7 +9,10 @@ the overrides as coordinates otherwise. An ``experiment`` preset with ``batch`` 
 whole grid as one ensemble in a single job (the engine's run axis) with the same layout.
 
 Jobs never raise into Hydra: a failure is written to the job folder and merged into the
-sweep's ``failures.yaml`` and the merged file's attrs, and the other jobs go on.
+sweep's ``failures.yaml`` and the merged file's attrs, and the other jobs go on. A run or
+sweep owns its folder while it runs; a sweep's record (``sweep.yaml``) names its id and
+jobs, so its merge takes exactly its own jobs and reports a killed one as lost
+(``docs/experiments.md``).
 """
 
 from __future__ import annotations
