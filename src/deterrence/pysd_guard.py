@@ -8,7 +8,8 @@ crafted range such as ``[(0,0)-(__import__('os').system('...'),1)]`` would run o
 This module, imported by the front end before any translator is used, binds the name
 ``eval`` in every PySD translator module that calls it to :func:`literal`, which accepts
 only numbers, the tuples and lists of numbers they form, and quoted strings, checked
-character by character before :func:`ast.literal_eval` sees them. Module globals shadow
+character by character before Python's parser reads them into a tree that is
+evaluated only for numbers, signs, sums and tuples. Module globals shadow
 builtins, so every ``eval(...)`` written in those modules, present or added by a later
 PySD, resolves to it; the installed PySD is not modified on disk. Anything else raises
 :class:`UnsafeText`, which the front end reports as a syntax error naming the variable
@@ -67,21 +68,49 @@ def literal(text: Any, *_ignored: Any) -> Any:
     if not source:
         raise UnsafeText(text, "expected a number, found nothing")
     try:
-        value = ast.literal_eval(source)
+        tree = ast.parse(source, mode="eval")
     except (ValueError, SyntaxError, MemoryError, RecursionError) as exc:
         raise UnsafeText(text, "not a number or a list of numbers") from exc
-    _check_numbers(value, text, 0)
-    return value
+    return _value(tree.body, text, 0)
 
 
-def _check_numbers(value: Any, text: str, depth: int) -> None:
+def _value(node: ast.AST, text: str, depth: int) -> Any:
+    """Evaluate numbers, signs, sums and differences of numbers, and tuples/lists of them.
+
+    PySD's grammar reads ``5 - 5`` as an array of the numbers 5 and -5 and lets Python's
+    ``eval`` add them, so sums of signed numbers are part of what its ``eval`` computes;
+    nothing else is (no names, calls, attributes, other operators).
+    """
     if depth > _MAX_DEPTH:
         raise UnsafeText(text, f"nested deeper than {_MAX_DEPTH} levels")
-    if isinstance(value, (tuple, list)):
-        for item in value:
-            _check_numbers(item, text, depth + 1)
-    elif isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise UnsafeText(text, "expected numbers")
+    if isinstance(node, ast.Constant):
+        if isinstance(node.value, bool) or not isinstance(node.value, int | float):
+            raise UnsafeText(text, "expected numbers")
+        return node.value
+    if isinstance(node, ast.Tuple | ast.List):
+        items = [_value(item, text, depth + 1) for item in node.elts]
+        return tuple(items) if isinstance(node, ast.Tuple) else items
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.UAdd | ast.USub):
+        operand = _number(node.operand, text, depth)
+        return -operand if isinstance(node.op, ast.USub) else +operand
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub):
+        terms = []  # walk the left spine iteratively: 1-1-1-... can be long
+        while isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub):
+            terms.append((node.op, node.right))
+            node = node.left
+        total = _number(node, text, depth)
+        for op, right in reversed(terms):
+            value = _number(right, text, depth)
+            total = total + value if isinstance(op, ast.Add) else total - value
+        return total
+    raise UnsafeText(text, "expected numbers")
+
+
+def _number(node: ast.AST, text: str, depth: int) -> int | float:
+    value = _value(node, text, depth + 1)
+    if not isinstance(value, int | float):
+        raise UnsafeText(text, "expected a number")
+    return value
 
 
 #: PySD packages whose modules read model text

@@ -33,6 +33,9 @@ def test_check_notices_an_unguarded_module(monkeypatch: pytest.MonkeyPatch) -> N
     ("[(0,0),(10,1)]", [(0, 0), (10, 1)]),
     ("(0,0),(1,2),(3, 4)", ((0, 0), (1, 2), (3, 4))),
     ("(" * 60 + "1" + ")" * 60, 1),  # brackets around a number are not nesting
+    # PySD reads "5 - 5" as an array of 5 and -5 and lets eval add them
+    ("5 - 5", 0), ("1e3 - 2 + 0.5", 998.5), ("-3 +1", -2), ("1+2", 3),
+    ("-".join(["1"] * 500), -498),  # long chains are walked, not recursed
     ("'data.xlsx'", "data.xlsx"), ('"B2"', "B2"),
 ])
 def test_literals_pysd_produces_are_read(text: str, value: object) -> None:
@@ -41,7 +44,8 @@ def test_literals_pysd_produces_are_read(text: str, value: object) -> None:
 
 @pytest.mark.parametrize("text", [
     "__import__('os').system('true')", "open('/etc/passwd')", "x", "exit(0)",
-    "1+2", "2*3", "1+2j", "True", "(lambda: 0)()", "[i for i in (1,)]", "(1).__class__",
+    "2*3", "2**3", "(1,2)+(3,)", "-(1,2)", "1+2j", "True", "(lambda: 0)()",
+    "[i for i in (1,)]", "(1).__class__",
     "'a' 'b'", "", "   ", "[" * 60 + "1" + "]" * 60,
 ])
 def test_anything_else_is_refused(text: str) -> None:
@@ -53,3 +57,20 @@ def test_eval_signature_extras_are_ignored() -> None:
     assert literal("7", {"__builtins__": {}}, {}) == 7
     with pytest.raises(UnsafeText):
         literal(compile("1", "<x>", "eval"))  # code objects are not text
+
+
+@pytest.mark.parametrize(("equation", "value"), [
+    ("5 - 5", 0.0), ("1e3 - 2 + 0.5", 998.5), ("-3 + 1", -2.0), ("- 2 -\\\n 3", -5.0),
+])
+def test_sums_of_numbers_in_equations_load_as_pysd_reads_them(tmp_path, equation: str,
+                                                              value: float) -> None:
+    """``b = 5 - 5`` is valid Vensim; PySD's grammar hands it to eval as a sum."""
+    from adversarial_support import vensim_text
+
+    import deterrence
+
+    path = tmp_path / "sums.mdl"
+    path.write_text(vensim_text(f"B = {equation}", "S = INTEG(B, 1)"), encoding="utf-8")
+    ds = deterrence.load(path).simulate(method="euler")
+    assert float(ds["b"].values.ravel()[0]) == value
+    assert float(ds["s"][-1]) == 1 + 10 * value
