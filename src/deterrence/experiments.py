@@ -100,6 +100,15 @@ class SolverConfig:
     time_step: float | None = None
     saveper: float | None = None
     final_time: float | None = None
+    # the run's size limits: "16GiB", "500MB", bytes or "inf"; None: the engine's default
+    max_memory: str | None = None
+    max_steps: float | None = None
+
+
+def _limits(s: Any) -> dict[str, Any]:
+    """The size limits a solver config sets (absent ones keep the engine's defaults)."""
+    return {k: getattr(s, k) for k in ("max_memory", "max_steps")
+            if getattr(s, k, None) is not None}
 
 
 @dataclass
@@ -266,7 +275,7 @@ def simulate_config(model: Model, cfg: Any, params: dict[str, Any]) -> xr.Datase
     s = cfg.solver
     return model.simulate(params, method=s.method, rtol=s.rtol, atol=s.atol,
                           max_step=s.max_step, time_step=s.time_step, saveper=s.saveper,
-                          final_time=s.final_time,
+                          final_time=s.final_time, **_limits(s),
                           variables=list(cfg.output.variables) if cfg.output.variables else None)
 
 
@@ -425,7 +434,7 @@ def run_sensitivity(model: Model, cfg: Any, output_dir: Path) -> xr.Dataset:
     ds = model.simulate(params, method=solver.method, rtol=solver.rtol, atol=solver.atol,
                         max_step=solver.max_step, time_step=solver.time_step,
                         saveper=solver.saveper, final_time=solver.final_time,
-                        variables=[*s.outcomes, *problem["names"]])
+                        **_limits(solver), variables=[*s.outcomes, *problem["names"]])
     indices = sobol_indices(ds, problem, list(s.outcomes), s.reduce, seed=s.seed)
     indices["parameter"].attrs["long_name"] = "sampled constant"
     indices = indices.assign_coords(vensim_name=("parameter", [

@@ -506,7 +506,8 @@ CHUNK_BYTES = 2**30
 
 _SMALLER = ("save less often (a larger SAVEPER, saveper=, --saveper), keep fewer variables "
             "(variables=[...]), simulate fewer runs at a time (split the ensemble into "
-            "chunks), or raise the limit (max_memory=, --max-memory)")
+            "chunks), or raise the limit (max_memory=, --max-memory; solver.max_memory= in "
+            "deterrence run)")
 
 
 @dataclass(frozen=True)
