@@ -1,7 +1,7 @@
 """A cache of parsed models, as JSON, so each process does not parse the same file again.
 
 PySD's parser takes a noticeable part of a second on a model of a few hundred
-equations, and every process of a sweep (a joblib worker, a cluster job, a fresh
+equations, and every process of a sweep (a launcher's worker, a cluster job, a fresh
 ``deterrence run``) would pay it. The abstract model it produces is plain dataclasses of
 numbers, strings and tuples, so it is stored as JSON keyed by the sha256 of the file's
 bytes, the PySD version and this format's version. Loading only ever builds the

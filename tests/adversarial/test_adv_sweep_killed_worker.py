@@ -1,7 +1,7 @@
 """Fault: one job process of a parallel sweep is killed (``kill -9``, out of memory).
 
-With ``hydra/launcher=cores`` (joblib) the killed worker broke the whole pool, the other
-running job was killed with it, and the multirun ended with a traceback: no
+When ``hydra/launcher=cores`` ran on joblib, the killed worker broke the whole pool, the
+other running job was killed with it, and the multirun ended with a traceback: no
 ``combined.nc``, no ``failures.yaml``. With ``hydra/launcher=local`` (submitit) the sweep
 stopped at the job without a result. Now the other job finishes, the merge runs on what
 finished and records the killed job as failed (lost), and ``deterrence run -m`` exits 1

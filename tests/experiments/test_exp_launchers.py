@@ -1,4 +1,5 @@
-"""Scale beyond one process: the joblib and submitit launcher presets merge like the basic one."""
+"""Scale beyond one process: the cores (a process per job) and submitit launcher presets
+merge like the basic one."""
 
 from __future__ import annotations
 
