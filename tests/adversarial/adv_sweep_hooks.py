@@ -57,3 +57,14 @@ def wait_for(predicate: Any, what: str, timeout: float = 120.0) -> Any:
             return value
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def refused_in_one_line(result: Any, *fragments: str) -> None:
+    """A second command into a busy folder: exit 2, one ``error:`` line holding each
+    fragment (the folder, who holds it)."""
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    for fragment in fragments:
+        assert fragment in lines[0]

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import xarray as xr
 import yaml
-from adv_sweep_hooks import started, wait_for
+from adv_sweep_hooks import refused_in_one_line, started, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 HOOKS = Path(__file__).resolve().parent
@@ -52,12 +52,7 @@ def test_a_second_run_into_a_busy_run_folder_is_refused(tmp_path: Path) -> None:
     finally:
         (held / "go").touch()
         _, first_err = first.communicate(timeout=300)
-    assert second.returncode == 2, second.stderr
-    lines = second.stderr.strip().splitlines()
-    assert len(lines) == 1, second.stderr
-    assert lines[0].startswith("error: ")
-    assert str(run_dir) in lines[0]
-    assert "another run or sweep" in lines[0]
+    refused_in_one_line(second, str(run_dir), "another run or sweep")
     assert first.returncode == 0, first_err
     # the folder is the first run's alone: its results, its records, nothing set aside
     with xr.open_dataset(run_dir / "results.nc") as ds:
