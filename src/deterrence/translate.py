@@ -12,6 +12,7 @@ import itertools
 import os
 import re
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,14 +102,16 @@ def read_model(path: str | Path, *, max_model_mb: float | None = None) -> Source
         content = path.read_bytes()
     except OSError as exc:
         raise ModelError(f"cannot read the file: {exc.strerror or exc}", path=path) from exc
+    encoding = _encoding(content)
+    text = content.decode(encoding)
     cache_key = amrcache.key(content, suffix)
     cached = amrcache.load(cache_key, content)
     if cached is not None:
         abstract, notes = cached
-        source = SourceFile(path=path, text=_read_text(path), abstract=abstract,
-                            language=language)
+        source = SourceFile(path=path, text=text, abstract=abstract, language=language)
     else:
-        source = _read_vensim(path) if language == "vensim" else _read_xmile(path)
+        source = (_read_vensim(path, text, encoding) if language == "vensim"
+                  else _read_xmile(path, text))
         notes = check_lookups(source)
         amrcache.store(cache_key, content, source.abstract, notes)
     for note in notes:
@@ -167,29 +170,25 @@ def _elements(abstract: AbstractModel):
         yield from section.elements
 
 
-def _lookups_in(ast: object) -> list[LookupsStructure]:
-    """Every lookup table inside an expression tree (iteratively: trees can be deep)."""
-    found, stack, seen = [], [ast], set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, LookupsStructure):
-            found.append(node)
-        elif dataclasses.is_dataclass(node) and not isinstance(node, type):
-            stack.extend(getattr(node, f.name) for f in dataclasses.fields(node))
+def walk(tree: object) -> Iterator[object]:
+    """Every node of an abstract-model expression tree, iteratively (trees can be deep)."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        if dataclasses.is_dataclass(node) and not isinstance(node, type):
+            todo.extend(getattr(node, f.name) for f in dataclasses.fields(node))
         elif isinstance(node, tuple | list):
-            stack.extend(node)
-        elif isinstance(node, dict):
-            stack.extend(node.values())
-    return found
+            todo.extend(node)
 
 
-def _encoding(path: Path) -> str:
+def _lookups_in(ast: object) -> list[LookupsStructure]:
+    return [node for node in walk(ast) if isinstance(node, LookupsStructure)]
+
+
+def _encoding(data: bytes) -> str:
     """UTF-8 when the bytes are valid UTF-8 (without its byte-order mark, which Windows
     editors write), else Latin-1 (Vensim on Windows)."""
-    data = path.read_bytes()
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
@@ -197,18 +196,13 @@ def _encoding(path: Path) -> str:
     return "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
 
 
-def _read_text(path: Path) -> str:
-    return path.read_bytes().decode(_encoding(path))
-
-
-def _read_vensim(path: Path) -> SourceFile:
+def _read_vensim(path: Path, text: str, encoding: str) -> SourceFile:
     from pysd.translators.vensim.vensim_file import VensimFile
 
-    text = _read_text(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            vensim_file = VensimFile(path, encoding=_encoding(path))
+            vensim_file = VensimFile(path, encoding=encoding)
         except Exception as exc:  # unreadable file: encoding, permissions
             raise ModelSyntaxError(f"cannot read the file: {exc}", path=path) from exc
         try:
@@ -325,11 +319,10 @@ def _name_regex(name: str) -> str:
     return r"[\s_\\]+".join(parts)
 
 
-def _read_xmile(path: Path) -> SourceFile:
+def _read_xmile(path: Path, text: str) -> SourceFile:
     from lxml import etree
     from pysd.translators.xmile.xmile_file import XmileFile
 
-    text = _read_text(path)
     # PySD parses with recover=True, which silently drops broken XML; report fatal errors
     parser = etree.XMLParser(recover=True)
     try:
