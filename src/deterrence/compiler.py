@@ -852,10 +852,10 @@ def _at_time(expr: ast.expr, value: float) -> ast.expr:
 
 def _root_in_time(expr: ast.expr) -> ast.expr:
     """For ``expr`` affine in time, the time where it crosses zero: -f(0) / (f(1) - f(0))."""
-    f0 = _at_time(expr, 0.0)
+    f0 = _at_time(expr, 0.0)  # used twice: generated trees are never changed in place
     return ast.UnaryOp(op=ast.USub(), operand=ast.BinOp(
         left=f0, op=ast.Div(), right=ast.BinOp(left=_at_time(expr, 1.0), op=ast.Sub(),
-                                               right=_at_time(expr, 0.0))))
+                                               right=f0)))
 
 
 def _compare(op: str, left: ast.expr, right: ast.expr) -> ast.expr:

@@ -102,15 +102,13 @@ def grid_size(t0: float, tf: float, dt: float, saveper: float,
 
 def make_grid(t0: float, tf: float, dt: float, saveper: float, method: str) -> Grid:
     """Build the grid or raise ValueError saying which control value is wrong."""
-    grid_size(t0, tf, dt, saveper, method)
+    n_steps, n_saves = (int(n) for n in grid_size(t0, tf, dt, saveper, method))
     if method in FIXED_METHODS:
         saveper = max(saveper, dt)
         every = round(saveper / dt)
-        n_steps = math.floor((tf - t0) / dt + 1e-9)
         steps = np.arange(0, n_steps + 1, every)
         return Grid(t0, tf, dt, saveper, t0 + steps * dt, n_steps, every)
-    n_saves = math.floor((tf - t0) / saveper + 1e-9)
-    return Grid(t0, tf, dt, saveper, t0 + np.arange(n_saves + 1) * saveper)
+    return Grid(t0, tf, dt, saveper, t0 + np.arange(n_saves) * saveper)
 
 
 class TooLarge(Exception):

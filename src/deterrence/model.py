@@ -344,9 +344,8 @@ class Model:
                            ) -> tuple[integrate.Trajectory, integrate.Grid]:
         """The budgets are checked as the run goes: its length is not known in advance."""
         n_runs = y0.shape[1]
-        per_save = _Size.of(program, 1, n_runs, keep, method).total - _Size.of(
-            program, 0, n_runs, keep, method).total
         fixed_part = _Size.of(program, 0, n_runs, keep, method).total
+        per_save = _Size.of(program, 1, n_runs, keep, method).total - fixed_part
         max_saves = (budget.memory - fixed_part) / per_save if per_save else math.inf
         try:
             return integrate.fixed_step_dynamic(rates, controls, y0, t0, method,
