@@ -89,6 +89,9 @@ def grid_size(t0: float, tf: float, dt: float, saveper: float,
         raise ValueError(f"SAVEPER is {saveper:g}; it must be positive")
     if method in FIXED_METHODS:
         saveper = max(saveper, dt)
+        if not math.isfinite(saveper / dt) or not math.isfinite((tf - t0) / dt):
+            # more steps than a float can count: refused by the step limit
+            return math.inf, float(math.floor((tf - t0) / saveper + 1e-9) + 1)
         every = round(saveper / dt)
         if abs(every * dt - saveper) > 1e-9 * saveper:
             raise ValueError(
@@ -105,6 +108,9 @@ def make_grid(t0: float, tf: float, dt: float, saveper: float, method: str) -> G
     n_steps, n_saves = (int(n) for n in grid_size(t0, tf, dt, saveper, method))
     if method in FIXED_METHODS:
         saveper = max(saveper, dt)
+        if not math.isfinite(saveper / dt) or not math.isfinite((tf - t0) / dt):
+            # more steps than a float can count: refused by the step limit
+            return math.inf, float(math.floor((tf - t0) / saveper + 1e-9) + 1)
         every = round(saveper / dt)
         steps = np.arange(0, n_steps + 1, every)
         return Grid(t0, tf, dt, saveper, t0 + steps * dt, n_steps, every)

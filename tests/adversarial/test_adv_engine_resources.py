@@ -48,6 +48,15 @@ def test_tiny_time_step_is_refused_up_front(tmp_path: Path, method: str) -> None
     assert "max_steps=" in text
 
 
+@pytest.mark.parametrize("method", ["euler", "rk4"])
+def test_more_steps_than_a_float_counts_is_refused(tmp_path: Path, method: str) -> None:
+    """TIME STEP 1e-300 over 1e10 with SAVEPER 1e10: the counts overflow a float."""
+    model = deterrence.load(write(tmp_path, "S = INTEG(1, 0)", step=1e-300, saveper=1e10,
+                                  final=1e10))
+    with pytest.raises(ResourceError, match=r"inf steps, more than the limit"):
+        model.simulate(method=method)
+
+
 def test_tiny_time_step_from_the_command_line(tmp_path: Path) -> None:
     path = write(tmp_path, "S = INTEG(1, 0)", step=1e-300)
     done = run_cli(["simulate", str(path), "--method", "euler"], cwd=tmp_path)
