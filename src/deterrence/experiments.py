@@ -724,7 +724,7 @@ def _current_sweep_id() -> str | None:
     if hydra_cfg.mode != RunMode.MULTIRUN:
         return None
     record = _hydra_dir(hydra_cfg.sweep.dir) / SWEEP
-    return (_read_yaml(record) or {}).get("sweep_id") if record.exists() else None
+    return (_read_yaml(record, missing_ok=True) or {}).get("sweep_id")
 
 
 def sweep_jobs(config: DictConfig) -> list[list[str]] | None:
@@ -771,7 +771,7 @@ def start_sweep(sweep_dir: Path, config: DictConfig) -> dict[str, Any]:
               "jobs": None if jobs is None else [{"job": i, "overrides": job}
                                                  for i, job in enumerate(jobs)]}
     atomic_write_text(sweep_dir / SWEEP, yaml.safe_dump(record, sort_keys=False))
-    earlier = sorted(n for n in _job_numbers(sweep_dir) if jobs is not None and n >= len(jobs))
+    earlier = [] if jobs is None else [n for n in _job_numbers(sweep_dir) if n >= len(jobs)]
     if earlier:
         log.warning("%s holds job folder(s) %s of an earlier sweep: kept, not merged",
                     sweep_dir, ", ".join(map(str, earlier)))
@@ -784,7 +784,7 @@ def _job_numbers(sweep_dir: Path) -> list[int]:
 
 def _in_use(sweep_dir: Path, exc: FolderInUse) -> FolderInUse:
     """Say which sweep holds the folder, from its record."""
-    record = _read_yaml(sweep_dir / SWEEP) if (sweep_dir / SWEEP).exists() else None
+    record = _read_yaml(sweep_dir / SWEEP, missing_ok=True)
     if not isinstance(record, dict) or "sweep_id" not in record:
         return exc
     return FolderInUse(f"another sweep (started {record.get('started')}, pid "
@@ -811,8 +811,13 @@ def _select(tree: Any, dotted: str) -> Any:
     return tree
 
 
-def _read_yaml(path: Path) -> Any:
-    """Hydra's job records are plain YAML; the C loader reads 100 jobs in a blink."""
+def _read_yaml(path: Path, missing_ok: bool = False) -> Any:
+    """Hydra's job records are plain YAML; the C loader reads 100 jobs in a blink.
+
+    ``missing_ok``: a file that does not exist reads as ``None``.
+    """
+    if missing_ok and not path.exists():
+        return None
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with path.open(encoding="utf-8") as handle:
         return yaml.load(handle, Loader=loader)
@@ -827,13 +832,14 @@ def merge_sweep(sweep_dir: Path, baseline: str = "baseline", plot: bool = True,
     (killed, out of memory) is a failure, and folders of an earlier sweep are left out.
     Without a record (a folder from before records), every numbered folder is merged.
     """
-    record = _read_yaml(sweep_dir / SWEEP) if (sweep_dir / SWEEP).exists() else None
+    record = _read_yaml(sweep_dir / SWEEP, missing_ok=True)
     sweep_id = record.get("sweep_id") if isinstance(record, dict) else None
     listed = record.get("jobs") if sweep_id is not None else None
     expected = None if listed is None else {int(j["job"]): list(j["overrides"])
                                             for j in listed}
-    numbers = _job_numbers(sweep_dir) if expected is None else sorted(expected)
-    left_out = sorted(set(_job_numbers(sweep_dir)) - set(numbers))
+    present = _job_numbers(sweep_dir)
+    numbers = present if expected is None else sorted(expected)
+    left_out = sorted(set(present) - set(numbers))
     records: list[tuple[dict[str, Any], xr.Dataset | None]] = []
     failures = []
     swept: list[str] = []
@@ -846,7 +852,7 @@ def merge_sweep(sweep_dir: Path, baseline: str = "baseline", plot: bool = True,
             if k not in swept:
                 swept.append(k)
         point = {k: _job_value(job_cfg, choices, k) for k in keys}
-        failure = _read_yaml(job / FAILURE) if (job / FAILURE).exists() else None
+        failure = _read_yaml(job / FAILURE, missing_ok=True)
         if failure is not None and sweep_id is not None and (
                 failure.get("sweep_id") != sweep_id):
             failure = None  # an earlier sweep's
@@ -907,8 +913,7 @@ def _job_records(job: Path, overrides: list[str] | None
     """A job's overrides, group choices and config from its ``.hydra`` folder; for a job
     that never wrote them (or wrote another sweep's), its values from the sweep record."""
     hydra_dir = job / ".hydra"
-    written = _read_yaml(hydra_dir / "overrides.yaml") if (
-        hydra_dir / "overrides.yaml").exists() else None
+    written = _read_yaml(hydra_dir / "overrides.yaml", missing_ok=True)
     if written is not None and (overrides is None or list(written) == overrides):
         choices = _select(_read_yaml(hydra_dir / "hydra.yaml"), "hydra.runtime.choices") or {}
         return list(written), choices, _read_yaml(hydra_dir / "config.yaml") or {}
@@ -1041,10 +1046,10 @@ class MergeSweep(Callback):
                                  plot_format=out.get("plot_format", "png"))
         finally:
             release_folder(sweep_dir)
-        failures = _read_yaml(sweep_dir / FAILURES) if (sweep_dir / FAILURES).exists() else []
+        failures = _read_yaml(sweep_dir / FAILURES, missing_ok=True) or []
         if merged is None or failures:
-            total = merged.attrs["n_jobs"] if merged is not None else len(failures or [])
-            _SWEEP_FAILED.append(f"{len(failures or [])} of {total} jobs failed or were lost; "
+            total = merged.attrs["n_jobs"] if merged is not None else len(failures)
+            _SWEEP_FAILED.append(f"{len(failures)} of {total} jobs failed or were lost; "
                                  f"see {sweep_dir / FAILURES}")
 
 

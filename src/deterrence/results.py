@@ -167,7 +167,8 @@ def _write_netcdf(ds: xr.Dataset, tmp: str, target: Path) -> None:
     groups = _groups(ds)
     try:
         for k, names in enumerate(groups):
-            part = ds.drop_vars([v for v in ds.data_vars if v not in set(names)])
+            keep = set(names)
+            part = ds.drop_vars([v for v in ds.data_vars if v not in keep])
             part.to_netcdf(tmp, mode="w" if k == 0 else "a", engine="netcdf4")
             interruption_point()
     except RuntimeError as exc:  # the NetCDF library's "HDF error": no errno to tell why

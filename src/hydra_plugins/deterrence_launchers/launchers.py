@@ -45,7 +45,7 @@ from hydra.core.utils import (
 from hydra.plugins.launcher import Launcher
 from hydra.types import HydraContext, TaskFunction
 from hydra_plugins.hydra_submitit_launcher import submitit_launcher
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 log = logging.getLogger(__name__)
 
@@ -149,8 +149,8 @@ class CoresLauncher(Launcher):
                     payload = scratch / f"{idx}.job"
                     with payload.open("wb") as out:
                         pickle.dump(list(sys.path), out)
-                        cloudpickle.dump((idx, list(overrides), self.hydra_context, self.config,
-                                     self.task_function, state), out)
+                        cloudpickle.dump((idx, list(overrides), self.hydra_context,
+                                          self.config, self.task_function, state), out)
                     proc = subprocess.Popen([sys.executable, "-c", _BOOT, str(payload),
                                              str(scratch / f"{idx}.out")])
                     running[idx] = (proc, list(overrides))
@@ -193,7 +193,6 @@ class _KeepGoing:
                initial_job_idx: int) -> Sequence[JobReturn]:
         import submitit
         from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
-        from omegaconf import OmegaConf
 
         assert self.config is not None
         assert len(job_overrides) > 0
