@@ -18,11 +18,8 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import difflib
-import keyword
 import math
 import re
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +34,7 @@ from .errors import (
     UnsupportedError,
 )
 from .limits import MAX_NESTING, deep_call
+from .names import clean_key, close_matches, python_name
 from .pyast import (
     TIME_NAMES,
     binop,
@@ -132,31 +130,6 @@ class Switch:
     owner: str
     exprs: list[ast.expr]
     train: bool = False  # (start, width, interval, end) of a PULSE TRAIN
-
-
-def python_name(name: str, used: set[str]) -> str:
-    """A Python-safe, unique, readable identifier for a variable name.
-
-    'Mutual Trust' -> 'mutual_trust'; accents dropped; a leading digit gets 'nvs_'.
-    """
-    s = unicodedata.normalize("NFD", name.strip().strip('"').lower())
-    s = s.encode("ascii", "ignore").decode("ascii")
-    s = re.sub(r"[\s_]+", "_", s)
-    s = re.sub(r"[^0-9a-z_]", "", s)
-    s = re.sub(r"_+", "_", s).strip("_")
-    if not s or s[0].isdigit():
-        s = "nvs_" + s
-    candidate, i = s, 1
-    while candidate in used or keyword.iskeyword(candidate) or candidate in ("time", "run"):
-        candidate = f"{s}_{i}"
-        i += 1
-    used.add(candidate)
-    return candidate
-
-
-def clean_key(name: str) -> str:
-    """Vensim's identity of a name: case-insensitive, spaces and underscores alike."""
-    return re.sub(r"[\s_]+", "_", name.strip().strip('"').lower()).strip("_")
 
 
 # -- the compiler ----------------------------------------------------------------------
@@ -500,9 +473,7 @@ class Compiler:
 
     def _undefined(self, reference: str) -> ModelError:
         names = [v.name for v in self.variables]
-        close = difflib.get_close_matches(
-            reference.replace("_", " "), names, n=3, cutoff=0.6
-        )
+        close = close_matches(reference.replace("_", " "), names, n=3, cutoff=0.6)
         hint = ("did you mean " + " or ".join(repr(c) for c in close) + "?") if close else (
             "define it, or correct the spelling")
         return self._error(

@@ -41,6 +41,7 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 from .errors import ModelError, ParameterError
 from .files import atomic_write_text
 from .model import Model, load
+from .names import close_matches
 from .results import write_results
 
 log = logging.getLogger("deterrence.experiments")
@@ -1164,9 +1165,7 @@ def check_keys(cfg: DictConfig) -> None:
 
 
 def _suggest(word: str, options: list[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(word, options, n=3, cutoff=0.5)
+    close = close_matches(word, options, n=3, cutoff=0.5)
     if close:
         return "; did you mean " + " or ".join(repr(c) for c in close) + "?"
     return "; valid keys: " + ", ".join(options)

@@ -6,7 +6,6 @@ turns every failure into an error that names the file, the variable and the time
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import math
 import time as _time
@@ -20,7 +19,7 @@ import xarray as xr
 
 from . import integrate, limits
 from .codegen import Program, build_program
-from .compiler import CompiledModel, Variable, clean_key, compile_model
+from .compiler import CompiledModel, Variable, compile_model
 from .errors import (
     ModelError,
     ParameterError,
@@ -28,6 +27,7 @@ from .errors import (
     SimulationError,
     UnsupportedError,
 )
+from .names import clean_key, close_matches
 from .results import build_dataset
 from .translate import read_model
 
@@ -130,9 +130,9 @@ class Model:
         if found is not None:
             return found
         choices = [v.name for v in self.variables.values()] + list(self.variables)
-        close = difflib.get_close_matches(name, choices, n=4, cutoff=0.6)
+        close = close_matches(name, choices, n=4, cutoff=0.6)
         if not close:
-            close = difflib.get_close_matches(clean_key(name), list(self.variables), n=4,
+            close = close_matches(clean_key(name), list(self.variables), n=4,
                                               cutoff=0.5)
         hint = ("closest: " + ", ".join(repr(c) for c in dict.fromkeys(close))) if close \
             else f"`deterrence info {self.path.name}` lists the variables"

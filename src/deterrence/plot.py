@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import difflib
 import json
 import math
 import os
@@ -54,6 +53,7 @@ from matplotlib.ticker import MaxNLocator
 
 from .errors import ModelError
 from .files import atomic_write
+from .names import close_matches
 
 __all__ = [
     "BASELINE_COLOR",
@@ -233,7 +233,7 @@ def plain(text: Any) -> str:
 
 
 def _close_matches(word: str, options: Sequence[str]) -> list[str]:
-    return difflib.get_close_matches(word, options, n=3, cutoff=0.6)
+    return close_matches(word, options, n=3, cutoff=0.6)
 
 
 # --------------------------------------------------------------------------- variables
