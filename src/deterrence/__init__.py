@@ -16,6 +16,7 @@ from .errors import (
     UndefinedReferenceError,
     UnsupportedError,
 )
+from .integrate import SolverOptions
 from .model import Model, load
 from .results import write_results
 
@@ -28,6 +29,7 @@ __all__ = [
     "ModelSyntaxError",
     "ParameterError",
     "SimulationError",
+    "SolverOptions",
     "UndefinedReferenceError",
     "UnsupportedError",
     "__version__",

@@ -18,9 +18,10 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__
+from . import __version__, integrate
 from .errors import ModelError, ModelWarning, ParameterError
 from .files import WriteError
+from .integrate import SolverOptions
 
 EXIT_USER_ERROR = 2
 EXIT_OS_ERROR = 1
@@ -49,9 +50,13 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from .results import write_results
 
     model = load(args.model)
+    params = _parse_set(args.set)
+    try:
+        solver = SolverOptions.from_mapping(vars(args))
+    except ParameterError as exc:  # a bad option, named with the model's file
+        raise ParameterError(exc.message, path=model.path, hint=exc.hint) from None
     ds = model.simulate(
-        _parse_set(args.set), method=args.method, rtol=args.rtol, atol=args.atol,
-        max_step=args.max_step, time_step=args.time_step, saveper=args.saveper,
+        params, solver=solver, time_step=args.time_step, saveper=args.saveper,
         initial_time=args.initial_time, final_time=args.final_time,
         max_memory=args.max_memory, max_steps=args.max_steps,
     )
@@ -140,14 +145,18 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("simulate", help="simulate a model file",
                          description="Simulate a Vensim (.mdl) or XMILE model.")
     sim.add_argument("model", help="model file (.mdl, .xmile, .xml, .stmx)")
-    sim.add_argument("--method", default="RK45",
-                     help="euler or rk4 (Vensim semantics, TIME STEP), or a solve_ivp method: "
-                     "RK45, RK23, DOP853, LSODA, Radau, BDF (default RK45)")
+    sim.add_argument("--method", default=SolverOptions.method,
+                     help=f"{' or '.join(integrate.fixed_methods())} (Vensim semantics, TIME "
+                     "STEP), or a solve_ivp method: "
+                     f"{', '.join(integrate.adaptive_methods())} (default "
+                     f"{SolverOptions.method})")
     sim.add_argument("--set", action="append", default=[], metavar='"Name=value"',
                      help="set a constant; a comma-separated list runs an ensemble")
     sim.add_argument("--output", "-o", help="write results to .nc (NetCDF) or .csv")
-    sim.add_argument("--rtol", type=float, default=1e-6, help="relative tolerance (adaptive)")
-    sim.add_argument("--atol", type=float, default=1e-8, help="absolute tolerance (adaptive)")
+    sim.add_argument("--rtol", type=float, default=SolverOptions.rtol,
+                     help="relative tolerance (adaptive)")
+    sim.add_argument("--atol", type=float, default=SolverOptions.atol,
+                     help="absolute tolerance (adaptive)")
     sim.add_argument("--max-step", type=float, default=None, help="largest step (adaptive)")
     sim.add_argument("--time-step", type=float, default=None, help="override TIME STEP")
     sim.add_argument("--saveper", type=float, default=None, help="override SAVEPER")

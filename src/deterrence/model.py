@@ -17,21 +17,18 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from . import integrate, limits
+from . import diagnose, integrate, limits
 from .codegen import Program, build_program
 from .compiler import CompiledModel, Variable, compile_model
-from .errors import (
-    ModelError,
-    ParameterError,
-    ResourceError,
-    SimulationError,
-    UnsupportedError,
-)
+from .diagnose import Diagnose
+from .errors import ModelError, ParameterError, UnsupportedError
+from .integrate import SolverOptions, check_option
 from .names import clean_key, close_matches
 from .results import build_dataset
 from .translate import read_model
 
 ParamValue = float | int | Sequence[float] | np.ndarray
+_DEFAULT = SolverOptions()  # the keyword arguments' defaults
 
 
 def load(path: str | Path, *, max_model_mb: float | None = None) -> Model:
@@ -175,10 +172,11 @@ class Model:
     def simulate(
         self,
         params: Mapping[str, ParamValue] | None = None,
-        method: str = "RK45",
+        method: str = _DEFAULT.method,
         *,
-        rtol: float = 1e-6,
-        atol: float = 1e-8,
+        solver: SolverOptions | None = None,
+        rtol: float = _DEFAULT.rtol,
+        atol: float = _DEFAULT.atol,
         max_step: float | None = None,
         first_step: float | None = None,
         initial_time: float | None = None,
@@ -186,7 +184,7 @@ class Model:
         time_step: float | None = None,
         saveper: float | None = None,
         variables: Sequence[str] | None = None,
-        max_evaluations: int = 1_000_000,
+        max_evaluations: int = _DEFAULT.max_evaluations,
         max_memory: float | str | None = None,
         max_steps: float = limits.DEFAULT_MAX_STEPS,
     ) -> xr.Dataset:
@@ -194,20 +192,22 @@ class Model:
 
         ``params`` maps variable names (as in the file, or Python names) to a number, or to
         a 1-D array of N values: then N runs are integrated together along ``run``.
-        ``method`` is ``euler`` or ``rk4`` (fixed TIME STEP, Vensim's semantics) or a
-        ``scipy.integrate.solve_ivp`` method with ``rtol``, ``atol`` and ``max_step``; an
-        adaptive solver that has evaluated the rates ``max_evaluations`` times is stopped.
+        ``solver`` says how to integrate (:class:`SolverOptions`); or give its fields as
+        keyword arguments (``method``, ``rtol``, ``atol``, ``max_step``, ``first_step``,
+        ``max_evaluations``), not both. ``method`` is ``euler`` or ``rk4`` (fixed TIME
+        STEP, Vensim's semantics) or a ``scipy.integrate.solve_ivp`` method.
 
         Before allocating, the size of the run is estimated: more than ``max_memory``
         (bytes, or a size such as ``"8GiB"``; default 4 GiB or half the machine's memory,
         ``$DETERRENCE_MAX_MEMORY`` overrides; ``"inf"`` for none) or, for ``euler`` and
         ``rk4``, more than ``max_steps`` time steps is refused with a ``ResourceError``.
         """
-        method = _method(method)
-        _check_options(self.path, rtol=rtol, atol=atol, max_step=max_step,
-                       first_step=first_step, max_evaluations=max_evaluations,
-                       initial_time=initial_time, final_time=final_time,
-                       time_step=time_step, saveper=saveper)
+        solver = self._solver(solver, method=method, rtol=rtol, atol=atol, max_step=max_step,
+                              first_step=first_step, max_evaluations=max_evaluations)
+        method = solver.method
+        for name, value in (("initial_time", initial_time), ("final_time", final_time),
+                            ("time_step", time_step), ("saveper", saveper)):
+            self._checked(check_option, name, value)
         budget = _budget(self.path, max_memory, max_steps)
         started = _time.perf_counter()
         keep = None if variables is None else [self.variable(v) for v in variables]
@@ -218,9 +218,10 @@ class Model:
                 node = self.compiled.by_key[name].node
                 overrides[node] = Override(node, np.asarray(value, dtype=float))  # type: ignore[index]
         n_runs = _n_runs(overrides, self.path)
-        fixed = method in integrate.FIXED_METHODS
+        fixed = solver.fixed
         program = self.program(frozenset(
             o for o in overrides if self.compiled.nodes[o].kind != "param"), fixed)
+        diagnosis = Diagnose(self.path, program, self.compiled.nodes)
         with np.errstate(all="ignore"):
             controls, y0_raw, constants, z_init, z_delays = program.setup(
                 self._param_values(program, overrides), fixed, 1e-9)
@@ -230,16 +231,17 @@ class Model:
             rates, outputs, breakpoints, trains, control_fn = program.make_vector(constants)
             if program.dynamic_controls:
                 t0 = self._grid_value("INITIAL TIME", controls[0])
-                self._check_initial(program, y0, t0)
-                trajectory, grid = self._integrate_dynamic(program, rates, outputs, control_fn,
-                                                           y0, t0, method, budget, keep)
+                diagnosis.check_initial(y0, t0)
+                trajectory, grid = self._integrate_dynamic(diagnosis, rates, outputs,
+                                                           control_fn, y0, t0, method,
+                                                           budget, keep)
             else:
                 grid = self._grid(controls, method, program, n_runs, keep, budget)
-                self._check_initial(program, y0, grid.t0)
-                trajectory = self._integrate(program, method, grid, y0, constants, z_init,
-                                             z_delays, (rates, outputs, breakpoints, trains),
-                                             n_runs, rtol, atol, max_step, first_step,
-                                             max_evaluations)
+                diagnosis.check_initial(y0, grid.t0)
+                with diagnosis.reporting(method, rates, outputs, grid):
+                    trajectory = self._integrate(program, solver, grid, y0, constants,
+                                                 z_init, z_delays, rates,
+                                                 (breakpoints, trains), n_runs)
             values = self._outputs(outputs, program, trajectory, grid, method, n_runs,
                                    _wanted(keep))
         stats = dict(trajectory.stats)
@@ -247,10 +249,31 @@ class Model:
         return build_dataset(
             model=self, program=program, grid=grid, values=values, constants=constants,
             n_runs=n_runs, ensemble=any(o.value.ndim == 1 for o in overrides.values()),
-            keep=keep, method=method, stats=stats,
-            solver={"rtol": rtol, "atol": atol, "max_step": max_step} if not fixed else {},
+            keep=keep, method=method, stats=stats, solver=solver.record(),
             overrides={self.compiled.nodes[o].label: v.value for o, v in overrides.items()},
         )
+
+    def _solver(self, solver: SolverOptions | None, **given: Any) -> SolverOptions:
+        """``solver``, or the options the keyword arguments give (checked, naming the file)."""
+        if solver is None:
+            return self._checked(SolverOptions, **given)
+        if not isinstance(solver, SolverOptions):
+            raise ParameterError(f"solver={solver!r}: expected a deterrence.SolverOptions",
+                                 path=self.path)
+        mixed = [k for k, v in given.items() if v != getattr(_DEFAULT, k)]
+        if mixed:
+            raise ParameterError(
+                f"solver= and {', '.join(k + '=' for k in mixed)} given together",
+                path=self.path, hint="put every solver option in the SolverOptions")
+        return solver
+
+    def _checked(self, build: Any, *args: Any, **kwargs: Any) -> Any:
+        """``build(...)``, its ParameterError raised again naming the model's file."""
+        try:
+            return build(*args, **kwargs)
+        except ParameterError as exc:
+            raise ParameterError(exc.message, path=self.path, variable=exc.variable,
+                                 hint=exc.hint) from None
 
     def _overrides(self, params: Mapping[str, ParamValue]) -> dict[str, Override]:
         result: dict[str, Override] = {}
@@ -319,148 +342,63 @@ class Model:
         scalars = [self._grid_value(n, v) for n, v in zip(names, controls, strict=True)]
         try:
             n_steps, n_saves = integrate.grid_size(*scalars, method=method)
-        except ValueError as exc:
-            raise ModelError(str(exc), path=self.path) from None
+        except integrate.BadControl as exc:
+            raise diagnose.bad_control(exc, self.path) from None
         t0, tf, dt, _ = scalars
-        if method in integrate.FIXED_METHODS and n_steps > budget.steps:
-            raise ResourceError(
-                f"TIME STEP {dt:g} from time {t0:g} to {tf:g} is {_count(n_steps)} steps, more "
-                f"than the limit of {budget.steps:,.0f}", path=self.path,
-                hint="use a larger TIME STEP (time_step=, --time-step) or a shorter horizon, "
-                "or raise the limit (max_steps=, --max-steps)")
+        if integrate.is_fixed(method) and n_steps > budget.steps:
+            raise diagnose.too_many_steps(self.path, t0, tf, dt, n_steps, budget.steps)
         size = _Size.of(program, n_saves, n_runs, keep, method)
         if size.total > budget.memory:
-            raise ResourceError(
-                f"the run needs about {limits.format_bytes(size.total)} of memory "
-                f"({_count(n_saves)} saved times x {n_runs:,} run{'s' if n_runs > 1 else ''} x "
-                f"{size.values} values, 8 "
-                f"bytes each, and working arrays), more than the limit of "
-                f"{limits.format_bytes(budget.memory)}", path=self.path, hint=_SMALLER)
+            raise diagnose.too_much_memory(self.path, size.total, n_saves, n_runs,
+                                           size.values, budget.memory)
         return integrate.make_grid(*scalars, method=method)
 
-    def _integrate_dynamic(self, program: Program, rates: Any, outputs: Any, controls: Any,
+    def _integrate_dynamic(self, diagnosis: Diagnose, rates: Any, outputs: Any, controls: Any,
                            y0: np.ndarray, t0: float, method: str, budget: _Limits,
                            keep: Sequence[Variable] | None,
                            ) -> tuple[integrate.Trajectory, integrate.Grid]:
         """The budgets are checked as the run goes: its length is not known in advance."""
         n_runs = y0.shape[1]
-        fixed_part = _Size.of(program, 0, n_runs, keep, method).total
-        per_save = _Size.of(program, 1, n_runs, keep, method).total - fixed_part
+        fixed_part = _Size.of(diagnosis.program, 0, n_runs, keep, method).total
+        per_save = _Size.of(diagnosis.program, 1, n_runs, keep, method).total - fixed_part
         max_saves = (budget.memory - fixed_part) / per_save if per_save else math.inf
         try:
             return integrate.fixed_step_dynamic(rates, controls, y0, t0, method,
                                                 budget.steps, max_saves)
         except integrate.TooLarge as exc:
-            detail = {"memory": f"more than the limit of {limits.format_bytes(budget.memory)}",
-                      "steps": f"the limit is {budget.steps:,.0f} steps",
-                      "stuck": "a step must change the time"}[exc.kind]
-            hint = {"memory": _SMALLER, "stuck": "keep TIME STEP well above the time's "
-                    "rounding (about 1e-16 of the time)"}.get(
-                        exc.kind, "check the equations of TIME STEP and FINAL TIME, or raise "
-                        "the limit (max_steps=, --max-steps)")
-            raise ResourceError(f"TIME STEP, SAVEPER or FINAL TIME change during the run: "
-                                f"{exc}; {detail}", path=self.path, hint=hint) from None
+            raise diagnose.too_large(exc, self.path, budget.memory, budget.steps) from None
         except integrate.NonFiniteState as exc:
-            grid = integrate.Grid(t0, exc.time, exc.time - exc.time_before, 0.0, np.empty(0))
-            raise self._non_finite(program, exc, rates, outputs, grid) from None
-        except ValueError as exc:
-            raise ModelError(str(exc), path=self.path) from None
+            raise diagnosis.non_finite(exc, rates, outputs, exc.time - exc.time_before) \
+                from None
+        except integrate.BadControl as exc:
+            raise diagnose.bad_control(exc, self.path) from None
 
-    def _label(self, node_id: str) -> str:
-        return self.compiled.nodes[node_id].label
-
-    def _check_initial(self, program: Program, y0: np.ndarray, t0: float) -> None:
-        bad = ~np.isfinite(y0)
-        if bad.any():
-            i, run = np.argwhere(bad)[0]
-            raise SimulationError(
-                f"the initial value of {self._label(program.stock_ids[i])!r} is "
-                f"{y0[i, run]} at time {t0:g}" + (f" (run {run})" if y0.shape[1] > 1 else ""),
-                path=self.path, variable=self._label(program.stock_ids[i]),
-                hint="check its initial-value expression for a division by zero")
-
-    def _integrate(self, program: Program, method: str, grid: integrate.Grid,
+    def _integrate(self, program: Program, solver: SolverOptions, grid: integrate.Grid,
                    y0: np.ndarray, constants: tuple[Any, ...], z_init: tuple[Any, ...],
-                   z_delays: tuple[Any, ...], fns: tuple[Any, ...], n_runs: int,
-                   rtol: float, atol: float, max_step: float | None,
-                   first_step: float | None, max_evaluations: int) -> integrate.Trajectory:
-        rates, outputs, breakpoints, trains = fns
-        try:
-            if method == "euler" and n_runs == 1 and program.make_scalar_euler is not None \
+                   z_delays: tuple[Any, ...], rates: Any, switches: tuple[Any, Any],
+                   n_runs: int) -> integrate.Trajectory:
+        """The run on a known grid (its failures are worded by the caller's Diagnose)."""
+        method = solver.method
+        if solver.fixed:
+            if integrate.SCHEMES[method].scalar_kernel and n_runs == 1 \
+                    and program.make_scalar_euler is not None \
                     and all(np.ndim(k) == 0 for k in constants):
                 trajectory = integrate.scalar_euler(
                     program.make_scalar_euler, [float(k) for k in constants],
                     [float(v) for v in y0[:, 0]], grid)
                 if trajectory is not None:
                     return trajectory
-            if method in integrate.FIXED_METHODS:
-                return integrate.fixed_step(rates, y0, z_init, z_delays, grid, method)
-            if program.discrete_ids:
-                raise ModelError(
-                    f"{self._label(program.discrete_ids[0])} needs a fixed-step method",
-                    path=self.path, hint="simulate with method='euler' or 'rk4'")
-            switch_times = integrate.switch_times(breakpoints(), trains(), grid, n_runs)
-            return integrate.adaptive(rates, y0, grid, method, switch_times, rtol, atol,
-                                      max_step if max_step is not None else math.inf,
-                                      first_step, max_evaluations)
-        except integrate.NonFiniteState as exc:
-            raise self._non_finite(program, exc, rates, outputs, grid) from None
-        except integrate.SolverFailure as exc:
-            culprit = self._failing_stock(program, rates, exc.time, exc.y, grid)
-            raise SimulationError(
-                f"the {method} solver failed at time {exc.time:g}"
-                + (f", where the net flow of {culprit!r} stops being finite" if culprit else "")
-                + f": {exc}", path=self.path, variable=culprit,
-                hint="check that equation for a division by zero or a negative number "
-                "under SQRT or LN; or try a stiff method (Radau, BDF, LSODA) or euler") \
-                from None
-
-    def _failing_stock(self, program: Program, rates: Any, t: float, y: np.ndarray,
-                       grid: integrate.Grid) -> str | None:
-        """The first stock whose derivative is non-finite at, or just after, a failure."""
-        span = max(grid.tf - grid.t0, 1.0)
-        for h in (0.0, 1e-9, 1e-7, 1e-5, 1e-3, 1e-2):
-            at = np.float64(t + h * span)
-            try:
-                dy, _ = rates(at, at, at, y, ())
-                if h:  # a little Euler step ahead of the last accepted state
-                    dy, _ = rates(at, at, at, y + h * span * dy, ())
-            except Exception:  # only a diagnosis: never hide the failure itself
-                return None
-            bad = ~np.isfinite(dy)
-            if bad.any():
-                return self._label(program.stock_ids[int(np.argwhere(bad)[0][0])])
-        return None
-
-    def _non_finite(self, program: Program, exc: integrate.NonFiniteState, rates: Any,
-                    outputs: Any, grid: integrate.Grid) -> SimulationError:
-        i, run = (int(v) for v in np.argwhere(exc.bad)[0])
-        stock = self._label(program.stock_ids[i])
-        runs = np.flatnonzero(exc.bad.any(axis=0))
-        run_text = ""
-        if exc.bad.shape[1] > 1:
-            others = f" (and {len(runs) - 1} other runs)" if len(runs) > 1 else ""
-            run_text = f" in run {run}{others}"
-        before = np.float64(exc.time_before)
-        cause = ""
-        try:  # the first auxiliary, in evaluation order, that was already non-finite
-            values = outputs(before, before, before + grid.dt / 2, exc.y_before, exc.z_before)
-            n_runs = exc.y_before.shape[1]
-            for node_id, value in zip(program.output_ids, values, strict=True):
-                v = np.broadcast_to(np.asarray(value, dtype=float), (n_runs,))[run]
-                if not np.isfinite(v) and self.compiled.nodes[node_id].kind == "aux":
-                    cause = (f"; the first non-finite value at time {before:g} is "
-                             f"{self._label(node_id)!r} = {v}")
-                    break
-        except Exception:
-            cause = ""
-        return SimulationError(
-            f"stock {stock!r} became NaN or infinite in the step from time {before:g} to "
-            f"{exc.time:g}{run_text}{cause}",
-            path=self.path, variable=stock,
-            hint=f"look at the equations that feed it at time {before:g}: a division by "
-            "zero, an overflow, or a negative number under SQRT or LN (ZIDZ and XIDZ guard "
-            "divisions)")
+            return integrate.fixed_step(rates, y0, z_init, z_delays, grid, method)
+        if program.discrete_ids:
+            raise ModelError(
+                f"{self.compiled.nodes[program.discrete_ids[0]].label} needs a fixed-step "
+                "method", path=self.path, hint="simulate with method='euler' or 'rk4'")
+        breakpoints, trains = switches
+        switch_times = integrate.switch_times(breakpoints(), trains(), grid, n_runs)
+        return integrate.adaptive(
+            rates, y0, grid, method, switch_times, solver.rtol, solver.atol,
+            solver.max_step if solver.max_step is not None else math.inf,
+            solver.first_step, solver.max_evaluations)
 
     def _outputs(self, outputs: Any, program: Program, trajectory: integrate.Trajectory,
                  grid: integrate.Grid, method: str, n_runs: int,
@@ -472,7 +410,7 @@ class Model:
         only the wanted ones are kept.
         """
         times = grid.save_times
-        half: Any = grid.dt / 2 if method in integrate.FIXED_METHODS else 1e-9 * max(
+        half: Any = grid.dt / 2 if integrate.is_fixed(method) else 1e-9 * max(
             1.0, abs(grid.tf - grid.t0))
         n_times = len(times)
         shape = (n_times, n_runs)
@@ -503,11 +441,6 @@ class Model:
 #: Bytes of temporaries when the outputs are computed chunk by chunk of save times.
 CHUNK_BYTES = 2**30
 
-_SMALLER = ("save less often (a larger SAVEPER, saveper=, --saveper), keep fewer variables "
-            "(variables=[...]), simulate fewer runs at a time (split the ensemble into "
-            "chunks), or raise the limit (max_memory=, --max-memory; solver.max_memory= in "
-            "deterrence run)")
-
 
 @dataclass(frozen=True)
 class _Limits:
@@ -525,11 +458,6 @@ def _budget(path: Path, max_memory: float | str | None, max_steps: float) -> _Li
         raise ParameterError(f"max_steps={max_steps!r}: expected a positive number of steps",
                              path=path, hint=f"the default is {limits.DEFAULT_MAX_STEPS:,}")
     return _Limits(memory, float(max_steps))
-
-
-def _count(n: float) -> str:
-    """1,001 or 1e+301: counts as a user reads them."""
-    return f"{n:,.0f}" if n < 1e15 else f"{n:.4g}"
 
 
 def _wanted(keep: Sequence[Variable] | None) -> set[str] | None:
@@ -553,60 +481,20 @@ class _Size:
         kept = len(computed) if wanted is None else sum(n in wanted for n in computed)
         cell = 8.0 * n_runs  # one value at one saved time, every run
         stored = n_stocks + n_discrete + kept
-        if method not in integrate.FIXED_METHODS:
+        if not integrate.is_fixed(method):
             stored += 2 * n_stocks  # solve_ivp stacks its own copy of the saved states
-        elif method == "euler" and n_runs == 1:
+        elif integrate.SCHEMES[method].scalar_kernel and n_runs == 1:
             stored += 4 * n_stocks + 8  # the scalar loop saves Python tuples of floats
         total = stored * n_saves * cell + min(CHUNK_BYTES, len(computed) * n_saves * cell)
         total += (len(computed) + 8 * n_stocks) * cell  # one evaluation of the rates
-        if method in ("Radau", "BDF", "LSODA"):  # Jacobian and its LU factors
+        if method in integrate.ADAPTIVE and integrate.ADAPTIVE[method].implicit:
+            # the Jacobian and its LU factors
             total += 8 * 16.0 * n_stocks * n_stocks * n_runs
         return cls(total, stored)
 
 
-_POSITIVE = {  # option -> (what it is, a good value)
-    "rtol": ("the relative tolerance", "1e-6"), "atol": ("the absolute tolerance", "1e-8"),
-    "max_step": ("the largest step", "1"), "first_step": ("the first step", "0.01"),
-    "time_step": ("TIME STEP", "0.25"), "saveper": ("SAVEPER", "1"),
-}
-
-
-def _check_options(path: Path, **options: Any) -> None:
-    """Refuse a bad solver option at once (a NaN tolerance would only waste a minute)."""
-    for name, value in options.items():
-        if name == "max_evaluations":
-            whole = isinstance(value, int | np.integer) or (
-                isinstance(value, float | np.floating) and float(value).is_integer())
-            if isinstance(value, bool) or not whole or value < 1:
-                raise ParameterError(f"max_evaluations={value!r}: expected a positive "
-                                     "whole number", path=path,
-                                     hint="e.g. max_evaluations=1000000 (the default)")
-            continue
-        if value is None and name not in ("rtol", "atol"):
-            continue  # not given: the model file's value, or the solver's default
-        try:
-            number = math.nan if isinstance(value, bool) else float(value)
-        except (TypeError, ValueError):
-            raise ParameterError(f"{name}={value!r} is not a number", path=path) from None
-        if name in _POSITIVE:
-            what, example = _POSITIVE[name]
-            unbounded = name == "max_step" and number == math.inf  # solve_ivp's default
-            if not (number > 0 and (math.isfinite(number) or unbounded)):
-                raise ParameterError(f"{name}={value!r}: {what} must be a positive finite "
-                                     "number", path=path, hint=f"e.g. {name}={example}")
-        elif not math.isfinite(number):
-            raise ParameterError(f"{name}={value!r}: it must be a finite number", path=path)
-
-
 def _fmt(value: float | None) -> str:
     return "?" if value is None else f"{value:g}"
-
-
-def _method(method: str) -> str:
-    for name in integrate.METHODS:
-        if method.lower() == name.lower():
-            return name
-    raise ValueError(f"unknown method {method!r}; choose one of {', '.join(integrate.METHODS)}")
 
 
 def _n_runs(overrides: dict[str, Override], path: Path) -> int:

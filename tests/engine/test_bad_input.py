@@ -224,7 +224,7 @@ def test_declared_range_is_checked_on_request(growth):
 
 
 def test_unknown_method_lists_the_methods(growth):
-    with pytest.raises(ValueError, match="unknown method 'rk5'") as info:
+    with pytest.raises(ParameterError, match="unknown method 'rk5'") as info:
         growth.simulate(method="rk5")
     for name in ("euler", "rk4", "RK45", "RK23", "DOP853", "LSODA", "Radau", "BDF"):
         assert name in str(info.value)

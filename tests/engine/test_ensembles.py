@@ -164,7 +164,7 @@ def test_stiff_ensembles_use_the_run_by_run_jacobian(stiff, method, monkeypatch)
 
 
 def test_ensemble_jacobian_matches_a_dense_estimate():
-    from deterrence.integrate import _EnsembleJacobian
+    from deterrence.integrate.stiff import EnsembleJacobian
 
     rng = np.random.default_rng(1)
     n_stocks, n_runs = 3, 5
@@ -175,7 +175,7 @@ def test_ensemble_jacobian_matches_a_dense_estimate():
         return (np.einsum("rki,ir->kr", mix, y ** 2) + t).ravel()
 
     y = rng.uniform(0.5, 2.0, n_stocks * n_runs)
-    jac = _EnsembleJacobian(n_stocks, n_runs, 1e-8)(fun, 0.3, y).toarray()
+    jac = EnsembleJacobian(n_stocks, n_runs, 1e-8)(fun, 0.3, y).toarray()
     exact = np.zeros_like(jac)
     grid = y.reshape(n_stocks, n_runs)
     for r in range(n_runs):
@@ -186,12 +186,12 @@ def test_ensemble_jacobian_matches_a_dense_estimate():
 
 
 def test_radau_collocation_equals_scipys(stiff, monkeypatch):
-    from deterrence import integrate
+    from deterrence.integrate import stiff as ensemble
 
     gains = np.linspace(0.5, 2.0, 8)
     ours = stiff.simulate({"g": gains}, method="Radau", rtol=1e-8, atol=1e-10)
-    fast = integrate._fast_radau
+    fast = ensemble.fast_radau
     with monkeypatch.context() as m:
-        m.setattr(integrate, "_fast_radau", lambda active: fast(False))
+        m.setattr(ensemble, "fast_radau", lambda active: fast(False))
         scipys = stiff.simulate({"g": gains}, method="Radau", rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(ours["x3"], scipys["x3"], rtol=1e-9)
