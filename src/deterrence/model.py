@@ -205,15 +205,15 @@ class Model:
         solver = self._solver(solver, method=method, rtol=rtol, atol=atol, max_step=max_step,
                               first_step=first_step, max_evaluations=max_evaluations)
         method = solver.method
-        for name, value in (("initial_time", initial_time), ("final_time", final_time),
-                            ("time_step", time_step), ("saveper", saveper)):
+        grid_overrides = {"initial_time": initial_time, "final_time": final_time,
+                          "time_step": time_step, "saveper": saveper}
+        for name, value in grid_overrides.items():
             self._checked(check_option, name, value)
         budget = _budget(self.path, max_memory, max_steps)
         started = _time.perf_counter()
         keep = None if variables is None else [self.variable(v) for v in variables]
         overrides = self._overrides(params or {})
-        for name, value in (("initial_time", initial_time), ("final_time", final_time),
-                            ("time_step", time_step), ("saveper", saveper)):
+        for name, value in grid_overrides.items():
             if value is not None:
                 node = self.compiled.by_key[name].node
                 overrides[node] = Override(node, np.asarray(value, dtype=float))  # type: ignore[index]
@@ -392,7 +392,8 @@ class Model:
         if program.discrete_ids:
             raise ModelError(
                 f"{self.compiled.nodes[program.discrete_ids[0]].label} needs a fixed-step "
-                "method", path=self.path, hint="simulate with method='euler' or 'rk4'")
+                "method", path=self.path, hint="simulate with " + " or ".join(
+                    f"method={m!r}" for m in integrate.fixed_methods()))
         breakpoints, trains = switches
         switch_times = integrate.switch_times(breakpoints(), trains(), grid, n_runs)
         return integrate.adaptive(

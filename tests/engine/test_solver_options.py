@@ -81,11 +81,17 @@ def test_a_registered_scheme_is_offered_by_the_command_line(midpoint, capsys):
     assert "euler or rk4 or midpoint" in " ".join(capsys.readouterr().out.split())
 
 
-def test_a_scheme_name_is_registered_once():
+def test_a_method_name_is_registered_once():
     class Other(Midpoint):
         name = "Euler"
 
-    with pytest.raises(ValueError, match="'euler' is registered already"):
+    class Shadow(Midpoint):
+        name = "rk45"
+
+    with pytest.raises(ValueError, match="a method named 'RK45' is registered already"):
+        register_scheme(Shadow)
+
+    with pytest.raises(ValueError, match="a method named 'euler' is registered already"):
         register_scheme(Other)
     assert integrate.SCHEMES["euler"] is integrate.schemes.Euler
 

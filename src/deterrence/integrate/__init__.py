@@ -7,6 +7,12 @@ t0+dt, ... to FINAL TIME, values are saved every SAVEPER, STEP and PULSE test
 switch times) are each one registry; the method names are read from them. A failure
 raises one of :mod:`.failures` with indices and times; ``deterrence.diagnose`` words it.
 
+To add a method, register one class (and add one test): a fixed-step scheme subclasses
+:class:`Scheme` (``name``, ``evals_per_step``, ``advance``) under
+:func:`register_scheme`; a SciPy method subclasses :class:`AdaptiveMethod` under
+:func:`register_adaptive`. ``METHODS``, ``SolverOptions``, ``Model.simulate`` and the
+command line's help read the registries.
+
 This package sees arrays only: it imports nothing of the compiler, the front end or the
 model.
 """
@@ -15,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .adaptive import ADAPTIVE, AdaptiveMethod, adaptive, register_adaptive, switch_times
+from .adaptive import AdaptiveMethod, adaptive, register_adaptive, switch_times
 from .failures import BadControl, NonFiniteState, SolverFailure, TooLarge
 from .fixed import fixed_step, fixed_step_dynamic, scalar_euler
 from .grid import Grid, Trajectory, grid_size, make_grid
@@ -28,14 +34,16 @@ from .options import (
     method_name,
     methods,
 )
-from .schemes import SCHEMES, RatesFn, Scheme, register_scheme
+from .registry import ADAPTIVE, SCHEMES
+from .schemes import RatesFn, Scheme, register_scheme
 
 __all__ = [
     "ADAPTIVE", "ADAPTIVE_METHODS", "FIXED_METHODS", "METHODS", "SCHEMES", "AdaptiveMethod",
     "BadControl", "Grid", "NonFiniteState", "RatesFn", "Scheme", "SolverFailure",
-    "SolverOptions", "TooLarge", "Trajectory", "adaptive", "check_option", "fixed_step",
-    "fixed_step_dynamic", "grid_size", "is_fixed", "make_grid", "method_name", "methods",
-    "register_adaptive", "register_scheme", "scalar_euler", "switch_times",
+    "SolverOptions", "TooLarge", "Trajectory", "adaptive", "adaptive_methods",
+    "check_option", "fixed_methods", "fixed_step", "fixed_step_dynamic", "grid_size",
+    "is_fixed", "make_grid", "method_name", "methods", "register_adaptive",
+    "register_scheme", "scalar_euler", "switch_times",
 ]
 
 _NAMES = {"METHODS": methods, "FIXED_METHODS": fixed_methods,

@@ -20,6 +20,7 @@ import numpy as np
 from . import stiff
 from .failures import BadControl, NonFiniteState, SolverFailure
 from .grid import Grid, Trajectory
+from .registry import ADAPTIVE, SCHEMES, register
 from .schemes import RatesFn
 
 MAX_BREAKPOINTS = 200_000
@@ -56,14 +57,9 @@ class AdaptiveMethod:
         return contextlib.nullcontext()
 
 
-#: SciPy's method name -> its class, in the order the methods are listed
-ADAPTIVE: dict[str, type[AdaptiveMethod]] = {}
-
-
 def register_adaptive(cls: type[AdaptiveMethod]) -> type[AdaptiveMethod]:
     """Offer the ``solve_ivp`` method ``cls.name`` (a class decorator)."""
-    ADAPTIVE[cls.name] = cls
-    return cls
+    return register(ADAPTIVE, cls)
 
 
 @register_adaptive
@@ -156,7 +152,7 @@ def switch_times(breakpoints: tuple[Any, ...], trains: tuple[Any, ...], grid: Gr
     times = times[np.isfinite(times) & (times > grid.t0) & (times < grid.tf)]
     if len(times) > MAX_BREAKPOINTS:
         raise BadControl(f"{len(times)} switch times in the horizon; too many to integrate "
-                         "segment by segment: use euler or rk4")
+                         f"segment by segment: use {' or '.join(SCHEMES)}")
     return times
 
 

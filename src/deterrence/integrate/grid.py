@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .failures import BadControl
-from .schemes import SCHEMES
+from .registry import SCHEMES
 
 
 @dataclass(frozen=True)

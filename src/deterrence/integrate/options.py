@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ParameterError
-from .adaptive import ADAPTIVE
-from .schemes import SCHEMES
+from .registry import ADAPTIVE, SCHEMES
 
 
 def fixed_methods() -> tuple[str, ...]:

@@ -15,6 +15,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .registry import SCHEMES, register
+
 RatesFn = Callable[..., tuple[np.ndarray, tuple[Any, ...]]]
 
 
@@ -34,21 +36,11 @@ class Scheme:
         raise NotImplementedError
 
 
-#: name -> scheme class, in the order the methods are listed
-SCHEMES: dict[str, type[Scheme]] = {}
-
-
 def register_scheme(cls: type[Scheme]) -> type[Scheme]:
     """Make ``cls`` a method of ``Model.simulate`` under ``cls.name`` (a class decorator)."""
-    taken = {n.lower(): n for n in SCHEMES}
-    if not isinstance(getattr(cls, "name", None), str) or not cls.name:
-        raise TypeError(f"{cls.__name__} needs a class attribute name")
-    if cls.name.lower() in taken and SCHEMES[taken[cls.name.lower()]] is not cls:
-        raise ValueError(f"a scheme named {taken[cls.name.lower()]!r} is registered already")
     if not isinstance(getattr(cls, "evals_per_step", None), int) or cls.evals_per_step < 1:
         raise TypeError(f"{cls.__name__}.evals_per_step must be a positive int")
-    SCHEMES[cls.name] = cls
-    return cls
+    return register(SCHEMES, cls)
 
 
 def scheme(name: str) -> Scheme:
