@@ -28,7 +28,7 @@ from conformance_expectations import (  # noqa: E402
 )
 
 import deterrence  # noqa: E402
-from deterrence import conformance  # noqa: E402
+from deterrence.analysis import conformance  # noqa: E402
 
 SUPPORTED_TEXT = """\
 ## What the engine supports

@@ -6,7 +6,7 @@ compiles it into batched NumPy code; ``Model.simulate(...)`` returns an
 """
 
 # first: PySD's translators must never evaluate model text (see pysd_guard)
-from . import pysd_guard  # noqa: F401
+from .frontend import pysd_guard  # noqa: F401
 from .errors import (
     CircularDependencyError,
     ModelError,

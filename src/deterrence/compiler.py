@@ -45,7 +45,7 @@ from .pyast import (
     resolve_active,
     transform,
 )
-from .translate import SourceFile
+from .frontend.translate import SourceFile
 
 CONTROLS = ("initial_time", "final_time", "time_step", "saveper")
 

@@ -29,7 +29,7 @@ from .errors import (
 )
 from .names import clean_key, close_matches
 from .results import build_dataset
-from .translate import read_model
+from .frontend.translate import read_model
 
 ParamValue = float | int | Sequence[float] | np.ndarray
 

@@ -11,7 +11,7 @@ import pytest
 from adversarial_support import run_cli, vensim_text
 
 import deterrence
-from deterrence import translate
+from deterrence.frontend import translate
 from deterrence.errors import ModelError
 
 

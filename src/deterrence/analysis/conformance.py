@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .names import clean_key
+from ..names import clean_key
 
 MODEL_SUFFIXES = (".mdl", ".xmile")
 

@@ -20,7 +20,7 @@ from pysd.translators.structures.abstract_expressions import LookupsStructure
 from pysd.translators.structures.abstract_model import AbstractModel
 
 from . import amrcache, pysd_guard
-from .errors import ModelError, ModelSyntaxError, ModelWarning
+from ..errors import ModelError, ModelSyntaxError, ModelWarning
 
 VENSIM_SUFFIXES = (".mdl",)
 XMILE_SUFFIXES = (".xmile", ".xml", ".stmx")
