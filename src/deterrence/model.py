@@ -18,8 +18,7 @@ import numpy as np
 import xarray as xr
 
 from . import integrate, limits
-from .codegen import Program, build_program
-from .compiler import CompiledModel, Variable, compile_model
+from .compile import CompiledModel, Program, Variable, build_program, compile_model
 from .errors import (
     ModelError,
     ParameterError,
@@ -27,9 +26,9 @@ from .errors import (
     SimulationError,
     UnsupportedError,
 )
+from .frontend.translate import read_model
 from .names import clean_key, close_matches
 from .results import build_dataset
-from .frontend.translate import read_model
 
 ParamValue = float | int | Sequence[float] | np.ndarray
 
