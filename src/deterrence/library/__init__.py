@@ -11,7 +11,8 @@ import numpy as np
 from .catalogue import FUNCTIONS
 from .registry import Clock, Family, Function, Lowering, Registry
 
-__all__ = ["FUNCTIONS", "Clock", "Family", "Function", "Lowering", "Registry", "namespace"]
+__all__ = ["FUNCTIONS", "Clock", "Family", "Function", "Lowering", "Registry", "describe",
+           "namespace"]
 
 
 def namespace(flavour: str) -> dict[str, Any]:
@@ -26,3 +27,22 @@ def namespace(flavour: str) -> dict[str, Any]:
     names["_f64"] = np.float64 if flavour == "vector" else float
     names["_isfinite"] = math.isfinite
     return names
+
+
+def describe() -> str:
+    """The functions the engine computes and those it refuses, by family, in Markdown
+    (docs/conformance.md is generated with it, so the docs never drift from the code)."""
+    supported: dict[Family, list[str]] = {}
+    refused: dict[Family, list[str]] = {}
+    for entry in FUNCTIONS:
+        if entry.key == "lookup_interpolate":
+            continue  # an ordinary lookup call, not a function a modeller names
+        group = supported if entry.supported else refused
+        group.setdefault(entry.family, []).append(entry.name)
+    lines = ["Functions, from the registry (`src/deterrence/library/catalogue.py`):", ""]
+    lines += [f"- **{family.value}**: {', '.join(supported[family])}"
+              for family in Family if family in supported]
+    lines += ["", "Known but not computed yet (refused with `UnsupportedError`):", ""]
+    lines += [f"- **{family.value}**: {', '.join(refused[family])}"
+              for family in Family if family in refused]
+    return "\n".join(lines) + "\n"

@@ -118,14 +118,14 @@ def s_pulse(tc, ts, start, width):
 
 def s_pulse_train(ts, start, width, between, end):
     since = ts - start
-    if since <= 0 or ts > end:
+    if not (since > 0 and ts <= end):  # written so a NaN gives 0, as the vector flavour
         return 0.0
     phase = math.fmod(since, between) if between > 0 else since
     return 1.0 if phase <= width else 0.0
 
 
 def s_ramp(t, slope, start, end=math.inf):
-    return slope * (min(t, end) - start) if t > start else 0.0
+    return slope * (s_min(t, end) - start) if t > start else 0.0
 
 
 def s_xpulse(ts, start, magnitude, dt):
