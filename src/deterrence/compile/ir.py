@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..library import Clock
+from ..library import FUNCTIONS, Clock
 
 
 class NodeKind(StrEnum):
@@ -259,6 +259,9 @@ def compare(op: str | Cmp, left: Expr, right: Expr) -> Expr:
 
 
 def call(function: str, *args: Expr) -> Call:
+    """A call of the registry entry ``function`` (a misspelt key fails here, at once)."""
+    if function not in FUNCTIONS:
+        raise KeyError(f"{function!r} is not in the function registry")
     return Call(function, tuple(args))
 
 
