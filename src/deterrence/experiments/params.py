@@ -43,7 +43,7 @@ def suggest(word: str, options: Sequence[str]) -> str:
 
 def policy_fields(levers: Any) -> list[str]:
     """Every key a policy may have under a model: its fixed keys and the model's levers."""
-    return [*POLICY_KEYS[:2], *levers, *POLICY_KEYS[2:]]
+    return ["name", "description", *levers, "set"]
 
 
 def check_lever(key: str, levers: Any, model_name: str) -> None:
