@@ -28,21 +28,19 @@ from conformance_expectations import (  # noqa: E402
 )
 
 import deterrence  # noqa: E402
-from deterrence import conformance  # noqa: E402
+from deterrence import library  # noqa: E402
+from deterrence.analysis import conformance  # noqa: E402
 
-SUPPORTED_TEXT = """\
+SUPPORTED_TEXT = f"""\
 ## What the engine supports
 
-Scalar (unsubscripted) Vensim and XMILE models: arithmetic and logical operators;
-IF THEN ELSE; MIN, MAX, ABS, SQRT, EXP, LN, LOG, SIN, COS, TAN, ARCTAN, INTEGER, MODULO,
-POWER, XIDZ, ZIDZ; lookups (standalone, WITH LOOKUP, inline, LOOKUP
-EXTRAPOLATE/FORWARD/BACKWARD); INTEG; SMOOTH, SMOOTHI, SMOOTH3, SMOOTH3I, SMOOTH N;
-DELAY1, DELAY1I, DELAY3, DELAY3I, DELAY N, DELAY FIXED; TREND; STEP, PULSE, PULSE TRAIN,
-RAMP; INITIAL, ACTIVE INITIAL; Time and the control variables (control variables that
-change during the run are followed by `euler` and `rk4` only).
+Scalar (unsubscripted) Vensim and XMILE models: arithmetic, comparison and logical
+operators; Time and the control variables (control variables that change during the run
+are followed by `euler` and `rk4` only); the functions below.
 
-Not yet (the next engine issue): subscripts and the array functions, macros, GET XLS /
-GET DIRECT / data variables, XMILE non-negative stocks and flows. These raise
+{library.describe()}
+Not yet (the next engine issue): subscripts, macros, data variables and external data
+files, XMILE non-negative stocks and flows. Like the functions above, these raise
 `UnsupportedError` naming the construct and the file (or `ModelSyntaxError` where
 PySD's translator cannot read the file), never a silent wrong answer.
 """

@@ -6,7 +6,6 @@ compiles it into batched NumPy code; ``Model.simulate(...)`` returns an
 """
 
 # first: PySD's translators must never evaluate model text (see pysd_guard)
-from . import pysd_guard  # noqa: F401
 from .errors import (
     CircularDependencyError,
     ModelError,
@@ -16,6 +15,7 @@ from .errors import (
     UndefinedReferenceError,
     UnsupportedError,
 )
+from .frontend import pysd_guard  # noqa: F401
 from .integrate import SolverOptions
 from .model import Model, load
 from .results import write_results

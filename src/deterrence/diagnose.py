@@ -20,7 +20,7 @@ from .errors import ModelError, ResourceError, SimulationError
 from .integrate import BadControl, Grid, NonFiniteState, SolverFailure, TooLarge
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .codegen import Program
+    from .compile import Program
 
 #: what to change when a run is too large for the memory limit
 SMALLER = ("save less often (a larger SAVEPER, saveper=, --saveper), keep fewer variables "

@@ -18,14 +18,13 @@ import numpy as np
 import xarray as xr
 
 from . import diagnose, integrate, limits
-from .codegen import Program, build_program
-from .compiler import CompiledModel, Variable, compile_model
+from .compile import CompiledModel, Program, Variable, build_program, compile_model
 from .diagnose import Diagnose
 from .errors import ModelError, ParameterError, UnsupportedError
+from .frontend.translate import read_model
 from .integrate import SolverOptions, check_option
 from .names import clean_key, close_matches
 from .results import build_dataset
-from .translate import read_model
 
 ParamValue = float | int | Sequence[float] | np.ndarray
 _DEFAULT = SolverOptions()  # the keyword arguments' defaults

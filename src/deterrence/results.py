@@ -27,8 +27,7 @@ from .errors import ModelError
 from .files import atomic_write, interruption_point, write_error
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .codegen import Program
-    from .compiler import Variable
+    from .compile import Program, Variable
     from .integrate import Grid
     from .model import Model
 

@@ -15,7 +15,7 @@ import pytest
 from adversarial_support import vensim_text
 
 import deterrence
-from deterrence import amrcache
+from deterrence.frontend import amrcache
 
 
 def _model(tmp_path: Path, name: str, rate: float) -> Path:

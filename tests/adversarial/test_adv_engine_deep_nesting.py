@@ -21,9 +21,8 @@ from adversarial_support import run_cli
 
 import deterrence
 from deterrence import limits
-from deterrence.compiler import LEFT_TO_RIGHT, _chain
+from deterrence.compile.ir import LEFT_TO_RIGHT, chain, num, ref
 from deterrence.errors import UnsupportedError
-from deterrence.pyast import num
 
 
 def write(tmp_path: Path, rate: str, *extra: str, name: str = "deep") -> Path:
@@ -73,12 +72,18 @@ def test_balanced_chains_equal_left_to_right(n: int) -> None:
     expected = 1.0
     for op, i in zip(ops, range(2, n + 1), strict=True):
         expected = expected + i if op == "+" else expected - i
-    names = [ast.Name(id=f"x{i}", ctx=ast.Load()) for i in range(n)]
-    tree = _chain(ops, names)
+    tree = _emit(chain(ops, [ref(f"x{i}") for i in range(n)]))
     code = compile(ast.fix_missing_locations(ast.Expression(body=tree)), "<t>", "eval")
     assert eval(code, {f"x{i}": float(a.value) for i, a in enumerate(args)}) == expected
     if n > LEFT_TO_RIGHT:
         assert _depth_of(tree) <= LEFT_TO_RIGHT + 20
+
+
+def _emit(expr: object) -> ast.expr:
+    """The IR expression as the NumPy emitter writes it."""
+    from deterrence.compile.emit_numpy import _Expressions
+
+    return _Expressions("vector")(expr)  # type: ignore[arg-type]
 
 
 def _depth_of(tree: ast.AST) -> int:

@@ -11,8 +11,8 @@ import pytest
 from adversarial_support import run_cli, vensim_text
 
 import deterrence
-from deterrence import translate
 from deterrence.errors import ModelError
+from deterrence.frontend import translate
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from deterrence import pysd_guard
-from deterrence.pysd_guard import UnsafeText, literal
+from deterrence.frontend import pysd_guard
+from deterrence.frontend.pysd_guard import UnsafeText, literal
 
 
 def test_every_translator_module_that_evaluates_is_guarded() -> None:

@@ -16,7 +16,7 @@ from adversarial_support import vensim_text
 
 import deterrence
 from deterrence.errors import ModelSyntaxError
-from deterrence.translate import LookupOrderWarning
+from deterrence.frontend.translate import LookupOrderWarning
 
 
 def _write(tmp_path: Path, *blocks: str, name: str = "m") -> Path:

@@ -81,9 +81,9 @@ def test_default_folders_started_in_the_same_second_differ(monkeypatch) -> None:
     from hydra.core.global_hydra import GlobalHydra
     from omegaconf import OmegaConf
 
-    from deterrence import experiments
+    from deterrence.experiments import config
 
-    experiments.register_configs()
+    config.register_configs()
     GlobalHydra.instance().clear()
     folders = []
     try:

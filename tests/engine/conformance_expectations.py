@@ -2,7 +2,7 @@
 
 One source for ``tests/engine/test_conformance.py`` and ``docs/make_conformance.py``
 (which writes ``docs/conformance.md``). Every case found by
-``deterrence.conformance.find_cases`` must pass (match Vensim's table with Euler to
+``deterrence.analysis.conformance.find_cases`` must pass (match Vensim's table with Euler to
 ``1e-5 + 1e-5 |expected|``) unless it is listed here:
 
 - ``EXPECTED_UNSUPPORTED``: the engine must refuse the case with a ``ModelError``

@@ -8,7 +8,7 @@ import json
 import pytest
 
 import deterrence
-from deterrence import amrcache
+from deterrence.frontend import amrcache
 
 
 @pytest.fixture

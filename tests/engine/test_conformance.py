@@ -19,7 +19,7 @@ from conformance_expectations import (
 )
 
 import deterrence
-from deterrence import conformance
+from deterrence.analysis import conformance
 
 ROOT = models_root()
 if not ROOT.is_dir():

@@ -36,6 +36,23 @@ CASES = {
                            ["+experiment.batch"]),
     "scenario_set_without_plus": (["scenario.set.Nonsense=1"], ["+scenario.set.Nonsense"]),
     "not_a_number": (["solver.final_time=abc"], ["abc", "Float"]),
+    "policy_set_without_plus": (["policy.set.Nonsense=1"], ["+policy.set.Nonsense"]),
+    "lever_not_a_number": (["policy.joint_exercises=abc"], ["abc", "expected a number"]),
+    "lever_of_a_model_without_levers": (
+        ["model=richardson", "policy.joint_exercises=0.5"],
+        ["policy.joint_exercises", "richardson_arms_race", "no policy levers"]),
+    "policy_option_for_a_model_without_levers": (
+        ["model=richardson", "policy=comprehensive"],
+        ["policy.joint_exercises", "no policy levers"]),
+    "sensitivity_without_an_outcome": (
+        ["model=vensim", "model.path=sd_models/richardson_arms_race.mdl",
+         "experiment=sensitivity", "experiment.sensitivity.names=null",
+         "experiment.sensitivity.outcomes=null"],
+        ["experiment.sensitivity.outcomes", "default_outcome"]),
+    "unknown_key_output": (["model.key_outputs=[mutual_trus]"],
+                           ["model.key_outputs", "mutual_trus", "'mutual_trust'"]),
+    "unknown_sensitivity_reduce": (["experiment=sensitivity", "experiment.sensitivity.reduce=last"],
+                                   ["reduce='last'", "final"]),
 }
 
 def run_in_process(args, tmp_path, capsys):

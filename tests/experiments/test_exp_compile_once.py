@@ -8,22 +8,23 @@ import pytest
 from exp_support import REPO
 
 from deterrence import experiments
+from deterrence.experiments import config, job
 
 
 @pytest.fixture
 def count_loads(monkeypatch):
-    """A fresh compile cache and a counter of the compilations (``experiments.load``)."""
+    """A fresh compile cache and a counter of the compilations (``experiments.config.load``)."""
     calls = []
-    original = experiments.load
+    original = config.load
 
     def counting(path, *args, **kwargs):
         calls.append(str(path))
         return original(path, *args, **kwargs)
 
-    experiments._load_cached.cache_clear()
-    monkeypatch.setattr(experiments, "load", counting)
+    config._load_cached.cache_clear()
+    monkeypatch.setattr(config, "load", counting)
     yield calls
-    experiments._load_cached.cache_clear()  # no counted model left behind
+    config._load_cached.cache_clear()  # no counted model left behind
 
 
 def compose(*overrides):
@@ -31,7 +32,7 @@ def compose(*overrides):
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    experiments.register_configs()
+    config.register_configs()
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(experiments.conf_dir()),
@@ -45,10 +46,10 @@ def test_run_job_twice_compiles_once(count_loads, tmp_path):
     for i, level in enumerate((0.2, 0.8)):
         cfg = compose(f"policy.joint_exercises={level}", "solver.final_time=2",
                       "output.plot=false")
-        ds = experiments.run_job(cfg, (tmp_path / str(i)))
+        ds = job.run_job(cfg, (tmp_path / str(i)))
         assert float(ds["joint_exercise_intensity"]) == level
     assert count_loads == [str(REPO / "sd_models" / "alliance_deterrence.mdl")]
-    info = experiments._load_cached.cache_info()
+    info = config._load_cached.cache_info()
     assert (info.misses, info.hits) == (1, 1)
 
 
@@ -61,7 +62,7 @@ def test_a_multirun_compiles_once(count_loads, tmp_path):
     assert status == 0
     assert (sweep / "combined.nc").exists()
     assert len(count_loads) == 1
-    info = experiments._load_cached.cache_info()
+    info = config._load_cached.cache_info()
     assert info.misses == 1
     assert info.hits >= 2
 
@@ -69,10 +70,10 @@ def test_a_multirun_compiles_once(count_loads, tmp_path):
 def test_an_edited_file_is_compiled_again(count_loads, tmp_path, divide_model):
     path = tmp_path / "divide.mdl"
     shutil.copy(divide_model, path)
-    first = experiments.get_model(path)
-    assert experiments.get_model(path) is first
+    first = config.get_model(path)
+    assert config.get_model(path) is first
     path.write_text(path.read_text().replace("Divisor=\n\t1\n", "Divisor=\n\t42\n"))
-    second = experiments.get_model(path)
+    second = config.get_model(path)
     assert second is not first
     assert second.variable("Divisor").default == 42
     assert len(count_loads) == 2

@@ -12,6 +12,7 @@ from matplotlib import image
 
 import deterrence
 from deterrence import experiments
+from deterrence.experiments import config, params
 
 
 @pytest.fixture(scope="module")
@@ -147,9 +148,9 @@ def test_precedence_scenario_then_policy_then_params():
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    experiments.register_configs()
+    config.register_configs()
     GlobalHydra.instance().clear()
-    model = experiments.get_model(REPO / "sd_models" / "alliance_deterrence.mdl")
+    model = config.get_model(REPO / "sd_models" / "alliance_deterrence.mdl")
     try:
         with initialize_config_dir(config_dir=str(experiments.conf_dir()),
                                    version_base="1.3"):
@@ -161,6 +162,6 @@ def test_precedence_scenario_then_policy_then_params():
                                                  "+params.joint_exercise_intensity=0.1"])
     finally:
         GlobalHydra.instance().clear()
-    assert experiments.job_params(model, cold_war)["joint_exercise_intensity"] == 0.8
-    assert experiments.job_params(model, lever)["joint_exercise_intensity"] == 0.3
-    assert experiments.job_params(model, param)["joint_exercise_intensity"] == 0.1
+    assert params.job_params(model, cold_war)["joint_exercise_intensity"] == 0.8
+    assert params.job_params(model, lever)["joint_exercise_intensity"] == 0.3
+    assert params.job_params(model, param)["joint_exercise_intensity"] == 0.1

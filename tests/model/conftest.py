@@ -3,8 +3,9 @@
 The models are simulated with the engine itself (`deterrence.load(path).simulate`), with
 Euler at the model's TIME STEP unless a test asks otherwise. The scenarios and policies
 are the experiment configs in conf/scenario and conf/policy, read with the package's own
-loaders (`deterrence.experiments.group_option`, `scenario_params`, `policy_params`), so
-the tests check exactly what `deterrence run scenario=... policy=...` runs.
+loaders (`deterrence.experiments.config.group_option`, `deterrence.experiments.params`'s
+`scenario_params` and `policy_params`), so the tests check exactly what
+`deterrence run scenario=... policy=...` runs.
 """
 
 from __future__ import annotations
@@ -19,16 +20,15 @@ import xarray as xr
 from omegaconf import DictConfig
 
 import deterrence
-from deterrence.experiments import (
+from deterrence.experiments.config import (
     ModelConfig,
     PolicyConfig,
     ScenarioConfig,
     conf_dir,
     group_option,
     model_path,
-    policy_params,
-    scenario_params,
 )
+from deterrence.experiments.params import policy_params, scenario_params
 
 Simulate = Callable[..., xr.Dataset]
 

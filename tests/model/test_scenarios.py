@@ -8,7 +8,7 @@ import re
 import pytest
 
 from deterrence.analysis import fall_and_recovery, series
-from deterrence.experiments import LEVER_FIELDS
+from deterrence.experiments.params import policy_levers
 
 SHOCK_SCENARIOS = ["leadership_change", "interest_divergence", "rising_power",
                    "technological_disruption", "disinformation", "abandonment"]
@@ -54,8 +54,11 @@ def test_each_shock_window_starts_when_the_shock_does(catalogue, scenario):
 
 
 def test_the_lever_map_sets_a_ranged_constant_for_every_policy_lever(alliance,
-                                                                      alliance_config):
-    assert set(alliance_config.levers) == set(LEVER_FIELDS)
+                                                                      alliance_config,
+                                                                      catalogue):
+    used = {lever for policy in catalogue.policies.values()
+            for lever in policy_levers(policy, alliance_config.levers)}
+    assert set(alliance_config.levers) == used  # every lever, and only levers, used
     for lever, name in alliance_config.levers.items():
         var = alliance.variable(name)
         assert var.kind == "constant", f"levers.{lever}: {name!r} is a {var.kind}"

@@ -19,8 +19,8 @@ from pathlib import Path
 from pysd.translators.structures.abstract_expressions import LookupsStructure
 from pysd.translators.structures.abstract_model import AbstractModel
 
+from ..errors import ModelError, ModelSyntaxError, ModelWarning
 from . import amrcache, pysd_guard
-from .errors import ModelError, ModelSyntaxError, ModelWarning
 
 VENSIM_SUFFIXES = (".mdl",)
 XMILE_SUFFIXES = (".xmile", ".xml", ".stmx")

@@ -10,7 +10,6 @@ such tables beside each model; :func:`find_cases` lists them for the conformance
 from __future__ import annotations
 
 import io
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .names import clean_key
+from ..names import clean_key
 
 MODEL_SUFFIXES = (".mdl", ".xmile")
 
@@ -142,7 +141,3 @@ def find_cases(root: str | Path) -> Iterator[Case]:
             if model.suffix.lower() in MODEL_SUFFIXES:
                 yield Case(f"{folder.relative_to(root)}/{model.name}", model, tables[0])
 
-
-def tolerance_ok(actual: float, expected: float, rtol: float = 1e-5,
-                 atol: float = 1e-5) -> bool:
-    return math.isclose(actual, expected, rel_tol=0, abs_tol=atol + rtol * abs(expected))

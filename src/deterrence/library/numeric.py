@@ -1,4 +1,4 @@
-"""The Vensim/XMILE function library that compiled models call, in two flavours.
+"""The implementations behind the function registry, in two flavours.
 
 ``VECTOR`` works on NumPy arrays with a leading run axis (every run at once) and never
 raises on bad arithmetic: it returns inf/NaN, which the integrator then reports with the
@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
@@ -120,14 +118,14 @@ def s_pulse(tc, ts, start, width):
 
 def s_pulse_train(ts, start, width, between, end):
     since = ts - start
-    if since <= 0 or ts > end:
+    if not (since > 0 and ts <= end):  # written so a NaN gives 0, as the vector flavour
         return 0.0
     phase = math.fmod(since, between) if between > 0 else since
     return 1.0 if phase <= width else 0.0
 
 
 def s_ramp(t, slope, start, end=math.inf):
-    return slope * (min(t, end) - start) if t > start else 0.0
+    return slope * (s_min(t, end) - start) if t > start else 0.0
 
 
 def s_xpulse(ts, start, magnitude, dt):
@@ -200,62 +198,17 @@ def s_max(a, b):
     return a if a >= b else b if b > a else math.nan
 
 
-def _s_where(cond, a, b):  # only used outside generated kernels, which inline `a if c else b`
+def s_where(cond, a, b):  # generated scalar code inlines `a if c else b` instead
     return a if cond else b
 
 
-# name in generated code -> (vector implementation, scalar implementation)
-LIBRARY: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
-    "_where": (np.where, _s_where),
-    "_min": (np.minimum, s_min),
-    "_max": (np.maximum, s_max),
-    "_abs": (np.abs, abs),
-    "_sqrt": (np.sqrt, math.sqrt),
-    "_exp": (np.exp, math.exp),
-    "_ln": (np.log, math.log),
-    "_log": (v_log, s_log),
-    "_log10": (np.log10, math.log10),
-    "_sin": (np.sin, math.sin),
-    "_cos": (np.cos, math.cos),
-    "_tan": (np.tan, math.tan),
-    "_arcsin": (np.arcsin, math.asin),
-    "_arccos": (np.arccos, math.acos),
-    "_arctan": (np.arctan, math.atan),
-    "_sinh": (np.sinh, math.sinh),
-    "_cosh": (np.cosh, math.cosh),
-    "_tanh": (np.tanh, math.tanh),
-    "_power": (np.power, math.pow),
-    "_integer": (np.trunc, math.trunc),
-    "_modulo": (v_modulo, s_modulo),
-    "_quantum": (v_quantum, s_quantum),
-    "_xidz": (v_xidz, s_xidz),
-    "_zidz": (v_zidz, s_zidz),
-    "_step": (v_step, s_step),
-    "_pulse": (v_pulse, s_pulse),
-    "_pulse_train": (v_pulse_train, s_pulse_train),
-    "_ramp": (v_ramp, s_ramp),
-    "_xpulse": (v_xpulse, s_xpulse),
-    "_xpulse_train": (v_xpulse_train, s_xpulse_train),
-    "_interp": (v_interp, s_interp),
-    "_extrapolate": (v_extrapolate, s_extrapolate),
-    "_backward": (v_backward, s_backward),
-    "_forward": (v_forward, s_forward),
-    "_not": (np.logical_not, lambda a: not a),
-    "_and": (np.logical_and, lambda a, b: bool(a) and bool(b)),
-    "_or": (np.logical_or, lambda a, b: bool(a) or bool(b)),
-}
+def s_not(a):
+    return not a
 
 
-def namespace(flavour: str) -> dict[str, Any]:
-    """Globals for generated code: only this library, no builtins beyond what it needs."""
-    index = 0 if flavour == "vector" else 1
-    names: dict[str, Any] = {name: impls[index] for name, impls in LIBRARY.items()}
-    names["__builtins__"] = {"range": range, "len": len, "tuple": tuple}
-    names["_empty"] = np.empty
-    names["_nan"] = np.float64(math.nan) if flavour == "vector" else math.nan
-    # Python floats raise on 1/0 or 10**400 and give complex numbers for (-1)**0.5; the
-    # vector flavour wraps values that could be Python floats (the time, literals) in
-    # np.float64, so every expression follows NumPy's semantics (inf, NaN).
-    names["_f64"] = np.float64 if flavour == "vector" else float
-    names["_isfinite"] = math.isfinite
-    return names
+def s_and(a, b):
+    return bool(a) and bool(b)
+
+
+def s_or(a, b):
+    return bool(a) or bool(b)

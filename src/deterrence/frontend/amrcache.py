@@ -30,7 +30,7 @@ import numpy as np
 from pysd.translators.structures import abstract_expressions as ae
 from pysd.translators.structures import abstract_model as am
 
-from .files import atomic_write_text
+from ..files import atomic_write_text
 
 FORMAT = 2  # 2: entries carry the source's sha256 and the parse's notes
 MAX_MB = 256.0

@@ -1,0 +1,359 @@
+"""Emit a plan as NumPy code: IR -> Python ``ast`` -> compiled functions (a "program").
+
+``_setup`` (parameters -> initial state and hoisted constants), ``_make`` (closures over
+the constants: the vectorised ``rates`` whose arrays carry a run axis, ``outputs``,
+switch times, control values) and, for single runs, a whole Euler loop on Python floats.
+The code is built node by node from generated identifiers, numbers and library entries,
+and compiled with the built-in ``compile``: no text from the model file becomes code.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..errors import UnsupportedError
+from ..library import FUNCTIONS, namespace
+from ..limits import deep_call
+from . import ir
+from .lower import CompiledModel
+from .plan import Plan, make_plan
+
+
+class Controls(NamedTuple):
+    """INITIAL TIME, FINAL TIME, TIME STEP and SAVEPER (None: changes during the run)."""
+
+    initial_time: Any
+    final_time: Any
+    time_step: Any
+    saveper: Any
+
+
+class Setup(NamedTuple):
+    """What ``Program.setup`` returns: the start of a run."""
+
+    controls: Controls
+    y0: tuple[Any, ...]  # one value (or run array) per stock
+    constants: tuple[Any, ...]  # the hoisted constants, handed to ``make_vector``
+    discrete_init: tuple[Any, ...]  # DELAY FIXED pipes: initial values
+    discrete_delays: tuple[Any, ...]  # and delay times
+
+
+class Kernels(NamedTuple):
+    """What ``Program.make_vector`` returns: the run's functions, closed over constants.
+
+    ``rates(t, tc, ts, y, z) -> Rates``; ``outputs(...)`` -> every varying value in
+    ``Program.output_ids`` order; ``breakpoints()``/``trains()`` -> switch times;
+    ``controls(...) -> Controls`` during the run.
+    """
+
+    rates: Callable[..., Rates]
+    outputs: Callable[..., tuple[Any, ...]]
+    breakpoints: Callable[[], tuple[Any, ...]]
+    trains: Callable[[], tuple[tuple[Any, ...], ...]]
+    controls: Callable[..., Controls]
+
+
+class Rates(NamedTuple):
+    dy: np.ndarray  # derivative of each stock, shape of y
+    pipe_in: tuple[Any, ...]  # the values entering each DELAY FIXED pipe
+
+
+class EulerRun(NamedTuple):
+    saved: list[tuple[float, ...]]  # the stocks at each save
+    failed_step: int  # the step where a stock stopped being finite, or -1
+
+
+@dataclass
+class Program:
+    """Generated functions for one choice of which variables are parameters."""
+
+    param_ids: list[str]
+    const_ids: list[str]  # the closure constants K, in order
+    stock_ids: list[str]
+    discrete_ids: list[str]
+    output_ids: list[str]  # time-varying nodes returned by ``outputs``
+    control_ids: tuple[str, str, str, str]
+    setup: Callable[..., Setup]  # (P, fixed, tiny)
+    make_vector: Callable[..., Kernels]  # (K)
+    make_scalar_euler: Callable[..., EulerRun] | None  # (K, y0, t0, dt, n, every, half)
+    dynamic_switches: list[str]
+    dynamic_controls: bool  # TIME STEP, SAVEPER or FINAL TIME change during the run
+    source: str  # generated code, for reading when debugging
+
+
+_RESULTS = {"_Controls": Controls, "_Setup": Setup, "_Kernels": Kernels, "_Rates": Rates,
+            "_EulerRun": EulerRun}
+_BINOPS = {ir.Op.ADD: ast.Add, ir.Op.SUB: ast.Sub, ir.Op.MUL: ast.Mult, ir.Op.DIV: ast.Div,
+           ir.Op.POW: ast.Pow}
+_CMPOPS = {ir.Cmp.EQ: ast.Eq, ir.Cmp.NE: ast.NotEq, ir.Cmp.LT: ast.Lt, ir.Cmp.LE: ast.LtE,
+           ir.Cmp.GT: ast.Gt, ir.Cmp.GE: ast.GtE}
+
+
+# -- small AST constructors ------------------------------------------------------------
+
+
+def _ref(identifier: str) -> ast.Name:
+    return ast.Name(id=identifier, ctx=ast.Load())
+
+
+def _store(identifier: str) -> ast.Name:
+    return ast.Name(id=identifier, ctx=ast.Store())
+
+
+def _call(func: str, *args: ast.expr) -> ast.Call:
+    return ast.Call(func=_ref(func), args=list(args), keywords=[])
+
+
+def _assign(target: str, value: ast.expr) -> ast.Assign:
+    return ast.Assign(targets=[_store(target)], value=value, lineno=0)
+
+
+def _unpack(targets: list[str], value: ast.expr) -> ast.stmt:
+    if not targets:
+        return ast.Expr(value=ast.Constant(value=None))
+    return ast.Assign(targets=[ast.Tuple(elts=[_store(t) for t in targets], ctx=ast.Store())],
+                      value=value, lineno=0)
+
+
+def _tup(items: Iterable[ast.expr]) -> ast.Tuple:
+    return ast.Tuple(elts=list(items), ctx=ast.Load())
+
+
+def _function(name: str, args: list[str], body: list[ast.stmt]) -> ast.FunctionDef:
+    return ast.FunctionDef(
+        name=name, args=ast.arguments(posonlyargs=[], args=[ast.arg(arg=a) for a in args],
+                                      kwonlyargs=[], kw_defaults=[], defaults=[]),
+        body=body or [ast.Pass()], decorator_list=[], returns=None, type_params=[], lineno=0)
+
+
+# -- expressions -----------------------------------------------------------------------
+
+
+class _Expressions:
+    """IR -> ``ast`` for one flavour; shared subtrees are emitted once and shared.
+
+    The scalar flavour (Python floats, one run) writes IF THEN ELSE as ``a if c else b``
+    (only one branch runs) and ``^`` as ``math.pow``, which raises instead of returning
+    a complex number, so the caller falls back to the vector flavour.
+    """
+
+    def __init__(self, flavour: str) -> None:
+        self.scalar = flavour == "scalar"
+        self.done: dict[int, ast.expr] = {}
+
+    def __call__(self, expr: ir.Expr) -> ast.expr:
+        cached = self.done.get(id(expr))
+        if cached is None:
+            cached = self.done[id(expr)] = self._emit(expr)
+        return cached
+
+    def _emit(self, e: ir.Expr) -> ast.expr:
+        if isinstance(e, ir.Const):
+            return _ref("_nan") if math.isnan(e.value) else ast.Constant(value=e.value)
+        if isinstance(e, ir.Ref):
+            if e.select:
+                raise UnsupportedError("subscripted references are not emitted yet")
+            return _ref(e.node)
+        if isinstance(e, ir.Time):
+            return _ref(e.clock.value)
+        if isinstance(e, ir.TimeAt):
+            return _call("_f64", ast.Constant(value=float(e.value)))
+        if isinstance(e, ir.Neg):
+            return ast.UnaryOp(op=ast.USub(), operand=self(e.arg))
+        if isinstance(e, ir.Binary):
+            if self.scalar and e.op is ir.Op.POW:
+                return _call(FUNCTIONS["power"].ident, self(e.left), self(e.right))
+            return ast.BinOp(left=self(e.left), op=_BINOPS[e.op](), right=self(e.right))
+        if isinstance(e, ir.Compare):
+            return ast.Compare(left=self(e.left), ops=[_CMPOPS[e.op]()],
+                               comparators=[self(e.right)])
+        if isinstance(e, ir.Call):
+            if self.scalar and e.function == "if_then_else":
+                cond, a, b = (self(x) for x in e.args)
+                return ast.IfExp(test=cond, body=a, orelse=b)
+            return _call(FUNCTIONS[e.function].ident, *(self(a) for a in e.args))
+        if isinstance(e, ir.Lookup):
+            return _call(FUNCTIONS[e.mode.value].ident, self(e.x), _ref(e.table + "x"),
+                         _ref(e.table + "y"))
+        raise TypeError(f"cannot emit {type(e).__name__}; ACTIVE INITIAL is resolved first")
+
+
+def _as_float64(expr: ast.expr) -> ast.expr:
+    """A literal as np.float64, so arithmetic on the value follows NumPy (1/0 is inf)."""
+    return _call("_f64", expr) if isinstance(expr, ast.Constant) else expr
+
+
+# -- functions -------------------------------------------------------------------------
+
+
+class _Emitter:
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.vector = _Expressions("vector")
+
+    def value(self, node_id: str, initial: bool = False) -> ast.expr:
+        node = self.plan.nodes[node_id]
+        return self.vector(node.init if initial else node.dyn)  # type: ignore[arg-type]
+
+    def state_loads(self) -> list[ast.stmt]:
+        p = self.plan
+        body: list[ast.stmt] = []
+        for array, ids in (("y", p.stocks), ("z", p.discrete)):
+            body += [_assign(s, ast.Subscript(value=_ref(array), slice=ast.Constant(i),
+                                              ctx=ast.Load())) for i, s in enumerate(ids)]
+        return body
+
+    def setup_fn(self) -> ast.FunctionDef:
+        """``_setup(P, fixed, tiny) -> Setup``.
+
+        Controls that change during the run are returned as None, except INITIAL TIME,
+        which is then evaluated at Time = 0, as Vensim does.
+        """
+        p = self.plan
+        body: list[ast.stmt] = [_unpack(p.params, _ref("P"))]
+        body += [_assign(n, _as_float64(self.value(n))) for n in p.control_order]
+        if p.start_order:
+            body += [_assign(c.value, ast.Constant(value=0.0)) for c in ir.Clock]
+            body += [_assign(n, self.value(n)) for n in p.start_order]
+        it, _ft, dt, _sp = p.model.control_ids
+        body.append(_assign("t", _call("_f64", _ref(it))))
+        body.append(_assign("tc", _ref("t")))
+        half = ast.BinOp(left=_ref(dt), op=ast.Mult(), right=ast.Constant(value=0.5)) \
+            if dt in p.const else _ref("tiny")
+        body.append(_assign("ts", ast.BinOp(left=_ref("t"), op=ast.Add(), right=ast.IfExp(
+            test=_ref("fixed"), body=half, orelse=_ref("tiny")))))
+        body += [_assign(n, _as_float64(self.value(n, initial=True))) for n in p.init_order]
+        body += [_assign(n, _as_float64(self.value(n))) for n in p.const_order]
+        known = p.const | set(p.start_order)
+        body.append(ast.Return(value=_call(
+            "_Setup",
+            _call("_Controls", *(_ref(c) if c in known else ast.Constant(None)
+                                 for c in p.model.control_ids)),
+            _tup(_ref(s) for s in p.stocks),
+            _tup(_ref(k) for k in p.k_ids),
+            _tup(_ref(d) for d in p.discrete),
+            _tup(_ref(p.nodes[d].delay) for d in p.discrete))))  # type: ignore[arg-type]
+        return _function("_setup", ["P", "fixed", "tiny"], body)
+
+    def vector_fn(self) -> ast.FunctionDef:
+        """``_make(K) -> Kernels``: ``rates``' ``y`` has shape (stocks, runs); ``outputs``
+        takes any trailing shape, e.g. (stocks, times, runs)."""
+        p = self.plan
+        args = ["t", "tc", "ts", "y", "z"]
+        rates = self.state_loads() + [_assign(n, self.value(n)) for n in p.rate_order]
+        rates.append(_assign("_dy", _call("_empty", ast.Attribute(
+            value=_ref("y"), attr="shape", ctx=ast.Load()))))
+        rates += [ast.Assign(targets=[ast.Subscript(value=_ref("_dy"), slice=ast.Constant(i),
+                                                    ctx=ast.Store())],
+                             value=self.value(s), lineno=0) for i, s in enumerate(p.stocks)]
+        rates.append(ast.Return(value=_call("_Rates", _ref("_dy"), _tup(
+            self.value(d) for d in p.discrete))))
+        outputs = self.state_loads() + [_assign(n, self.value(n)) for n in p.dyn_order]
+        outputs.append(ast.Return(value=_tup(_ref(n) for n in p.output_ids)))
+        controls = self.state_loads() + [_assign(n, self.value(n)) for n in p.ctl_order]
+        controls.append(ast.Return(value=_call("_Controls", *(
+            _ref(c) for c in p.model.control_ids))))
+        trains = _tup(_tup(self.vector(e) for e in train) for train in p.trains)
+        body: list[ast.stmt] = [
+            _unpack(p.k_ids, _ref("K")),
+            _function("rates", args, rates),
+            _function("outputs", args, outputs),
+            _function("breakpoints", [], [ast.Return(value=_tup(
+                self.vector(e) for e in p.breakpoints))]),
+            _function("trains", [], [ast.Return(value=trains)]),
+            _function("controls", args, controls),
+            ast.Return(value=_call("_Kernels", *(_ref(f) for f in Kernels._fields))),
+        ]
+        return _function("_make", ["K"], body)
+
+    def scalar_euler_fn(self) -> ast.FunctionDef:
+        """``_euler(K, y0, t0, dt, n, every, half) -> EulerRun``.
+
+        The whole Euler loop on Python floats: for one run, NumPy's per-call overhead
+        would cost more than the model's arithmetic.
+        """
+        p = self.plan
+        scalar = _Expressions("scalar")
+        derivs = [f"_d{i}" for i in range(len(p.stocks))]
+        state = _tup(_ref(s) for s in p.stocks)
+        loop: list[ast.stmt] = [
+            _assign("t", ast.BinOp(left=_ref("t0"), op=ast.Add(), right=ast.BinOp(
+                left=_ref("_k"), op=ast.Mult(), right=_ref("dt")))),
+            _assign("tc", _ref("t")),
+            _assign("ts", ast.BinOp(left=_ref("t"), op=ast.Add(), right=_ref("half"))),
+            ast.If(test=ast.Compare(left=ast.BinOp(left=_ref("_k"), op=ast.Mod(),
+                                                   right=_ref("every")),
+                                    ops=[ast.Eq()], comparators=[ast.Constant(0)]),
+                   body=[ast.Expr(value=_call("_append", state))], orelse=[]),
+            ast.If(test=ast.Compare(left=_ref("_k"), ops=[ast.Eq()], comparators=[_ref("n")]),
+                   body=[ast.Break()], orelse=[]),
+        ]
+        loop += [_assign(n, scalar(p.nodes[n].dyn)) for n in p.rate_order]  # type: ignore[arg-type]
+        loop += [_assign(d, scalar(p.nodes[s].dyn))  # type: ignore[arg-type]
+                 for d, s in zip(derivs, p.stocks, strict=True)]
+        loop += [_assign(s, ast.BinOp(left=_ref(s), op=ast.Add(), right=ast.BinOp(
+            left=_ref("dt"), op=ast.Mult(), right=_ref(d))))
+            for d, s in zip(derivs, p.stocks, strict=True)]
+        if p.stocks:  # a balanced sum: thousands of stocks stay a few levels deep
+            total = ir.chain([ir.Op.ADD] * (len(p.stocks) - 1), [ir.ref(s) for s in p.stocks])
+            loop.append(ast.If(
+                test=ast.UnaryOp(op=ast.Not(), operand=_call("_isfinite", scalar(total))),
+                body=[ast.Return(value=_call("_EulerRun", _ref("_out"), _ref("_k")))],
+                orelse=[]))
+        body: list[ast.stmt] = [
+            _unpack(p.k_ids, _ref("K")),
+            _unpack(p.stocks, _ref("y0")),
+            _assign("_out", ast.List(elts=[], ctx=ast.Load())),
+            _assign("_append", ast.Attribute(value=_ref("_out"), attr="append",
+                                             ctx=ast.Load())),
+            ast.For(target=_store("_k"), iter=_call("range", ast.BinOp(
+                left=_ref("n"), op=ast.Add(), right=ast.Constant(1))), body=loop, orelse=[],
+                lineno=0),
+            ast.Return(value=_call("_EulerRun", _ref("_out"), ast.Constant(-1))),
+        ]
+        return _function("_euler", ["K", "y0", "t0", "dt", "n", "every", "half"], body)
+
+    def compile(self, module: ast.Module, flavour: str) -> dict[str, Any]:
+        """Compile a generated module (our AST; nothing from the file is text here)."""
+        ast.fix_missing_locations(module)
+        code = compile(module, f"<deterrence:{self.plan.path.name}:{flavour}>", "exec")
+        globals_ = namespace(flavour) | _RESULTS
+        for table_id, (xp, fp, _mode) in self.plan.model.tables.items():
+            as_list = flavour == "scalar"
+            globals_[table_id + "x"] = list(xp) if as_list else xp
+            globals_[table_id + "y"] = list(fp) if as_list else fp
+        exec(code, globals_)
+        return globals_
+
+    def build(self) -> Program:
+        p = self.plan
+        module = ast.Module(body=[self.setup_fn(), self.vector_fn()], type_ignores=[])
+        scalar_module = None
+        if not p.discrete and not p.dynamic_controls:
+            scalar_module = ast.Module(body=[self.scalar_euler_fn()], type_ignores=[])
+        vector_ns = self.compile(module, "vector")
+        scalar_ns = self.compile(scalar_module, "scalar") if scalar_module else None
+        return Program(
+            param_ids=p.params, const_ids=p.k_ids, stock_ids=p.stocks,
+            discrete_ids=p.discrete, output_ids=p.output_ids,
+            control_ids=p.model.control_ids, setup=vector_ns["_setup"],
+            make_vector=vector_ns["_make"],
+            make_scalar_euler=scalar_ns["_euler"] if scalar_ns else None,
+            dynamic_switches=p.dynamic_switches, dynamic_controls=bool(p.dynamic_controls),
+            source=ast.unparse(module) + ("\n\n" + ast.unparse(scalar_module)
+                                          if scalar_module else ""))
+
+
+def build_program(model: CompiledModel, overridden: frozenset[str], fixed: bool) -> Program:
+    """The generated code where the nodes in ``overridden`` are parameters too.
+
+    ``fixed``: for Euler/RK4, which may keep step-based (discrete) state. Python's
+    ``compile`` and the emitter recurse once a level of nesting, hence ``deep_call``.
+    """
+    return deep_call(lambda: _Emitter(make_plan(model, overridden, fixed)).build())

@@ -1,0 +1,140 @@
+"""Stateful functions as hidden stocks: SMOOTH, DELAY, TREND, DELAY FIXED and INITIAL.
+
+Each builder takes the lowerer (for lowering arguments and making nodes) and the PySD
+structure, adds the stocks and auxiliaries that implement it, and returns the IR of its
+output. One family per function, as SDEverywhere keeps them; their entries in the
+library registry (``Lowering.STATEFUL``) list them for the docs.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from pysd.translators.structures import abstract_expressions as ae
+
+from ..errors import ModelError
+from . import ir
+from .fold import Folder, NotConstantError
+from .ir import NodeKind, binop, call, num, ref
+
+if TYPE_CHECKING:
+    from .lower import Lowerer
+
+
+def order(lw: Lowerer, tree: Any, what: str) -> int:
+    """DELAY N / SMOOTH N orders fix the number of stocks, so they must be constants."""
+    deps: set[str] = set()
+    try:
+        value = Folder(lw.elements, deps).fold(tree)
+    except NotConstantError as exc:
+        raise lw.unsupported(
+            f"a {what} whose order is not a constant ({exc})",
+            "the order fixes the number of hidden stocks; make it a number",
+        ) from None
+    if not math.isfinite(value):
+        raise lw.error(ModelError, f"the order of {what} in {lw.owner!r} is "
+                       f"{value}; it must be a finite number, at least 1")
+    result = round(value) if abs(value - round(value)) < 1e-9 else int(value)
+    if result < 1:
+        raise lw.error(ModelError, f"the order of {what} in {lw.owner!r} is "
+                       f"{value:g}; it must be at least 1")
+    for dep in deps:
+        lw.order_dependencies.setdefault(dep, set()).add(lw.owner)
+    return result
+
+
+def smooth(lw: Lowerer, tree: Any, n: int, what: str) -> ir.Expr:
+    """``n`` first-order stages in series, each with a ``n``-th of the smoothing time."""
+    label = f"{what} in {lw.owner!r}"
+    inp = lw.hidden_aux(lw.lower(tree.input), label + " input")
+    tau = lw.hidden_aux(binop("/", lw.lower(tree.smooth_time), num(n)), label + " stage time")
+    init = lw.lower(tree.initial)
+    upstream = inp
+    for k in range(n):
+        stock = lw.new(NodeKind.STOCK, f"{label} stage {k + 1}", raw_init=init)
+        stock.raw = binop("/", binop("-", upstream, ref(stock.id)), tau)
+        upstream = ref(stock.id)
+    return upstream
+
+
+def delay(lw: Lowerer, tree: Any, n: int, what: str, lagged: bool = False) -> ir.Expr:
+    """DELAY1/3/N as ``n`` stocks in series, each holding ``delay/n``.
+
+    Vensim's DELAY N lets each stage keep the delay time of the step at which its
+    content was computed (stage k sees the delay time of k steps ago, the output that
+    of the previous step); ``lagged`` reproduces that for fixed steps.
+    """
+    label = f"{what} in {lw.owner!r}"
+    inp = lw.hidden_aux(lw.lower(tree.input), label + " input")
+    tau = lw.hidden_aux(binop("/", lw.lower(tree.delay_time), num(n)), label + " stage time")
+    init = lw.lower(tree.initial)
+    taus = [tau] * n
+    out_tau = tau
+    if lagged:
+        taus = [tau] + [_lagged(lw, tau, k, label) for k in range(1, n)]
+        out_tau = _lagged(lw, tau, 1, label)
+    inflow: ir.Expr = inp
+    stock = None
+    for k in range(n):
+        stock = lw.new(NodeKind.STOCK, f"{label} stage {k + 1}", raw_init=binop("*", init, tau))
+        outflow = lw.new(NodeKind.AUX, f"{label} outflow {k + 1}",
+                         raw=binop("/", ref(stock.id), taus[k]))
+        stock.raw = binop("-", inflow, ref(outflow.id))
+        inflow = ref(outflow.id)
+    if lagged and stock is not None:
+        return ref(lw.new(NodeKind.AUX, label, raw=binop("/", ref(stock.id), out_tau)).id)
+    return inflow
+
+
+def _lagged(lw: Lowerer, value: ir.Expr, steps: int, label: str) -> ir.Expr:
+    """``value`` as it was ``steps`` time steps ago (its current value if adaptive)."""
+    if isinstance(value, ir.Const):
+        return value
+    dt = ref(lw.control_node("time_step"))
+    lag = lw.new(NodeKind.AUX, f"{label} lag {steps}", raw=binop("*", num(steps), dt))
+    node = lw.new(NodeKind.DISCRETE, f"{label} lag {steps}", raw=value, raw_init=value,
+                  delay=lag.id, alt=value)
+    return ref(node.id)
+
+
+def trend(lw: Lowerer, tree: ae.TrendStructure) -> ir.Expr:
+    label = f"TREND in {lw.owner!r}"
+    inp = lw.hidden_aux(lw.lower(tree.input), label + " input")
+    avg = lw.hidden_aux(lw.lower(tree.average_time), label + " average time")
+    init_trend = lw.lower(tree.initial_trend)
+    stock = lw.new(NodeKind.STOCK, label + " average")
+    stock.raw = binop("/", binop("-", inp, ref(stock.id)), avg)
+    stock.raw_init = binop("/", inp, binop("+", num(1), binop("*", init_trend, avg)))
+    out = lw.new(NodeKind.AUX, label, raw=call(
+        "zidz", binop("-", inp, ref(stock.id)), binop("*", avg, call("abs", ref(stock.id)))))
+    return ref(out.id)
+
+
+def delay_fixed(lw: Lowerer, tree: ae.DelayFixedStructure) -> ir.Expr:
+    label = f"DELAY FIXED in {lw.owner!r}"
+    inp = lw.hidden_aux(lw.lower(tree.input), label + " input")
+    delay_time = lw.new(NodeKind.AUX, label + " delay time", raw=lw.lower(tree.delay_time))
+    node = lw.new(NodeKind.DISCRETE, label, raw=inp, raw_init=lw.lower(tree.initial),
+                  delay=delay_time.id)
+    return ref(node.id)
+
+
+def initial(lw: Lowerer, tree: ae.InitialStructure) -> ir.Expr:
+    node = lw.new(NodeKind.SNAPSHOT, f"INITIAL in {lw.owner!r}",
+                  raw_init=lw.lower(tree.initial))
+    return ref(node.id)
+
+
+#: PySD's structure -> its builder (the lowerer dispatches on the structure's type)
+BUILDERS: dict[type, Any] = {
+    ae.InitialStructure: initial,
+    ae.SmoothStructure: lambda lw, t: smooth(lw, t, int(t.order), "SMOOTH"),
+    ae.SmoothNStructure: lambda lw, t: smooth(lw, t, order(lw, t.order, "SMOOTH N"),
+                                              "SMOOTH N"),
+    ae.DelayStructure: lambda lw, t: delay(lw, t, int(t.order), "DELAY"),
+    ae.DelayNStructure: lambda lw, t: delay(lw, t, order(lw, t.order, "DELAY N"), "DELAY N",
+                                            lagged=True),
+    ae.TrendStructure: trend,
+    ae.DelayFixedStructure: delay_fixed,
+}

@@ -1,0 +1,124 @@
+"""Every function the engine knows, one entry each (see :mod:`.registry`).
+
+To add a function: write its vector and scalar implementations in :mod:`.numeric` (or
+name NumPy's and ``math``'s), add one ``Function`` here, and add a test; nothing else
+changes. docs/extending.md walks through an example.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import numeric as n
+from .registry import Clock, Family, Function, Lowering, Registry
+
+FUNCTIONS = Registry()
+_add = FUNCTIONS.add
+
+# -- mathematics: plain calls ----------------------------------------------------------
+for _key, _name, _vector, _scalar in [
+    ("abs", "ABS", np.abs, abs),
+    ("sqrt", "SQRT", np.sqrt, math.sqrt),
+    ("exp", "EXP", np.exp, math.exp),
+    ("ln", "LN", np.log, math.log),
+    ("log10", "LOG10", np.log10, math.log10),
+    ("sin", "SIN", np.sin, math.sin),
+    ("cos", "COS", np.cos, math.cos),
+    ("tan", "TAN", np.tan, math.tan),
+    ("arcsin", "ARCSIN", np.arcsin, math.asin),
+    ("arccos", "ARCCOS", np.arccos, math.acos),
+    ("arctan", "ARCTAN", np.arctan, math.atan),
+    ("sinh", "SINH", np.sinh, math.sinh),
+    ("cosh", "COSH", np.cosh, math.cosh),
+    ("tanh", "TANH", np.tanh, math.tanh),
+    ("integer", "INTEGER", np.trunc, math.trunc),
+]:
+    _add(Function(_key, _name, Family.MATH, 1, _vector, _scalar))
+for _key, _name, _vector, _scalar in [
+    ("min", "MIN", np.minimum, n.s_min),
+    ("max", "MAX", np.maximum, n.s_max),
+    ("modulo", "MODULO", n.v_modulo, n.s_modulo),
+    ("quantum", "QUANTUM", n.v_quantum, n.s_quantum),
+    ("zidz", "ZIDZ", n.v_zidz, n.s_zidz),
+    ("log", "LOG", n.v_log, n.s_log),
+]:
+    _add(Function(_key, _name, Family.MATH, 2, _vector, _scalar))
+_add(Function("xidz", "XIDZ", Family.MATH, 3, n.v_xidz, n.s_xidz))
+# a ^ b: lowered to the operator; ``_power`` is the scalar flavour's ``**`` (math.pow
+# raises where ``**`` would give a complex number)
+_add(Function("power", "POWER", Family.MATH, 2, np.power, math.pow,
+              lowering=Lowering.SPECIAL))
+_add(Function("pi", "PI", Family.MATH, 0, lowering=Lowering.SPECIAL))
+
+# -- logic and selection ---------------------------------------------------------------
+_add(Function("if_then_else", "IF THEN ELSE", Family.LOGIC, 3, np.where, n.s_where))
+_add(Function("not", ":NOT:", Family.LOGIC, 1, np.logical_not, n.s_not,
+              lowering=Lowering.OPERATOR))
+_add(Function("and", ":AND:", Family.LOGIC, 2, np.logical_and, n.s_and,
+              lowering=Lowering.OPERATOR))
+_add(Function("or", ":OR:", Family.LOGIC, 2, np.logical_or, n.s_or,
+              lowering=Lowering.OPERATOR))
+_add(Function("active_initial", "ACTIVE INITIAL", Family.LOGIC, 2,
+              lowering=Lowering.SPECIAL))
+
+# -- inputs that switch in time --------------------------------------------------------
+_add(Function("step", "STEP", Family.SWITCH, 2, n.v_step, n.s_step,
+              clocks=(Clock.SWITCH,), switches=((1,),)))
+_add(Function("pulse", "PULSE", Family.SWITCH, 2, n.v_pulse, n.s_pulse,
+              clocks=(Clock.STEP_START, Clock.SWITCH), switches=((0,), (0, 1))))
+# PySD gives (start, interval, width, end); the implementation takes (start, width, ...)
+_add(Function("pulse_train", "PULSE TRAIN", Family.SWITCH, 4, n.v_pulse_train,
+              n.s_pulse_train, clocks=(Clock.SWITCH,), order=(0, 2, 1, 3),
+              train=(0, 2, 1, 3)))
+_add(Function("ramp", "RAMP", Family.SWITCH, 3, n.v_ramp, n.s_ramp, clocks=(Clock.TIME,),
+              switches=((1,), (2,))))
+# XMILE's PULSE(magnitude, start[, interval]) and RAMP(slope, start), as PySD names them
+_add(Function("Xramp", "RAMP (XMILE)", Family.SWITCH, 2, n.v_ramp, n.s_ramp,
+              clocks=(Clock.TIME,), switches=((1,),)))
+_add(Function("Xpulse", "PULSE (XMILE)", Family.SWITCH, 2, n.v_xpulse, n.s_xpulse,
+              clocks=(Clock.SWITCH,), controls=("time_step",), switches=((0,), (0, 2))))
+_add(Function("Xpulse_train", "PULSE with an interval (XMILE)", Family.SWITCH, 3,
+              n.v_xpulse_train, n.s_xpulse_train, clocks=(Clock.SWITCH,),
+              controls=("time_step",), train=(0, 3, 1, math.inf)))
+
+# -- lookups: (x, xp, fp); a table is read through lookup_interpolate unless it says
+# otherwise (GET XLS LOOKUPS' keywords, or one of the calls below)
+_add(Function("lookup_interpolate", "a lookup call", Family.LOOKUP, 1, n.v_interp,
+              n.s_interp, lowering=Lowering.SPECIAL))
+_add(Function("lookup_extrapolate", "LOOKUP EXTRAPOLATE", Family.LOOKUP, 2,
+              n.v_extrapolate, n.s_extrapolate, lowering=Lowering.SPECIAL))
+_add(Function("lookup_forward", "LOOKUP FORWARD", Family.LOOKUP, 2, n.v_forward,
+              n.s_forward, lowering=Lowering.SPECIAL))
+_add(Function("lookup_backward", "LOOKUP BACKWARD", Family.LOOKUP, 2, n.v_backward,
+              n.s_backward, lowering=Lowering.SPECIAL))
+_add(Function("with_lookup", "WITH LOOKUP", Family.LOOKUP, lowering=Lowering.SPECIAL))
+
+# -- stocks and stateful functions: built from PySD's structures by compile/stateful.py
+for _key, _name in [
+    ("integ", "INTEG"), ("smooth", "SMOOTH"), ("smoothi", "SMOOTHI"),
+    ("smooth3", "SMOOTH3"), ("smooth3i", "SMOOTH3I"), ("smooth_n", "SMOOTH N"),
+    ("delay1", "DELAY1"), ("delay1i", "DELAY1I"), ("delay3", "DELAY3"),
+    ("delay3i", "DELAY3I"), ("delay_n", "DELAY N"), ("delay_fixed", "DELAY FIXED"),
+    ("trend", "TREND"), ("initial", "INITIAL"),
+]:
+    _add(Function(_key, _name, Family.STATEFUL, lowering=Lowering.STATEFUL, stocks=True))
+_add(Function("game", "GAME", Family.OTHER, lowering=Lowering.STATEFUL))
+
+# -- known, not yet computed: refused with a reason, never a wrong number -------------
+_ARRAYS = "array functions need subscripts (next engine release)"
+for _key, _name in [
+    ("sum", "SUM"), ("prod", "PROD"), ("vmin", "VMIN"), ("vmax", "VMAX"),
+    ("vmin_xmile", "MIN (XMILE array)"), ("vmax_xmile", "MAX (XMILE array)"),
+    ("elmcount", "ELMCOUNT"), ("vector_select", "VECTOR SELECT"),
+    ("vector_sort_order", "VECTOR SORT ORDER"), ("vector_reorder", "VECTOR REORDER"),
+    ("vector_rank", "VECTOR RANK"), ("invert_matrix", "INVERT MATRIX"),
+]:
+    _add(Function(_key, _name, Family.ARRAY, lowering=Lowering.UNSUPPORTED, hint=_ARRAYS))
+for _key, _name in [
+    ("random_uniform", "RANDOM UNIFORM"), ("random_normal", "RANDOM NORMAL"),
+    ("random_exponential", "RANDOM EXPONENTIAL"), ("random_poisson", "RANDOM POISSON"),
+    ("get_time_value", "GET TIME VALUE"),
+]:
+    _add(Function(_key, _name, Family.OTHER, lowering=Lowering.UNSUPPORTED))
