@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import limits
+from .compile import NodeKind
 from .errors import ModelError, ResourceError, SimulationError
 from .integrate import BadControl, Grid, NonFiniteState, SolverFailure, TooLarge
 
@@ -151,7 +152,7 @@ class Diagnose:
             n_runs = exc.y_before.shape[1]
             for node_id, value in zip(self.program.output_ids, values, strict=True):
                 v = np.broadcast_to(np.asarray(value, dtype=float), (n_runs,))[run]
-                if not np.isfinite(v) and self.nodes[node_id].kind == "aux":
+                if not np.isfinite(v) and self.nodes[node_id].kind == NodeKind.AUX:
                     cause = (f"; the first non-finite value at time {before:g} is "
                              f"{self.label(node_id)!r} = {v}")
                     break

@@ -18,7 +18,14 @@ import numpy as np
 import xarray as xr
 
 from . import diagnose, integrate, limits
-from .compile import CompiledModel, Program, Variable, build_program, compile_model
+from .compile import (
+    CompiledModel,
+    NodeKind,
+    Program,
+    Variable,
+    build_program,
+    compile_model,
+)
 from .diagnose import Diagnose
 from .errors import ModelError, ParameterError, UnsupportedError
 from .frontend.translate import read_model
@@ -219,7 +226,7 @@ class Model:
         n_runs = _n_runs(overrides, self.path)
         fixed = solver.fixed
         program = self.program(frozenset(
-            o for o in overrides if self.compiled.nodes[o].kind != "param"), fixed)
+            o for o in overrides if self.compiled.nodes[o].kind != NodeKind.PARAM), fixed)
         diagnosis = Diagnose(self.path, program, self.compiled.nodes)
         with np.errstate(all="ignore"):
             controls, y0_raw, constants, z_init, z_delays = program.setup(
