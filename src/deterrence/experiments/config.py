@@ -17,6 +17,7 @@ from typing import Any
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 from ..errors import ModelError, ParameterError
+from ..integrate import SolverOptions
 from ..model import Model, load
 
 GROUPS = ("model", "scenario", "policy", "solver", "experiment")
@@ -87,10 +88,11 @@ class SolverConfig:
 
 
 def solver_kwargs(solver: Any) -> dict[str, Any]:
-    """``Model.simulate``'s solver arguments from a solver config: the one place that
-    maps one onto the other (absent size limits keep the engine's defaults)."""
-    kwargs = {k: solver[k] for k in ("method", "rtol", "atol", "max_step", "time_step",
-                                     "saveper", "final_time")}
+    """``Model.simulate``'s arguments from a solver config: the one place that maps one
+    onto the other. How to integrate is one :class:`SolverOptions`; the grid overrides
+    and the size limits (absent ones keep the engine's defaults) go beside it."""
+    kwargs: dict[str, Any] = {"solver": SolverOptions.from_mapping(solver)}
+    kwargs.update({k: solver[k] for k in ("time_step", "saveper", "final_time")})
     kwargs.update({k: solver[k] for k in ("max_memory", "max_steps")
                    if solver.get(k) is not None})
     return kwargs
