@@ -121,11 +121,90 @@ def _cmd_diagram(args: argparse.Namespace) -> int:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from . import plot
-
-    path = plot.run_from_args(args)
+    path = plot_from_args(args)
     print(f"wrote {path}")
     return 0
+
+
+def add_plot_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Register the ``deterrence plot`` options on ``parser`` (see :func:`plot_from_args`)."""
+    from .plot import DEFAULT_BASELINE, DEFAULT_BY, KINDS, REDUCTIONS
+
+    parser.add_argument("results", metavar="RESULTS.nc", type=Path, help="results file (NetCDF)")
+    parser.add_argument(
+        "--vars",
+        nargs="+",
+        metavar="VAR",
+        default=None,
+        help="variables to draw (space- or comma-separated); default: the key outputs",
+    )
+    parser.add_argument(
+        "--by",
+        metavar="DIM",
+        default=None,
+        help=f"dimension drawn as one line per label; default: {DEFAULT_BY!r} or the only "
+        "swept dimension",
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="LABEL",
+        default=None,
+        help="label drawn as the baseline and subtracted by --kind diff; "
+        f"default: {DEFAULT_BASELINE!r}",
+    )
+    parser.add_argument(
+        "--kind",
+        choices=KINDS,
+        default="compare",
+        help="compare: lines per label; diff: difference from baseline; fan: ensemble "
+        "bands over 'run'; map: outcome over two swept levers; sensitivity: Sobol index "
+        "bars from sensitivity.nc (default: compare)",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="FILE",
+        type=Path,
+        default=None,
+        help="output .png, .svg or .pdf; default: RESULTS_<kind>.png beside the results",
+    )
+    parser.add_argument(
+        "--sel",
+        action="append",
+        default=[],
+        metavar="DIM=LABEL",
+        help="keep one label of another swept dimension, e.g. --sel scenario=baseline",
+    )
+    parser.add_argument("--x", metavar="DIM", default=None, help="map: lever on the x axis")
+    parser.add_argument("--y", metavar="DIM", default=None, help="map: lever on the y axis")
+    parser.add_argument(
+        "--outcome", metavar="VAR", default=None, help="map: variable shown as colour"
+    )
+    parser.add_argument(
+        "--reduce",
+        choices=REDUCTIONS,
+        default="final",
+        help="map: how time becomes one number per cell (default: final)",
+    )
+    return parser
+
+
+def plot_from_args(args: argparse.Namespace) -> Path:
+    """Draw and save the figure the options of :func:`add_plot_arguments` describe."""
+    from .plot import plot_command
+
+    return plot_command(
+        args.results,
+        args.vars,
+        args.by,
+        args.baseline,
+        args.out,
+        args.kind,
+        x=args.x,
+        y=args.y,
+        outcome=args.outcome,
+        reduce=args.reduce,
+        sel=args.sel,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -170,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
         plot = None
     if plot is not None:
         p = sub.add_parser("plot", help="draw results (.nc) as briefing figures")
-        plot.add_arguments(p)
+        add_plot_arguments(p)
         p.set_defaults(func=_cmd_plot)
 
     dia = sub.add_parser("diagram", help="draw a model's stock-and-flow structure and loops")
