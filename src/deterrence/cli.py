@@ -106,12 +106,12 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_diagram(args: argparse.Namespace) -> int:
-    from . import diagram
+    from . import structure
     from .model import load
 
     model = load(args.model)
     out = args.out or Path(args.model).with_name(Path(args.model).stem + "_structure.png")
-    path, loops = diagram.write(model, out, args.max_loop)
+    path, loops = structure.write(model, out, args.max_loop)
     print(f"wrote {path}")
     if args.loops:
         print(f"feedback loops among stocks (up to {args.max_loop} stocks):")

@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from deterrence import diagram
+from deterrence import structure
 
 PICTURE = Path(__file__).resolve().parents[2] / "sd_models" / "alliance_deterrence_structure.png"
 
 
 @pytest.fixture(scope="module")
 def loops(alliance):
-    return {loop.stocks: loop.polarity for loop in diagram.feedback_loops(alliance)}
+    return {loop.stocks: loop.polarity for loop in structure.feedback_loops(alliance)}
 
 
 def _loop(loops, *stocks):
