@@ -17,6 +17,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 from . import __version__
 from .errors import ModelError, ModelWarning, ParameterError
@@ -265,7 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+def _show_warning(message: Warning | str, category: type[Warning], filename: str,
+                  lineno: int, file: TextIO | None = None, line: str | None = None) -> None:
     """The package's warnings as one ``warning:`` line; any other keeps Python's form."""
     if issubclass(category, ModelWarning):
         print(f"warning: {message}", file=sys.stderr)

@@ -676,8 +676,9 @@ def _plot_combined(ds: xr.Dataset, folder: Path, output: Any) -> None:
     numeric = [d for d in sweep_dims if d in ds.coords and ds[d].dtype.kind in "if"]
     if len(numeric) >= 2:
         reduced = ds.isel({d: 0 for d in sweep_dims if d not in numeric[:2]})
-        fig = plot.policy_map(reduced, plot.default_outcome(reduced),
-                              x=numeric[0], y=numeric[1])
+        # The alliance's default outcome, until the experiments read it from conf/model.
+        outcome = plot.default_outcome(reduced.assign_attrs(default_outcome="deterrence_survival"))
+        fig = plot.policy_map(reduced, outcome, x=numeric[0], y=numeric[1])
         plot.save_figure(fig, _fresh(folder / f"policy_map.{fmt}"))
 
 

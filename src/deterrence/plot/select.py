@@ -52,7 +52,7 @@ def key_outputs(ds: xr.Dataset) -> list[str]:
     if isinstance(raw, str | bytes):
         text = raw.decode() if isinstance(raw, bytes) else raw
         return [name for name in re.split(r"[,\s]+", text) if name]
-    return [str(name) for name in np.ravel(raw)]
+    return [name.decode() if isinstance(name, bytes) else str(name) for name in np.ravel(raw)]
 
 
 def require_time(ds: xr.Dataset) -> None:
