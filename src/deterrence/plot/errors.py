@@ -52,9 +52,11 @@ def source_of(ds: xr.Dataset) -> str:
 
 
 def dims_text(ds: xr.Dataset) -> str:
+    """Every dimension with its size, so a message shows what there is to choose."""
     return ", ".join(f"{d} ({n})" for d, n in ds.sizes.items()) or "(none)"
 
 
 def names_text(names: Iterable[Hashable]) -> str:
+    """Names joined for a message; ``(none)`` rather than an empty list."""
     listed = ", ".join(str(n) for n in names)
     return listed or "(none)"

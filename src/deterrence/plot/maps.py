@@ -30,6 +30,7 @@ REDUCTIONS = ("final", "initial", "min", "max", "mean")
 
 
 def _reduce_time(ds: xr.Dataset, da: xr.DataArray, reduce: str) -> tuple[xr.DataArray, str]:
+    """One number per cell from the time series, and the words that say how."""
     if reduce not in REDUCTIONS:
         raise PlotInputError(f"reduce={reduce!r} unknown; choose one of {names_text(REDUCTIONS)}")
     if TIME not in da.dims:
@@ -54,6 +55,7 @@ def _map_axis(ds: xr.Dataset, dim: str) -> tuple[np.ndarray, list[str] | None]:
 
 
 def _axis_title(ds: xr.Dataset, dim: str) -> str:
+    """A swept dimension's axis title, with its units when it has them."""
     units = units_of(ds[dim])
     return f"{pretty(dim)} ({units})" if units else pretty(dim)
 

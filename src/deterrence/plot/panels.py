@@ -73,6 +73,7 @@ def drawing_order(n: int, baseline: int | None) -> list[int]:
 
 
 def legend_order(n: int, baseline: int | None) -> list[int]:
+    """Baseline first, so the legend starts with the reference."""
     return ([baseline] if baseline is not None else []) + [i for i in range(n) if i != baseline]
 
 
@@ -132,6 +133,7 @@ def _title_panel(ax: Axes, title: str, lines: list[str], room: int) -> None:
 
 
 def _time_label(ds: xr.Dataset) -> str:
+    """The x axis title, with the time's units when the results give them."""
     units = units_of(ds[TIME])
     return f"Time ({units})" if units else "Time"
 
@@ -139,6 +141,7 @@ def _time_label(ds: xr.Dataset) -> str:
 def label_axes(
     axes: list[Axes], ncols: int, ds: xr.Dataset, frame: Frame, fig: Figure, ylabel: Any
 ) -> None:
+    """Titles, subtitles and axis labels of every panel, aligned across panels."""
     xlabel = _time_label(ds)
     texts = [_panel_text(name, da, fig, ncols) for name, da in frame.arrays.items()]
     room = max((len(lines) for _, lines in texts), default=0)
@@ -227,4 +230,5 @@ def fixed_coords(ds: xr.Dataset) -> list[str]:
 
 
 def baseline_text(label: str, suffix: str = "baseline") -> str:
+    """``label (suffix)``; a baseline whose name already says so is left as it is."""
     return label if suffix == "baseline" and "baseline" in label.lower() else f"{label} ({suffix})"

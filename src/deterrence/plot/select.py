@@ -56,6 +56,7 @@ def key_outputs(ds: xr.Dataset) -> list[str]:
 
 
 def require_time(ds: xr.Dataset) -> None:
+    """Every figure here is drawn over time: refuse results without it."""
     if TIME not in ds.dims:
         raise DimensionNotFoundError(
             f"{source_of(ds)} has no {TIME!r} dimension to draw over; dimensions: {dims_text(ds)}"
@@ -63,6 +64,7 @@ def require_time(ds: xr.Dataset) -> None:
 
 
 def time_varying(ds: xr.Dataset) -> list[str]:
+    """The variables that can be drawn as lines (constants have no time)."""
     return [str(n) for n, v in ds.data_vars.items() if TIME in v.dims]
 
 
@@ -113,9 +115,6 @@ def select_vars(ds: xr.Dataset, vars: Sequence[str] | str | None) -> list[str]:
         if name not in chosen:
             chosen.append(name)
     return chosen
-
-
-# --------------------------------------------------------------------------- frames
 
 
 @dataclass
@@ -239,6 +238,7 @@ def prepare(
 
 
 def find_label(frame: Frame, wanted: Any) -> int | None:
+    """Index of a label given as text or as a number, or None."""
     for i, (value, label) in enumerate(zip(frame.values, frame.labels, strict=True)):
         if fmt(value) == str(wanted) or label == str(wanted):
             return i
@@ -286,6 +286,7 @@ def default_outcome(ds: xr.Dataset) -> str:
 
 
 def default_map_dims(ds: xr.Dataset, x: str | None, y: str | None) -> tuple[str, str]:
+    """The map's two axes: those named, else the only two swept dimensions."""
     swept = [str(d) for d in ds.dims if d not in (TIME, RUN)]
     missing = [d for d in (x, y) if d is not None and d not in ds.dims]
     if missing:

@@ -46,6 +46,7 @@ STYLE: dict[str, Any] = {
 
 
 def normalise(name: str) -> str:
+    """Lower case, runs of other characters as ``_``: names compare as a user reads them."""
     return re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_")
 
 
@@ -69,6 +70,7 @@ def fmt(value: Any) -> str:
 
 
 def units_of(obj: xr.DataArray) -> str:
+    """A variable's units on one line."""
     return " ".join(str(obj.attrs.get("units", "")).split())
 
 
@@ -78,6 +80,7 @@ def units_text(units: str) -> str:
 
 
 def short_title(name: str, da: xr.DataArray) -> str:
+    """The name as the model file writes it, else the Python name made readable."""
     vensim = " ".join(str(da.attrs.get("vensim_name", "")).split())
     return vensim or pretty(name)
 
@@ -92,6 +95,7 @@ def plain(text: Any) -> str:
 
 
 def new_figure(figsize: tuple[float, float]) -> Figure:
+    """A figure on the Agg canvas, outside pyplot's registry (see the package doc)."""
     fig = Figure(figsize=figsize, layout="constrained")
     FigureCanvasAgg(fig)
     return fig

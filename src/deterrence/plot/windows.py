@@ -59,6 +59,8 @@ def _shock_windows(ds: xr.Dataset) -> dict[str, list[tuple[float, float, str]]]:
 
 @dataclass
 class Window:
+    """One shaded span: its times, its legend label and its scenario's colour."""
+
     start: float
     end: float
     label: str
@@ -102,6 +104,7 @@ def shade_windows(
 
 
 def _persistent(window: Window, end: float) -> bool:
+    """A shock that lasts to the end of the run, drawn as its onset."""
     return window.end >= end
 
 

@@ -69,6 +69,7 @@ def draw(model: Model, links: list[Link] | None = None) -> Figure:
 
 def _arc_midpoint(a: tuple[float, float], b: tuple[float, float],
                   rad: float) -> tuple[float, float]:
+    """Where an ``arc3`` arrow of curvature ``rad`` peaks: its sign is drawn there."""
     mx, my = (a[0] + b[0]) / 2, (a[1] + b[1]) / 2
     dx, dy = b[0] - a[0], b[1] - a[1]
     return mx + rad * dy / 2, my - rad * dx / 2

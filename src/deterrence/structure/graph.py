@@ -31,6 +31,8 @@ class Link:
 
 @dataclass(frozen=True)
 class Loop:
+    """A feedback loop: its stocks in order, starting from the first by name."""
+
     stocks: tuple[str, ...]
     polarity: str  # "R" reinforcing, "B" balancing, "?" a link of unknown sign
 
