@@ -17,6 +17,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 from . import __version__, integrate
 from .errors import ModelError, ModelWarning, ParameterError
@@ -111,12 +112,12 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_diagram(args: argparse.Namespace) -> int:
-    from . import diagram
+    from . import structure
     from .model import load
 
     model = load(args.model)
     out = args.out or Path(args.model).with_name(Path(args.model).stem + "_structure.png")
-    path, loops = diagram.write(model, out, args.max_loop)
+    path, loops = structure.write(model, out, args.max_loop)
     print(f"wrote {path}")
     if args.loops:
         print(f"feedback loops among stocks (up to {args.max_loop} stocks):")
@@ -126,11 +127,90 @@ def _cmd_diagram(args: argparse.Namespace) -> int:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from . import plot
-
-    path = plot.run_from_args(args)
+    path = plot_from_args(args)
     print(f"wrote {path}")
     return 0
+
+
+def add_plot_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Register the ``deterrence plot`` options on ``parser`` (see :func:`plot_from_args`)."""
+    from .plot import DEFAULT_BASELINE, DEFAULT_BY, KINDS, REDUCTIONS
+
+    parser.add_argument("results", metavar="RESULTS.nc", type=Path, help="results file (NetCDF)")
+    parser.add_argument(
+        "--vars",
+        nargs="+",
+        metavar="VAR",
+        default=None,
+        help="variables to draw (space- or comma-separated); default: the key outputs",
+    )
+    parser.add_argument(
+        "--by",
+        metavar="DIM",
+        default=None,
+        help=f"dimension drawn as one line per label; default: {DEFAULT_BY!r} or the only "
+        "swept dimension",
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="LABEL",
+        default=None,
+        help="label drawn as the baseline and subtracted by --kind diff; "
+        f"default: {DEFAULT_BASELINE!r}",
+    )
+    parser.add_argument(
+        "--kind",
+        choices=KINDS,
+        default="compare",
+        help="compare: lines per label; diff: difference from baseline; fan: ensemble "
+        "bands over 'run'; map: outcome over two swept levers; sensitivity: Sobol index "
+        "bars from sensitivity.nc (default: compare)",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="FILE",
+        type=Path,
+        default=None,
+        help="output .png, .svg or .pdf; default: RESULTS_<kind>.png beside the results",
+    )
+    parser.add_argument(
+        "--sel",
+        action="append",
+        default=[],
+        metavar="DIM=LABEL",
+        help="keep one label of another swept dimension, e.g. --sel scenario=baseline",
+    )
+    parser.add_argument("--x", metavar="DIM", default=None, help="map: lever on the x axis")
+    parser.add_argument("--y", metavar="DIM", default=None, help="map: lever on the y axis")
+    parser.add_argument(
+        "--outcome", metavar="VAR", default=None, help="map: variable shown as colour"
+    )
+    parser.add_argument(
+        "--reduce",
+        choices=REDUCTIONS,
+        default="final",
+        help="map: how time becomes one number per cell (default: final)",
+    )
+    return parser
+
+
+def plot_from_args(args: argparse.Namespace) -> Path:
+    """Draw and save the figure the options of :func:`add_plot_arguments` describe."""
+    from .plot import plot_command
+
+    return plot_command(
+        args.results,
+        args.vars,
+        args.by,
+        args.baseline,
+        args.out,
+        args.kind,
+        x=args.x,
+        y=args.y,
+        outcome=args.outcome,
+        reduce=args.reduce,
+        sel=args.sel,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -179,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
         plot = None
     if plot is not None:
         p = sub.add_parser("plot", help="draw results (.nc) as briefing figures")
-        plot.add_arguments(p)
+        add_plot_arguments(p)
         p.set_defaults(func=_cmd_plot)
 
     dia = sub.add_parser("diagram", help="draw a model's stock-and-flow structure and loops")
@@ -195,7 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+def _show_warning(message: Warning | str, category: type[Warning], filename: str,
+                  lineno: int, file: TextIO | None = None, line: str | None = None) -> None:
     """The package's warnings as one ``warning:`` line; any other keeps Python's form."""
     if issubclass(category, ModelWarning):
         print(f"warning: {message}", file=sys.stderr)

@@ -444,6 +444,47 @@ class Model:
                     out[start:stop] = v
         return results
 
+    def jacobians(self, samples: int = 6) -> tuple[list[str], list[np.ndarray]]:
+        """d(net flow)/d(state) by central differences at ``samples`` evenly spaced save
+        times of the default Euler run: what a structural analysis (the signs of the
+        feedback links, ``deterrence.structure``) needs, without reaching into the
+        generated code.
+
+        Returns the state nodes' ids (keys of ``compiled.nodes``; the hidden stocks of
+        SMOOTH and DELAY included) and one matrix per sampled time, whose entry ``[i, j]``
+        is the derivative of state ``i``'s net flow with respect to state ``j``.
+        """
+        program = self.program(frozenset(), True)
+        with np.errstate(all="ignore"):
+            controls, y0_raw, constants, z_init, z_delays = program.setup(
+                self._param_values(program, {}), True, 1e-9)
+            rates, *_ = program.make_vector(constants)
+            try:
+                grid = integrate.make_grid(*(float(np.ravel(v)[0]) for v in controls),
+                                           method="euler")
+            except ValueError as exc:
+                raise ModelError(str(exc), path=self.path) from None
+            y0 = np.array([[float(np.ravel(v)[0])] for v in y0_raw]).reshape(len(y0_raw), 1)
+            trajectory = integrate.fixed_step(rates, y0, z_init, z_delays, grid, "euler")
+            picks = np.unique(np.linspace(0, len(grid.save_times) - 1, samples).astype(int))
+            jacobians = []
+            for k in picks:
+                y = trajectory.states[:, k, :].copy()
+                z = tuple(trajectory.discrete[:, k])
+                t = float(grid.save_times[k])
+                n = y.shape[0]
+                jac = np.zeros((n, n))
+                for j in range(n):
+                    h = 1e-6 * max(1.0, abs(float(y[j, 0])))
+                    up, down = y.copy(), y.copy()
+                    up[j] += h
+                    down[j] -= h
+                    f_up, _ = rates(t, t, t + grid.dt / 2, up, z)
+                    f_down, _ = rates(t, t, t + grid.dt / 2, down, z)
+                    jac[:, j] = (f_up[:, 0] - f_down[:, 0]) / (2 * h)
+                jacobians.append(jac)
+        return list(program.stock_ids), jacobians
+
 
 #: Bytes of temporaries when the outputs are computed chunk by chunk of save times.
 CHUNK_BYTES = 2**30

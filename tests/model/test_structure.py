@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
-from deterrence import diagram
+from deterrence import structure
 
 PICTURE = Path(__file__).resolve().parents[2] / "sd_models" / "alliance_deterrence_structure.png"
 
 
 @pytest.fixture(scope="module")
 def loops(alliance):
-    return {loop.stocks: loop.polarity for loop in diagram.feedback_loops(alliance)}
+    return {loop.stocks: loop.polarity for loop in structure.feedback_loops(alliance)}
 
 
 def _loop(loops, *stocks):
@@ -62,3 +63,15 @@ def test_every_stock_is_drawn_with_its_flows(alliance):
     assert set(flows) == {v.name for v in alliance.stocks.values()}
     assert ("Trust Erosion", -1) in flows["Mutual Trust"]
     assert ("Deterrence Failure", -1) in flows["Deterrence Survival"]
+
+
+def test_jacobians_are_square_over_every_state_along_the_default_run(alliance):
+    ids, jacobians = alliance.jacobians(samples=3)
+    assert set(ids) <= set(alliance.compiled.nodes)
+    assert {alliance.compiled.nodes[i].label for i in ids} >= {
+        v.name for v in alliance.stocks.values()}
+    assert len(jacobians) == 3
+    assert all(jac.shape == (len(ids), len(ids)) and np.isfinite(jac).all()
+               for jac in jacobians)
+    trust = ids.index(alliance.variable("Mutual Trust").node)
+    assert any(jac[trust, trust] != 0 for jac in jacobians)  # trust erodes with itself

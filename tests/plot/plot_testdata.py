@@ -73,7 +73,8 @@ def build_results(
     constant: bool = True,
 ) -> xr.Dataset:
     """A results Dataset: ``dims`` maps each non-time dim to its labels (default: 3
-    scenarios); the constant ``alliance_size`` has no time dim."""
+    scenarios); the constant ``alliance_size`` has no time dim; the alliance model's key
+    outputs and default outcome are recorded in ``attrs`` as the experiments write them."""
     dims = {"scenario": SCENARIOS[:3]} if dims is None else dims
     t = np.linspace(0.0, 50.0, n_time)
     shape = (*(len(v) for v in dims.values()), n_time)
@@ -93,6 +94,9 @@ def build_results(
     coords = {d: list(v) for d, v in dims.items()}
     coords["time"] = ("time", t, {"units": "Year"})
     ds = xr.Dataset(data, coords=coords)
+    # What the experiments record from conf/model/alliance.yaml: the plots' defaults.
+    ds.attrs["key_outputs"] = list(KEY)
+    ds.attrs["default_outcome"] = "deterrence_survival"
     if windows is not None:
         ds.attrs["shock_windows"] = json.dumps(windows)
     return ds

@@ -8,7 +8,7 @@ import pytest
 import xarray as xr
 from plot_testdata import SCENARIOS, WINDOWS
 
-from deterrence import plot
+from deterrence import cli, plot
 
 MAGIC = {".png": b"\x89PNG", ".svg": b"<?xml", ".pdf": b"%PDF"}
 
@@ -116,9 +116,9 @@ def test_map_needs_two_swept_dimensions(results_file):
         plot.plot_command(results_file, None, None, None, None, "map")
 
 
-def test_add_arguments_and_run_from_args(results_file, tmp_path):
+def test_add_plot_arguments_and_plot_from_args(results_file, tmp_path):
     parser = argparse.ArgumentParser(prog="deterrence plot")
-    plot.add_arguments(parser)
+    cli.add_plot_arguments(parser)
     out = tmp_path / "diff.pdf"
     args = parser.parse_args(
         [
@@ -137,7 +137,7 @@ def test_add_arguments_and_run_from_args(results_file, tmp_path):
         ]
     )
     assert args.vars == ["mutual_trust", "crisis_tension"]
-    assert plot.run_from_args(args) == out
+    assert cli.plot_from_args(args) == out
     assert out.read_bytes().startswith(b"%PDF")
     defaults = parser.parse_args([str(results_file)])
     assert (defaults.kind, defaults.reduce, defaults.out) == ("compare", "final", None)

@@ -1,0 +1,164 @@
+"""Policy maps: one outcome over two swept levers, where deterrence holds and where not."""
+
+from __future__ import annotations
+
+import math
+import textwrap
+
+import matplotlib as mpl
+import numpy as np
+import xarray as xr
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from .errors import DimensionNotFoundError, PlotInputError, dims_text, names_text, source_of
+from .select import RUN, TIME, resolve_var
+from .style import (
+    STYLE,
+    contrast,
+    fmt,
+    new_figure,
+    plain,
+    pretty,
+    short_title,
+    units_of,
+    units_text,
+)
+
+REDUCTIONS = ("final", "initial", "min", "max", "mean")
+
+
+def _reduce_time(ds: xr.Dataset, da: xr.DataArray, reduce: str) -> tuple[xr.DataArray, str]:
+    """One number per cell from the time series, and the words that say how."""
+    if reduce not in REDUCTIONS:
+        raise PlotInputError(f"reduce={reduce!r} unknown; choose one of {names_text(REDUCTIONS)}")
+    if TIME not in da.dims:
+        return da, "constant"
+    units = units_of(ds[TIME])
+    if reduce in ("final", "initial"):
+        index = -1 if reduce == "final" else 0
+        at = da[TIME].values[index]
+        when = f"t = {fmt(at)} {units}".strip()
+        return da.isel({TIME: index}), f"at the {reduce} time ({when})"
+    reduced = getattr(da, reduce)(TIME)
+    word = {"min": "minimum", "max": "maximum", "mean": "mean"}[reduce]
+    return reduced, f"{word} over time"
+
+
+def _map_axis(ds: xr.Dataset, dim: str) -> tuple[np.ndarray, list[str] | None]:
+    """Positions for a swept dim: its numbers, or 0..n-1 with tick labels for text."""
+    coord = ds[dim]
+    if coord.dtype.kind in "iuf" and coord.size > 1:
+        return coord.values.astype(float), None
+    return np.arange(coord.size, dtype=float), [fmt(v) for v in coord.values]
+
+
+def _axis_title(ds: xr.Dataset, dim: str) -> str:
+    """A swept dimension's axis title, with its units when it has them."""
+    units = units_of(ds[dim])
+    return f"{pretty(dim)} ({units})" if units else pretty(dim)
+
+
+def policy_map(
+    ds: xr.Dataset,
+    outcome: str,
+    x: str,
+    y: str,
+    reduce: str = "final",
+    *,
+    cmap: str = "viridis",
+    title: str | None = None,
+    figsize: tuple[float, float] = (9.0, 6.5),
+) -> Figure:
+    """An outcome over two swept levers: heatmap, labelled contours and a colorbar.
+
+    ``reduce`` turns the time series into one number per cell: ``final`` (e.g. the
+    probability that deterrence holds at the horizon), ``initial``, ``min``, ``max`` or
+    ``mean`` over time.  An ensemble ``run`` is averaged.
+    """
+    name = resolve_var(ds, outcome)
+    da = ds[name]
+    for dim in (x, y):
+        if dim not in ds.dims:
+            raise DimensionNotFoundError(
+                f"dimension {dim!r} not in {source_of(ds)}; dimensions: {dims_text(ds)}"
+            )
+        if dim in (TIME, RUN):
+            raise PlotInputError(f"the map's axes must be swept levers, not {dim!r}")
+        if dim not in da.dims:
+            raise PlotInputError(
+                f"variable {name!r} does not vary along {dim!r}; its dimensions: "
+                f"{names_text(da.dims)}"
+            )
+    if x == y:
+        raise PlotInputError(f"x and y are both {x!r}; choose two different dimensions")
+    da, how = _reduce_time(ds, da, reduce)
+    if RUN in da.dims:
+        how = f"{how}, mean of {ds.sizes[RUN]} runs"
+        da = da.mean(RUN)
+    refused = [d for d in da.dims if d not in (x, y) and da.sizes[d] > 1]
+    if refused:
+        raise PlotInputError(
+            f"the map shows {name!r} over {x!r} and {y!r}, but it also varies along "
+            f"{names_text(refused)}; select one value first (e.g. ds.sel({refused[0]}=...)); "
+            f"dimensions: {dims_text(ds)}"
+        )
+    da = da.squeeze([d for d in da.dims if d not in (x, y)]).transpose(y, x)
+    xs, xticks = _map_axis(ds, x)
+    ys, yticks = _map_axis(ds, y)
+    z = np.asarray(da.values, dtype=float)
+    # pcolormesh needs increasing coordinates; sort numeric levers.
+    xo, yo = np.argsort(xs, kind="stable"), np.argsort(ys, kind="stable")
+    xs, ys, z = xs[xo], ys[yo], z[np.ix_(yo, xo)]
+    short = short_title(name, ds[name])
+    units = units_of(ds[name])
+    with mpl.rc_context(STYLE | {"axes.grid": False}):
+        fig = new_figure(figsize)
+        ax = fig.add_subplot()
+        finite = z[np.isfinite(z)]
+        norm = Normalize(*(finite.min(), finite.max()) if finite.size else (0, 1))
+        mesh = ax.pcolormesh(xs, ys, z, cmap=cmap, norm=norm, shading="nearest")
+        categorical = xticks is not None or yticks is not None
+        if not categorical and finite.size and np.ptp(finite) > 0:
+            # Contours only between numbers: between labels they would invent a gradient.
+            levels = MaxNLocator(nbins=6).tick_values(finite.min(), finite.max())
+            levels = levels[(levels > finite.min()) & (levels < finite.max())]
+            if levels.size:
+                colours = [contrast(mesh.cmap(norm(v))) for v in levels]
+                cs = ax.contour(xs, ys, z, levels=levels, colors=colours, linewidths=1.2)
+                ax.clabel(cs, fmt=fmt, fontsize=9, inline=True)
+        elif z.size <= 150 and finite.size:
+            # Three significant digits of the largest value, the same decimals everywhere.
+            biggest = float(np.max(np.abs(finite))) or 1.0
+            decimals = max(0, 2 - math.floor(math.log10(biggest)))
+            for (i, j), value in np.ndenumerate(z):
+                if np.isfinite(value):
+                    colour = contrast(mesh.cmap(norm(value)))
+                    ax.text(
+                        xs[j],
+                        ys[i],
+                        f"{value:.{decimals}f}",
+                        ha="center",
+                        va="center",
+                        fontsize=9,
+                        color=colour,
+                    )
+        if xticks is not None:
+            ax.set_xticks(xs, [plain(xticks[i]) for i in xo])
+            # Rotate text labels that would run into each other.
+            chars = sum(len(t) + 2 for t in xticks) * 0.6 * STYLE["xtick.labelsize"]
+            if chars > 0.75 * figsize[0] * 72:
+                ax.tick_params(axis="x", labelrotation=30)
+                for tick in ax.get_xticklabels():
+                    tick.set_horizontalalignment("right")
+                    tick.set_rotation_mode("anchor")
+        if yticks is not None:
+            ax.set_yticks(ys, [plain(yticks[i]) for i in yo])
+        ax.set_xlabel(plain(_axis_title(ds, x)))
+        ax.set_ylabel(plain(_axis_title(ds, y)))
+        label = f"{short} ({units_text(units)})" if units else short
+        fig.colorbar(mesh, ax=ax, label=plain(textwrap.fill(label, 40)))
+        text = title if title is not None else plain(f"{short}, {how}")
+        ax.set_title(textwrap.fill(text, 70), fontweight="bold", loc="left")
+    return fig
