@@ -40,12 +40,14 @@ def test_every_saved_dataset_names_the_key_outputs(runs):
         ds = load(runs / path)
         assert ds.attrs["key_outputs"] == ALLIANCE_KEY_OUTPUTS, path
         assert all(name in ds.data_vars for name in ds.attrs["key_outputs"]), path
+        assert ds.attrs["default_outcome"] == "deterrence_survival", path  # maps' default
 
 
 def test_a_model_without_key_outputs_writes_no_attribute(runs):
     ds = load(runs / "richardson" / "results.nc")
     assert "key_outputs" not in ds.attrs
     assert "x_armament" in ds.data_vars  # richardson's default outcome is one of its own
+    assert ds.attrs["default_outcome"] == "x_armament"
 
 
 def test_the_alliance_config_carries_its_knowledge():

@@ -49,23 +49,26 @@ from .preflight import check_keys
 log = logging.getLogger("deterrence.experiments")
 
 
-def key_outputs(model: Model, cfg: Any) -> list[str]:
-    """The model's key outputs (``model.key_outputs``) as Python names."""
-    names = []
-    for name in cfg.model.get("key_outputs") or []:
-        try:
-            names.append(model.variable(str(name)).py_name)
-        except ParameterError as exc:
-            raise ParameterError(f"model.key_outputs: {exc.message}", path=exc.path,
-                                 hint=exc.hint) from None
-    return names
+def model_marks(model: Model, cfg: Any) -> dict[str, Any]:
+    """What plots take as their defaults, as Dataset attributes: the model's key outputs
+    (``model.key_outputs``) and its default outcome (``model.default_outcome``), as
+    Python names. Absent ones are left out (NetCDF cannot store an empty list)."""
+    marks: dict[str, Any] = {}
+    names = [_py_name(model, name, "model.key_outputs")
+             for name in cfg.model.get("key_outputs") or []]
+    if names:
+        marks["key_outputs"] = names
+    if cfg.model.get("default_outcome"):
+        marks["default_outcome"] = _py_name(model, cfg.model.default_outcome,
+                                            "model.default_outcome")
+    return marks
 
 
-def _mark(ds: xr.Dataset, outputs: list[str]) -> None:
-    """Name the key outputs in the Dataset (plots draw them by default); none: no attr,
-    since NetCDF cannot store an empty list."""
-    if outputs:
-        ds.attrs["key_outputs"] = list(outputs)
+def _py_name(model: Model, name: Any, key: str) -> str:
+    try:
+        return model.variable(str(name)).py_name
+    except ParameterError as exc:
+        raise ParameterError(f"{key}: {exc.message}", path=exc.path, hint=exc.hint) from None
 
 
 def simulate_config(model: Model, cfg: Any, params: dict[str, Any]) -> xr.Dataset:
@@ -91,7 +94,7 @@ def run_sensitivity(model: Model, cfg: Any, output_dir: Path) -> xr.Dataset:
         model.variables[n].name for n in problem["names"]]))
     indices.attrs.update({"model_file": str(model.path), "model_sha256": model.sha256,
                           "scenario": cfg.scenario.name, "policy": cfg.policy.name})
-    _mark(indices, key_outputs(model, cfg))
+    indices.attrs.update(model_marks(model, cfg))
     write_results(indices, fresh(output_dir / "sensitivity.nc"))
     return ds
 
@@ -105,7 +108,7 @@ def run_job(cfg: DictConfig, output_dir: Path, sweep_id: str | None = None) -> x
     model = get_model(model_path(cfg.model.path))
     for lever, value in policy_levers(cfg.policy, cfg.model.levers, model.name).items():
         cfg.policy[lever] = value  # a float, as the config records it
-    outputs = key_outputs(model, cfg)
+    marks = model_marks(model, cfg)
     if cfg.experiment.sensitivity is not None:
         ds = run_sensitivity(model, cfg, output_dir)
         windows = {cfg.scenario.name: [list(w) for w in cfg.scenario.shock_windows]}
@@ -124,7 +127,7 @@ def run_job(cfg: DictConfig, output_dir: Path, sweep_id: str | None = None) -> x
         "experiment": cfg.experiment.name, "shock_windows": json.dumps(windows),
         "config": OmegaConf.to_yaml(cfg, resolve=True),
     })
-    _mark(ds, outputs)
+    ds.attrs.update(marks)
     if sweep_id is not None:
         ds.attrs["sweep_id"] = sweep_id
     results = write_results(ds, fresh(output_dir / RESULTS))
