@@ -229,14 +229,17 @@ class Model:
             o for o in overrides if self.compiled.nodes[o].kind != NodeKind.PARAM), fixed)
         diagnosis = Diagnose(self.path, program, self.compiled.nodes)
         with np.errstate(all="ignore"):
-            controls, y0_raw, constants, z_init, z_delays = program.setup(
-                self._param_values(program, overrides), fixed, 1e-9)
-            y0 = np.empty((len(y0_raw), n_runs))
-            for i, v in enumerate(y0_raw):
+            start = program.setup(self._param_values(program, overrides), fixed, 1e-9)
+            controls, constants = start.controls, start.constants
+            z_init, z_delays = start.discrete_init, start.discrete_delays
+            y0 = np.empty((len(start.y0), n_runs))
+            for i, v in enumerate(start.y0):
                 y0[i] = v
-            rates, outputs, breakpoints, trains, control_fn = program.make_vector(constants)
+            kernels = program.make_vector(constants)
+            rates, outputs, control_fn = kernels.rates, kernels.outputs, kernels.controls
+            breakpoints, trains = kernels.breakpoints, kernels.trains
             if program.dynamic_controls:
-                t0 = self._grid_value("INITIAL TIME", controls[0])
+                t0 = self._grid_value("INITIAL TIME", controls.initial_time)
                 diagnosis.check_initial(y0, t0)
                 trajectory, grid = self._integrate_dynamic(diagnosis, rates, outputs,
                                                            control_fn, y0, t0, method,
@@ -456,16 +459,16 @@ class Model:
         """
         program = self.program(frozenset(), True)
         with np.errstate(all="ignore"):
-            controls, y0_raw, constants, z_init, z_delays = program.setup(
-                self._param_values(program, {}), True, 1e-9)
-            rates, *_ = program.make_vector(constants)
+            start = program.setup(self._param_values(program, {}), True, 1e-9)
+            rates = program.make_vector(start.constants).rates
             try:
-                grid = integrate.make_grid(*(float(np.ravel(v)[0]) for v in controls),
+                grid = integrate.make_grid(*(float(np.ravel(v)[0]) for v in start.controls),
                                            method="euler")
             except ValueError as exc:
                 raise ModelError(str(exc), path=self.path) from None
-            y0 = np.array([[float(np.ravel(v)[0])] for v in y0_raw]).reshape(len(y0_raw), 1)
-            trajectory = integrate.fixed_step(rates, y0, z_init, z_delays, grid, "euler")
+            y0 = np.array([[float(np.ravel(v)[0])] for v in start.y0]).reshape(len(start.y0), 1)
+            trajectory = integrate.fixed_step(rates, y0, start.discrete_init,
+                                              start.discrete_delays, grid, "euler")
             picks = np.unique(np.linspace(0, len(grid.save_times) - 1, samples).astype(int))
             jacobians = []
             for k in picks:
@@ -479,8 +482,8 @@ class Model:
                     up, down = y.copy(), y.copy()
                     up[j] += h
                     down[j] -= h
-                    f_up, _ = rates(t, t, t + grid.dt / 2, up, z)
-                    f_down, _ = rates(t, t, t + grid.dt / 2, down, z)
+                    f_up = rates(t, t, t + grid.dt / 2, up, z).dy
+                    f_down = rates(t, t, t + grid.dt / 2, down, z).dy
                     jac[:, j] = (f_up[:, 0] - f_down[:, 0]) / (2 * h)
                 jacobians.append(jac)
         return list(program.stock_ids), jacobians
