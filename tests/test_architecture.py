@@ -34,7 +34,7 @@ def test_no_import_cycle_between_modules() -> None:
         ".", "/") / "__init__.py").exists() or m == "deterrence"}
     # a package's __init__ re-exporting its own modules is not a cycle between modules
     edges.remove_edges_from([(a, b) for a, b in list(edges.edges)
-                             if a in packages and b.startswith(a + ".")
-                             or b in packages and a.startswith(b + ".")])
+                             if (a in packages and b.startswith(a + "."))
+                             or (b in packages and a.startswith(b + "."))])
     cycles = list(nx.simple_cycles(edges))
     assert not cycles, f"import cycles: {cycles[:5]}"
