@@ -350,13 +350,8 @@ def _run(args: argparse.Namespace) -> int:
         return _error(_os_message(exc), EXIT_USER_ERROR)
     except OSError as exc:  # the system's: permissions, a full disk, a device
         return _error(_os_message(exc), EXIT_OS_ERROR)
-    except ModelError as exc:
+    except ModelError as exc:  # only the package's own: any other exception is a bug
         return _error(str(exc), EXIT_USER_ERROR)
-    except (ValueError, KeyError) as exc:
-        if not _raised_here(exc):
-            raise
-        return _error(exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc),
-                      EXIT_USER_ERROR)
 
 
 def _error(message: str, code: int) -> int:
@@ -370,20 +365,6 @@ def _os_message(exc: OSError) -> str:
         return str(exc)
     names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
     return f"{' -> '.join(names)}: {exc.strerror}" if names else exc.strerror
-
-
-_PACKAGE = Path(__file__).resolve().parent
-
-
-def _raised_here(exc: BaseException) -> bool:
-    """A ValueError or KeyError raised by this package's own code (the engine reports a
-    bad control value so); raised inside a library it is a bug and keeps its traceback."""
-    tb = exc.__traceback__
-    if tb is None:
-        return False
-    while tb.tb_next is not None:
-        tb = tb.tb_next
-    return Path(tb.tb_frame.f_code.co_filename).resolve().is_relative_to(_PACKAGE)
 
 
 if __name__ == "__main__":  # pragma: no cover

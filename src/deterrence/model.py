@@ -7,6 +7,7 @@ turns every failure into an error that names the file, the variable and the time
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import time as _time
 from collections.abc import Mapping, Sequence
@@ -23,6 +24,7 @@ from .compile import (
     NodeKind,
     Program,
     Variable,
+    VarKind,
     build_program,
     compile_model,
 )
@@ -31,7 +33,7 @@ from .errors import ModelError, ParameterError, UnsupportedError
 from .frontend.translate import read_model
 from .integrate import SolverOptions, check_option
 from .names import clean_key, close_matches
-from .results import build_dataset
+from .results import build_dataset, jsonable, variable_attrs
 
 ParamValue = float | int | Sequence[float] | np.ndarray
 _DEFAULT = SolverOptions()  # the keyword arguments' defaults
@@ -255,12 +257,37 @@ class Model:
                                    _wanted(keep))
         stats = dict(trajectory.stats)
         stats["wall_time_s"] = _time.perf_counter() - started
+        ensemble = any(o.value.ndim == 1 for o in overrides.values())
+        time_units = self.variables.get("time_step")
         return build_dataset(
-            model=self, program=program, grid=grid, values=values, constants=constants,
-            n_runs=n_runs, ensemble=any(o.value.ndim == 1 for o in overrides.values()),
-            keep=keep, method=method, stats=stats, solver=solver.record(),
-            overrides={self.compiled.nodes[o].label: v.value for o, v in overrides.items()},
-        )
+            series=self._series(program, values, constants, n_runs, keep),
+            times=grid.save_times, time_units=time_units.units if time_units else "",
+            ensemble=ensemble, solver=solver.record(), stats=stats, attrs={
+                "title": f"Simulation of {self.name}", "model_file": str(self.path),
+                "model_sha256": self.sha256, "method": method, "initial_time": grid.t0,
+                "final_time": grid.tf, "time_step": grid.dt, "saveper": grid.saveper,
+                "overrides": json.dumps({self.compiled.nodes[o].label: jsonable(v.value)
+                                         for o, v in overrides.items()}),
+                "dynamic_switches": ", ".join(program.dynamic_switches)})
+
+    def _series(self, program: Program, values: list[np.ndarray | None],
+                constants: tuple[Any, ...], n_runs: int, keep: Sequence[Variable] | None
+                ) -> dict[str, tuple[np.ndarray, dict[str, Any]]]:
+        """Each kept variable's values, (time, run) or (run,) if constant, and attributes."""
+        varying = dict(zip(program.output_ids, values, strict=True))
+        fixed = dict(zip(program.const_ids, constants, strict=True))
+        series = {}
+        for var in keep if keep is not None else self.variables.values():
+            if var.kind == VarKind.LOOKUP:
+                continue
+            array = varying.get(var.node)  # type: ignore[arg-type]
+            if array is None:
+                array = np.broadcast_to(np.asarray(fixed[var.node], dtype=float)  # type: ignore[index]
+                                        .reshape(-1), (n_runs,)).copy()
+            series[var.py_name] = (array, variable_attrs(
+                name=var.name, units=var.units, long_name=var.long_name, kind=var.kind,
+                limits=var.limits))
+        return series
 
     def _solver(self, solver: SolverOptions | None, **given: Any) -> SolverOptions:
         """``solver``, or the options the keyword arguments give (checked, naming the file)."""

@@ -11,13 +11,12 @@ then a rename, so a reader never sees half a file and a failure loses nothing.
 from __future__ import annotations
 
 import functools
-import json
 import platform
-from collections.abc import Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,11 +24,6 @@ import xarray as xr
 
 from .errors import ModelError
 from .files import atomic_write, interruption_point, write_error
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .compile import Program, Variable
-    from .integrate import Grid
-    from .model import Model
 
 _PACKAGES = ("deterrence", "pysd", "numpy", "scipy", "xarray")
 
@@ -46,65 +40,53 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def build_dataset(*, model: Model, program: Program, grid: Grid, values: list[np.ndarray],
-                  constants: tuple[Any, ...], n_runs: int, ensemble: bool,
-                  keep: Sequence[Variable] | None, method: str, stats: dict[str, Any],
-                  solver: dict[str, Any], overrides: dict[str, np.ndarray]) -> xr.Dataset:
-    """Assemble the Dataset from the outputs (time, run) and the hoisted constants."""
-    varying = dict(zip(program.output_ids, values, strict=True))
-    fixed = dict(zip(program.const_ids, constants, strict=True))
-    chosen = list(keep) if keep is not None else [
-        v for v in model.variables.values() if v.kind != "lookup"]
+def build_dataset(*, series: Mapping[str, tuple[np.ndarray, dict[str, Any]]],
+                  times: np.ndarray, time_units: str, ensemble: bool,
+                  attrs: dict[str, Any], solver: dict[str, Any],
+                  stats: dict[str, Any]) -> xr.Dataset:
+    """The Dataset from plain arrays and attributes.
+
+    ``series`` maps each variable's name to its values, (time, run) when they vary and
+    (run,) when constant, and its attributes; without ``ensemble`` the run axis is
+    dropped. ``attrs`` (provenance), ``solver`` (options) and ``stats`` (solver counts)
+    become the Dataset's attributes, with the creation time and the package versions.
+    """
     data_vars: dict[str, xr.Variable] = {}
-    for var in chosen:
-        if var.kind == "lookup":
-            continue
-        attrs = _var_attrs(var)
-        if var.node in varying:
-            array = varying[var.node]
-            data_vars[var.py_name] = (xr.Variable(("time", "run"), array, attrs) if ensemble
-                                      else xr.Variable(("time",), array[:, 0], attrs))
-        else:
-            value = np.asarray(fixed[var.node], dtype=float)
-            if ensemble:
-                data_vars[var.py_name] = xr.Variable(
-                    ("run",), np.broadcast_to(value, (n_runs,)).copy(), attrs)
-            else:
-                data_vars[var.py_name] = xr.Variable((), float(value.reshape(-1)[0]), attrs)
-    time_units = model.variables.get("time_step")
+    for name, (values, var_attrs) in series.items():
+        dims: tuple[str, ...] = ("time", "run")[2 - values.ndim:]
+        if not ensemble:
+            values, dims = values[..., 0], dims[:-1]
+        data_vars[name] = xr.Variable(dims, values, var_attrs)
     coords: dict[str, Any] = {"time": xr.Variable(
-        ("time",), grid.save_times.astype(float),
-        {"units": time_units.units if time_units else "", "long_name": "Time"})}
+        ("time",), np.asarray(times, dtype=float), {"units": time_units, "long_name": "Time"})}
     if ensemble:
+        n_runs = next((v.shape[-1] for v, _ in series.values()), 1)
         coords["run"] = xr.Variable(("run",), np.arange(n_runs),
                                     {"long_name": "ensemble member"})
-    attrs: dict[str, Any] = {
-        "title": f"Simulation of {model.name}",
-        "model_file": str(model.path),
-        "model_sha256": model.sha256,
-        "method": method,
-        "initial_time": grid.t0,
-        "final_time": grid.tf,
-        "time_step": grid.dt,
-        "saveper": grid.saveper,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "overrides": json.dumps({k: _jsonable(v) for k, v in overrides.items()}),
-        "dynamic_switches": ", ".join(program.dynamic_switches),
-    }
+    attrs = dict(attrs, created=datetime.now(UTC).isoformat(timespec="seconds"))
     attrs.update({k: _attr(v) for k, v in solver.items() if v is not None})
     attrs.update({f"solver_{k}": _attr(v) for k, v in stats.items()})
     attrs.update({f"{k}_version": v for k, v in package_versions().items()})
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)
 
 
-def _var_attrs(var: Variable) -> dict[str, Any]:
-    attrs: dict[str, Any] = {"units": var.units, "long_name": var.long_name,
-                             "vensim_name": var.name, "kind": var.kind}
-    if var.limits[0] is not None:
-        attrs["range_min"] = var.limits[0]
-    if var.limits[1] is not None:
-        attrs["range_max"] = var.limits[1]
+def variable_attrs(*, name: str, units: str, long_name: str, kind: str,
+                   limits: tuple[float | None, float | None]) -> dict[str, Any]:
+    """A variable's attributes: units, its documentation, its Vensim name and range."""
+    attrs: dict[str, Any] = {"units": units, "long_name": long_name, "vensim_name": name,
+                             "kind": str(kind)}
+    if limits[0] is not None:
+        attrs["range_min"] = limits[0]
+    if limits[1] is not None:
+        attrs["range_max"] = limits[1]
     return attrs
+
+
+def jsonable(value: np.ndarray) -> Any:
+    """A scalar override as it is; an ensemble's values summarised (they are variables too)."""
+    if value.ndim == 0:
+        return float(value)
+    return {"runs": int(value.size), "min": float(value.min()), "max": float(value.max())}
 
 
 def _attr(value: Any) -> Any:
@@ -113,13 +95,6 @@ def _attr(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
-
-
-def _jsonable(value: np.ndarray) -> Any:
-    """A scalar override as it is; an ensemble's values summarised (they are variables too)."""
-    if value.ndim == 0:
-        return float(value)
-    return {"runs": int(value.size), "min": float(value.min()), "max": float(value.max())}
 
 
 #: Variables are written to NetCDF in groups of about this many bytes, so a Ctrl-C is

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+import deterrence
 from deterrence import cli
 
 MODEL = """{UTF-8}
@@ -218,3 +219,15 @@ def test_a_bug_inside_a_library_keeps_its_traceback(model: Path, monkeypatch) ->
     monkeypatch.setattr(np, "median", broken)
     with pytest.raises(ValueError, match="a bug in a library"):
         cli.main(["simulate", str(model), "--set", "rate=0.1,0.2"])
+
+
+@pytest.mark.parametrize("error", [KeyError("x"), ValueError("bad"), TypeError("t")])
+def test_a_bug_inside_the_engine_keeps_its_traceback(model: Path, monkeypatch,
+                                                     error: Exception) -> None:
+    """An engine bug must not print as ``error: 'x'``: only ModelError is the user's."""
+    def broken(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(deterrence.Model, "simulate", broken)
+    with pytest.raises(type(error)):
+        cli.main(["simulate", str(model)])
