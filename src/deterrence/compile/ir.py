@@ -14,7 +14,6 @@ scalar model has ``()`` and the emitters refuse anything else until subscripts a
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -375,10 +374,3 @@ def at_time(expr: Expr, value: float) -> Expr:
     """``expr`` with every clock replaced by the time ``value``."""
     return transform(expr, lambda e: TimeAt(value) if isinstance(e, Time) else e)
 
-
-def literal(expr: Expr) -> float | None:
-    return expr.value if isinstance(expr, Const) else None
-
-
-def is_nan(expr: Expr) -> bool:
-    return isinstance(expr, Const) and math.isnan(expr.value)

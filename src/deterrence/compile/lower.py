@@ -366,9 +366,10 @@ class Lowerer:
             raise self.unsupported(_display(fname), entry.hint or None)
         args = [self.lower(a) for a in raw_args]  # their errors come first
         if entry is None or entry.lowering is not Lowering.CALL:
-            if (entry is not None and entry.lowering is Lowering.UNSUPPORTED) \
-                    or key.startswith("random"):
-                raise self.unsupported(_display(fname), entry.hint or None if entry else None)
+            known = entry is not None and entry.lowering is Lowering.UNSUPPORTED
+            if known or key.startswith("random"):  # known of, not computed (yet)
+                raise self.unsupported(_display(fname),
+                                       entry.hint or None if entry is not None else None)
             raise self.unsupported(f"the function {_display(fname)}")
         if entry.arity is not None:
             self._arity(fname, args, entry.arity)
@@ -411,7 +412,8 @@ class Lowerer:
         return ir.ActiveInitial(self.lower(raw_args[0]), self.lower(raw_args[1]))
 
     def _pi(self, entry: Function, fname: str, raw_args: list[Any]) -> ir.Expr:
-        [self.lower(a) for a in raw_args]
+        for arg in raw_args:  # lowered for their errors only
+            self.lower(arg)
         return num(math.pi)
 
     # -- lookups -----------------------------------------------------------------------

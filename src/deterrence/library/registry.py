@@ -32,7 +32,6 @@ class Family(StrEnum):
     LOOKUP = "Lookups"
     STATEFUL = "Stocks and stateful functions (hidden stocks)"
     ARRAY = "Array functions"
-    DATA = "Data and external files"
     OTHER = "Other functions"
 
 
