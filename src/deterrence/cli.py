@@ -1,4 +1,5 @@
-"""The ``deterrence`` command line: simulate, info, plot, run (experiments), diagram.
+"""The ``deterrence`` command line: simulate, info, plot, summary, export, run
+(experiments), diagram.
 
 Errors a user can fix print as one line (``error: file:line: what ... (what to do)``)
 and exit with status 2; the operating system's (a folder that cannot be written, a full
@@ -132,6 +133,58 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_summary(args: argparse.Namespace) -> int:
+    from .analysis import summary
+    from .results import read_results
+
+    table = summary.summarise(read_results(args.results), args.metric, args.vars, args.by)
+    print(summary.format_table(table))
+    if args.out:
+        print(f"wrote {summary.write_table(table, args.out)}")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .analysis import summary
+    from .results import read_results
+
+    ds = read_results(args.results)
+    print(f"wrote {summary.export(ds, args.out, args.vars)}")
+    return 0
+
+
+def _add_table_commands(sub: argparse._SubParsersAction) -> None:
+    """``summary`` (a table of outcome metrics) and ``export`` (the series, long form)."""
+    from .analysis.summary import EXPORT_SUFFIXES, METRIC_HELP, TABLE_SUFFIXES
+
+    table = sub.add_parser(
+        "summary", help="a table of outcome metrics per scenario, policy or swept value",
+        description="One row per label of the swept dimensions (scenario, policy, levers), "
+        "one column per variable with its units; an ensemble's runs are averaged.")
+    table.add_argument("results", metavar="RESULTS.nc", type=Path, help="results file")
+    table.add_argument("--metric", default="final",
+                       help=f"{METRIC_HELP} (default: final)")
+    table.add_argument("--vars", nargs="+", metavar="VAR", default=None,
+                       help="variables (space- or comma-separated); default: the key "
+                       "outputs, else every variable")
+    table.add_argument("--by", nargs="+", metavar="DIM", default=None,
+                       help="dimensions of the rows; default: every swept dimension")
+    table.add_argument("--out", metavar="FILE", type=Path, default=None,
+                       help="also write the table: " + ", ".join(TABLE_SUFFIXES))
+    table.set_defaults(func=_cmd_summary)
+
+    export = sub.add_parser(
+        "export", help="the time series as a table (CSV, Excel, Parquet)",
+        description="One row per saved time and label (scenario, policy, swept values, "
+        "run), one column per variable; constants repeat on every row.")
+    export.add_argument("results", metavar="RESULTS.nc", type=Path, help="results file")
+    export.add_argument("--out", metavar="FILE", type=Path, required=True,
+                        help="the table: " + ", ".join(EXPORT_SUFFIXES))
+    export.add_argument("--vars", nargs="+", metavar="VAR", default=None,
+                        help="variables to export; default: every variable")
+    export.set_defaults(func=_cmd_export)
+
+
 def add_plot_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Register the ``deterrence plot`` options on ``parser`` (see :func:`plot_from_args`)."""
     from .plot import DEFAULT_BASELINE, DEFAULT_BY, KINDS, REDUCTIONS
@@ -261,6 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser("plot", help="draw results (.nc) as briefing figures")
         add_plot_arguments(p)
         p.set_defaults(func=_cmd_plot)
+
+    _add_table_commands(sub)
 
     dia = sub.add_parser("diagram", help="draw a model's stock-and-flow structure and loops")
     dia.add_argument("model")

@@ -174,3 +174,28 @@ def to_table(ds: xr.Dataset) -> pd.DataFrame:
             *dims).values
         columns[da.attrs.get("vensim_name", str(name))] = values.reshape(-1)
     return pd.DataFrame(columns)
+
+
+_NETCDF_MAGIC = (b"CDF\x01", b"CDF\x02", b"CDF\x05", b"\x89HDF\r\n\x1a\n")
+
+
+def read_results(path: str | Path, error: type[ModelError] = ModelError) -> xr.Dataset:
+    """The whole results file, or a one-line ``error`` naming it (truncated, not NetCDF).
+
+    A file that is missing or unreadable for the operating system's reasons raises the
+    ``OSError`` as it is (the command line names the file and the reason).
+    """
+    path = Path(path)
+    try:
+        with xr.open_dataset(path) as opened:
+            return opened.load()
+    except ValueError as exc:  # no backend recognises the bytes
+        with open(path, "rb") as handle:
+            if handle.read(8).startswith(_NETCDF_MAGIC):
+                raise
+        raise error("cannot read the results: not a NetCDF file", path=path) from exc
+    except OSError as exc:
+        if exc.errno is not None and exc.errno > 0:  # the operating system's reason
+            raise
+        raise error(f"cannot read the results: {exc.strerror or exc}", path=path,
+                    hint="the file is damaged or incomplete; write it again") from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from exp_support import REPO, cli, load, ok, windows
@@ -165,3 +166,17 @@ def test_precedence_scenario_then_policy_then_params():
     assert params.job_params(model, cold_war)["joint_exercise_intensity"] == 0.8
     assert params.job_params(model, lever)["joint_exercise_intensity"] == 0.3
     assert params.job_params(model, param)["joint_exercise_intensity"] == 0.1
+
+
+def test_the_run_prints_and_writes_its_key_outcomes(single):
+    """``summary.csv`` beside the results, and the same final values printed at the end."""
+    out, proc = single
+    ds = load(out / "results.nc")
+    table = pd.read_csv(out / "summary.csv")
+    assert float(table["deterrence_survival [Dmnl]"].iloc[0]) == pytest.approx(
+        float(ds["deterrence_survival"].isel(time=-1)), rel=1e-12)
+    assert list(table.columns) == [
+        f"{name} [{ds[name].attrs['units']}]" if ds[name].attrs.get("units") else name
+        for name in ds.attrs["key_outputs"]]
+    assert "final value" in proc.stdout
+    assert "deterrence_survival" in proc.stdout

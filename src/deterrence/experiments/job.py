@@ -45,6 +45,7 @@ from .params import (
     sensitivity_sample,
 )
 from .preflight import check_keys
+from .tables import write_summary
 
 log = logging.getLogger("deterrence.experiments")
 
@@ -131,6 +132,7 @@ def run_job(cfg: DictConfig, output_dir: Path, sweep_id: str | None = None) -> x
     if sweep_id is not None:
         ds.attrs["sweep_id"] = sweep_id
     results = write_results(ds, fresh(output_dir / RESULTS))
+    write_summary(ds, output_dir)
     if cfg.experiment.batch:  # the batch is its own merged sweep: same file, two names
         try:
             os.link(results, fresh(output_dir / COMBINED))

@@ -12,6 +12,7 @@ from .folders import claimed, release_folder
 from .job import task
 from .preflight import one_line, preflight
 from .sweep import sweep_outcome
+from .tables import print_summaries
 
 _INFO = ("--help", "-h", "--hydra-help", "--info", "-i")
 
@@ -47,6 +48,7 @@ def hydra_main(argv: Sequence[str]) -> int:
     try:
         main()
         warnings = outcome()
+        print_summaries(claimed("sweep") or claimed("run"))
     except SystemExit as exc:
         return int(exc.code or 0)
     finally:

@@ -32,6 +32,7 @@ from .folders import (
 )
 from .job import plot_combined
 from .params import dim_for
+from .tables import write_summary
 
 log = logging.getLogger("deterrence.experiments")
 
@@ -160,6 +161,7 @@ def merge_sweep(sweep_dir: Path, baseline: str = "baseline", plot: bool = True,
                                  "error": f["error"]} for f in failures]),
     })
     write_results(combined, fresh(sweep_dir / COMBINED))
+    write_summary(combined, sweep_dir)
     log.info("merged %d jobs (%d failed) into %s", len(records), len(failures),
              sweep_dir / COMBINED)
     if plot:

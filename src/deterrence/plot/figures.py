@@ -13,6 +13,7 @@ from pathlib import Path
 import xarray as xr
 from matplotlib.figure import Figure
 
+from ..results import read_results
 from .errors import PlotInputError
 from .fans import fan_chart
 from .maps import policy_map
@@ -101,22 +102,6 @@ def plot_command(
     return save_figure(fig, target)
 
 
-_NETCDF_MAGIC = (b"CDF\x01", b"CDF\x02", b"CDF\x05", b"\x89HDF\r\n\x1a\n")
-
-
 def _read_results(path: Path) -> xr.Dataset:
     """The whole results file, or a one-line error naming it (truncated, not NetCDF)."""
-    try:
-        with xr.open_dataset(path) as opened:
-            return opened.load()
-    except ValueError as exc:  # no backend recognises the bytes
-        with open(path, "rb") as handle:
-            if handle.read(8).startswith(_NETCDF_MAGIC):
-                raise
-        raise PlotInputError("cannot read the results: not a NetCDF file", path=path) from exc
-    except OSError as exc:
-        if exc.errno is not None and exc.errno > 0:  # the operating system's reason
-            raise
-        raise PlotInputError(
-            f"cannot read the results: {exc.strerror or exc}", path=path,
-            hint="the file is damaged or incomplete; write it again") from exc
+    return read_results(path, error=PlotInputError)

@@ -1,0 +1,245 @@
+"""Tables of outcome metrics, and tidy exports of the time series, from results files.
+
+An analyst's first questions about a sweep are numbers: where each variable ends, how
+low it falls, how long it stays below a threshold, per scenario, policy or swept value.
+:func:`summarise` answers them as a pandas table (one row per label of the swept
+dimensions, one column per variable, units in the header); :func:`write_table` writes it
+as CSV, Excel or Markdown, and :func:`tidy` gives the time series in long form for any
+other tool. Everything here reads Datasets only.
+
+Metrics, each computed per run over the saved times:
+
+- ``final``, ``min``, ``max``, ``mean``: the value at the last time, the lowest, the
+  highest, and the mean over the saved times;
+- ``time_below=X`` / ``time_above=X``: how long the variable is below (above) X, adding
+  up each saved interval whose starting value is below (above) X, in the time's units.
+
+An ensemble's ``run`` dimension (a Monte Carlo or Sobol sample) is averaged unless it is
+one of the ``by`` dimensions; the table's caption says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..errors import ParameterError
+from ..files import atomic_write, atomic_write_text
+
+TIME, RUN = "time", "run"
+PLAIN_METRICS = ("final", "min", "max", "mean")
+THRESHOLD_METRICS = ("time_below", "time_above")
+METRIC_HELP = "final, min, max, mean, time_below=X or time_above=X"
+TABLE_SUFFIXES = (".csv", ".xlsx", ".md")
+EXPORT_SUFFIXES = (".csv", ".xlsx", ".parquet")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric as the user names it: ``final`` or ``time_below=0.5``."""
+
+    name: str
+    threshold: float | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Metric:
+        name, sep, value = text.strip().partition("=")
+        name = name.strip().lower()
+        if name in PLAIN_METRICS and not sep:
+            return cls(name)
+        if name in THRESHOLD_METRICS:
+            try:
+                threshold = float(value)
+            except ValueError:
+                threshold = float("nan")
+            if not sep or not np.isfinite(threshold):
+                raise ParameterError(f"metric {text!r}: {name} needs a threshold, e.g. "
+                                     f"{name}=0.5", hint=f"metrics: {METRIC_HELP}")
+            return cls(name, threshold)
+        raise ParameterError(f"unknown metric {text!r}", hint=f"choose one of {METRIC_HELP}")
+
+    @property
+    def label(self) -> str:
+        return self.name if self.threshold is None else f"{self.name}={self.threshold:g}"
+
+    def of(self, da: xr.DataArray) -> xr.DataArray:
+        """The metric of every run of ``da`` (a constant is its own final, min, ...)."""
+        if TIME not in da.dims:
+            if self.threshold is None:
+                return da
+            return xr.zeros_like(da, dtype=float)  # a constant spends no time switching
+        if self.name == "final":
+            return da.isel({TIME: -1})
+        if self.threshold is None:
+            return getattr(da, self.name)(TIME)
+        times = da[TIME].values.astype(float)
+        widths = xr.DataArray(np.diff(times), dims=[TIME], coords={TIME: da[TIME][:-1]})
+        start = da.isel({TIME: slice(None, -1)})
+        inside = start < self.threshold if self.name == "time_below" else \
+            start > self.threshold
+        return (inside * widths).sum(TIME)
+
+
+def summarise(ds: xr.Dataset, metric: str | Metric = "final",
+              variables: Sequence[str] | None = None,
+              by: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row per label of ``by`` (default: every dimension but time and run), one
+    column per variable (``name [units]``), the metric's value in each cell.
+
+    ``variables``: Python names in the Dataset; default the Dataset's ``key_outputs``
+    attribute, else every variable. The table's ``attrs["caption"]`` says what it shows.
+    """
+    metric = metric if isinstance(metric, Metric) else Metric.parse(metric)
+    names = _variables(ds, variables)
+    extra = [d for d in ds.dims if d != TIME]
+    if by is None:
+        by = [d for d in extra if d != RUN]
+    unknown = [d for d in by if d not in ds.dims or d == TIME]
+    if unknown:
+        raise ParameterError(f"--by {', '.join(unknown)}: the results have no such "
+                             "dimension", hint="dimensions: "
+                             + (", ".join(map(str, extra)) or "none besides time"))
+    averaged = RUN in ds.dims and RUN not in by
+    columns = {}
+    for name in names:
+        value = metric.of(ds[name])
+        if averaged and RUN in value.dims:
+            value = value.mean(RUN)
+        rest = [d for d in value.dims if d not in by]
+        if rest:  # a dimension neither kept nor averaged: keep it rather than hide it
+            by = [*by, *rest]
+        columns[_header(ds[name])] = value
+    for key, value in columns.items():  # a constant has every row's value
+        missing = [d for d in by if d not in value.dims]
+        columns[key] = value.expand_dims({d: ds[d].values for d in missing})
+    table = _frame(columns, list(by))
+    what = {"final": "final value", "min": "minimum over time", "max": "maximum over time",
+            "mean": "mean over time"}.get(metric.name) or \
+        f"{metric.label.replace('_', ' ')} ({_time_units(ds)})"
+    table.attrs["caption"] = (f"{what}; " + (f"mean of {ds.sizes[RUN]} runs; "
+                                             if averaged else "")
+                              + f"{ds.attrs.get('model_file', 'results')}")
+    return table
+
+
+def _variables(ds: xr.Dataset, variables: Sequence[str] | None) -> list[str]:
+    wanted = [v.strip() for item in variables or [] for v in str(item).split(",") if v.strip()]
+    if not wanted:
+        key = ds.attrs.get("key_outputs")
+        key = [key] if isinstance(key, str) else list(key) if key is not None else []
+        wanted = [str(v) for v in key if str(v) in ds.data_vars] or [str(v) for v in
+                                                                    ds.data_vars]
+    missing = [v for v in wanted if v not in ds.data_vars]
+    if missing:
+        from ..names import close_matches
+
+        close = close_matches(missing[0], [str(v) for v in ds.data_vars])
+        raise ParameterError(f"{missing[0]!r} is not a variable of the results",
+                             hint=("did you mean " + " or ".join(map(repr, close)) + "?")
+                             if close else "deterrence info MODEL lists the variables")
+    return wanted
+
+
+def _header(da: xr.DataArray) -> str:
+    units = str(da.attrs.get("units", "")).strip()
+    return f"{da.name} [{units}]" if units else str(da.name)
+
+
+def _time_units(ds: xr.Dataset) -> str:
+    return str(ds[TIME].attrs.get("units", "") or "time units") if TIME in ds.coords \
+        else "time units"
+
+
+def _frame(columns: dict[str, xr.DataArray], by: list[str]) -> pd.DataFrame:
+    if not by:
+        return pd.DataFrame({k: [float(v)] for k, v in columns.items()})
+    return pd.DataFrame({k: v.transpose(*by).to_series() for k, v in columns.items()})
+
+
+def format_table(table: pd.DataFrame) -> str:
+    """Aligned text for the terminal: the caption, then the table (6 significant digits)."""
+    text = table.to_string(float_format=lambda v: f"{v:.6g}")
+    caption = table.attrs.get("caption")
+    return f"{caption}\n{text}" if caption else text
+
+
+def write_table(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write the table as ``.csv``, ``.xlsx`` or ``.md``, atomically."""
+    path = Path(path)
+    suffix = _suffix(path, TABLE_SUFFIXES, "--out")
+    flat = table.reset_index() if table.index.name or any(table.index.names) else table
+    if suffix == ".md":
+        return atomic_write_text(path, _markdown(flat, table.attrs.get("caption", "")))
+    return _write_frame(flat, path, suffix, sheet="summary")
+
+
+def _markdown(table: pd.DataFrame, caption: str) -> str:
+    """A GitHub table, written by hand: pandas' to_markdown needs an extra package."""
+    def cell(v: object) -> str:
+        return f"{v:.6g}" if isinstance(v, float) else str(v).replace("|", "\\|")
+    head = "| " + " | ".join(cell(c) for c in table.columns) + " |"
+    rule = "|" + "|".join("---" for _ in table.columns) + "|"
+    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(
+        index=False)]
+    return "\n".join(([caption, ""] if caption else []) + [head, rule, *rows]) + "\n"
+
+
+def tidy(ds: xr.Dataset, variables: Sequence[str] | None = None) -> pd.DataFrame:
+    """The time series in long form: one row per time and label, one column per variable.
+
+    Columns: every dimension of the results (``time`` first, then scenario, policy, swept
+    values, run), then one column per time-varying variable, named as in the Dataset.
+    Constants go in a column too, repeated on every row, so each row is self-contained.
+    """
+    names = _variables(ds, variables) if variables else [str(v) for v in ds.data_vars]
+    sub = ds[names]
+    dims = [TIME, *[d for d in sub.dims if d != TIME]]
+    frame = sub.to_dataframe(dim_order=[d for d in dims if d in sub.dims])
+    return frame.reset_index()
+
+
+def export(ds: xr.Dataset, path: str | Path,
+           variables: Sequence[str] | None = None) -> Path:
+    """Write :func:`tidy` as ``.csv``, ``.xlsx`` or ``.parquet``, atomically."""
+    path = Path(path)
+    suffix = _suffix(path, EXPORT_SUFFIXES, "--out")
+    frame = tidy(ds, variables)
+    if suffix == ".xlsx" and len(frame) > 1_048_575:
+        raise ParameterError(f"{path}: {len(frame):,} rows do not fit in an Excel sheet "
+                             "(1,048,576 rows)", hint="export to .csv or .parquet, or "
+                             "choose fewer variables (--vars)")
+    return _write_frame(frame, path, suffix, sheet="results")
+
+
+def _suffix(path: Path, allowed: tuple[str, ...], option: str) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in allowed:
+        raise ParameterError(f"{option} {path}: unknown file type {suffix or '(none)'!r}",
+                             hint="write one of " + ", ".join(allowed))
+    return suffix
+
+
+def _write_frame(frame: pd.DataFrame, path: Path, suffix: str, sheet: str) -> Path:
+    if suffix == ".parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise ParameterError(f"{path}: writing Parquet needs pyarrow",
+                                 hint="pip install pyarrow, or export to .csv or .xlsx") \
+                from None
+
+    def write(tmp: str) -> None:
+        if suffix == ".csv":
+            frame.to_csv(tmp, index=False)
+        elif suffix == ".xlsx":  # a handle: pandas checks a file name's extension
+            with open(tmp, "wb") as handle:
+                frame.to_excel(handle, index=False, sheet_name=sheet, engine="openpyxl")
+        else:
+            frame.to_parquet(tmp, index=False)
+
+    return atomic_write(path, write)

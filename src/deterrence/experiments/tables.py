@@ -1,0 +1,55 @@
+"""The short table a run ends with: the final value of the model's key outcomes per
+scenario, policy or swept value, written as ``summary.csv`` beside the results and
+printed when ``deterrence run`` finishes (``deterrence summary`` makes any other)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+import xarray as xr
+
+from ..analysis import summary
+from ..errors import ModelError
+from .config import COMBINED, RESULTS
+from .folders import fresh
+
+SUMMARY = "summary.csv"
+log = logging.getLogger("deterrence.experiments")
+
+
+def outcome_variables(ds: xr.Dataset) -> list[str]:
+    """The key outputs the model's config names, else every stock."""
+    key = ds.attrs.get("key_outputs")
+    names = [key] if isinstance(key, str) else list(key) if key is not None else []
+    names = [str(n) for n in names if str(n) in ds.data_vars]
+    return names or [str(n) for n, v in ds.data_vars.items() if v.attrs.get("kind") == "stock"]
+
+
+def run_table(ds: xr.Dataset) -> pd.DataFrame:
+    return summary.summarise(ds, "final", outcome_variables(ds) or None)
+
+
+def write_summary(ds: xr.Dataset, folder: Path) -> None:
+    """``summary.csv`` beside the results; a table that cannot be made is only logged
+    (the results are what matters, and they are written already)."""
+    try:
+        summary.write_table(run_table(ds), fresh(folder / SUMMARY))
+    except ModelError as exc:
+        log.warning("summary.csv not written: %s", exc)
+
+
+def print_summaries(folders: list[Path]) -> None:
+    """Print the table of each folder's merged results (or its single run's)."""
+    for folder in folders:
+        path = folder / COMBINED if (folder / COMBINED).exists() else folder / RESULTS
+        if not path.exists():
+            continue
+        try:
+            with xr.open_dataset(path) as ds:
+                text = summary.format_table(run_table(ds.load()))
+        except (ModelError, OSError, ValueError) as exc:
+            log.warning("no summary of %s: %s", path, exc)
+            continue
+        print(f"\n{path}\n{text}")
