@@ -7,7 +7,7 @@ from matplotlib.collections import QuadMesh
 from matplotlib.colors import to_hex
 from matplotlib.contour import ContourSet
 from matplotlib.figure import Figure
-from plot_testdata import KEY, SCENARIOS, WINDOWS
+from plot_testdata import KEY, SCENARIOS, WINDOWS, build_results
 
 from deterrence import plot
 
@@ -315,3 +315,26 @@ def test_panel_above_an_empty_slot_keeps_ticks_but_rows_stay_even(make_results):
     assert [bool(ax.get_xlabel()) for ax in fig.axes] == [False] * 6 + [True] * 2
     above_gap = fig.axes[5]
     assert all(t.get_visible() for t in above_gap.get_xticklabels())
+
+
+def test_a_figure_of_a_larger_sweep_names_the_label_it_fixed() -> None:
+    """A 2 x 8 scenario x policy sweep drawn by scenario: the title says which policy
+    is shown, and out of how many, rather than silently dropping seven."""
+    policies = [f"policy_{i}" for i in range(8)]
+    ds = build_results({"scenario": SCENARIOS[:2], "policy": policies})
+    fixed = plot.fix_other_dims(ds, keep=("scenario", "run"))
+    fig = plot.scenario_comparison(fixed, by="scenario")
+    assert "only policy = policy_0 shown, 1 of 8" in fig.get_suptitle()
+    assert len(fig.axes[0].get_lines()) == 2  # one line per scenario, nothing else
+    chosen = plot.select_labels(ds, ["policy=policy_3"])
+    assert "policy = policy_3" in plot.scenario_comparison(chosen).get_suptitle()
+
+
+def test_a_policy_map_names_the_scenario_it_is_drawn_under() -> None:
+    ds = build_results({"scenario": SCENARIOS[:3], "joint_exercise_intensity": [0, 0.5, 1],
+                        "forward_presence": [0, 1]})
+    fixed = plot.fix_other_dims(ds, keep=("joint_exercise_intensity", "forward_presence"))
+    fig = plot.policy_map(fixed, "deterrence_survival", x="joint_exercise_intensity",
+                          y="forward_presence")
+    title = fig.axes[0].get_title(loc="left")
+    assert f"only scenario = {SCENARIOS[0]} shown, 1 of 3" in title.replace("\n", " ")

@@ -228,7 +228,7 @@ def plot_combined(ds: xr.Dataset, folder: Path, output: Any,
     sweep_dims = [d for d in ds.dims if d not in ("time",)]
     fmt = output.plot_format
     if "scenario" in sweep_dims:
-        reduced = ds.isel({d: 0 for d in sweep_dims if d not in ("scenario", "run")})
+        reduced = plot.fix_other_dims(ds, keep=("scenario", "run"))
         fig = plot.scenario_comparison(reduced, by="scenario",
                                        baseline=output.baseline_scenario)
         plot.save_figure(fig, fresh(folder / f"comparison.{fmt}"))
@@ -237,7 +237,7 @@ def plot_combined(ds: xr.Dataset, folder: Path, output: Any,
         plot.save_figure(fig, fresh(folder / f"comparison.{fmt}"))
     numeric = [d for d in sweep_dims if d in ds.coords and ds[d].dtype.kind in "if"]
     if len(numeric) >= 2:
-        reduced = ds.isel({d: 0 for d in sweep_dims if d not in numeric[:2]})
+        reduced = plot.fix_other_dims(ds, keep=numeric[:2])
         if outcome is None or outcome not in reduced.data_vars:
             outcome = plot.default_outcome(reduced)
         fig = plot.policy_map(reduced, outcome, x=numeric[0], y=numeric[1])

@@ -39,7 +39,13 @@ from .fans import fan_chart
 from .figures import KINDS, make_figure, plot_command
 from .maps import REDUCTIONS, policy_map
 from .save import SUFFIXES, save_figure
-from .select import DEFAULT_BASELINE, DEFAULT_BY, default_outcome, select_labels
+from .select import (
+    DEFAULT_BASELINE,
+    DEFAULT_BY,
+    default_outcome,
+    fix_other_dims,
+    select_labels,
+)
 from .sensitivity import sensitivity_bars
 from .series import difference_from_baseline, scenario_comparison
 from .style import BASELINE_COLOR, PALETTE, plain
@@ -60,6 +66,7 @@ __all__ = [
     "default_outcome",
     "difference_from_baseline",
     "fan_chart",
+    "fix_other_dims",
     "make_figure",
     "plain",
     "plot_command",

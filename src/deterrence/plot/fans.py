@@ -17,7 +17,6 @@ from .panels import (
     baseline_text,
     drawing_order,
     figure_legend,
-    fixed_coords,
     label_axes,
     legend_order,
     line_styles,
@@ -94,5 +93,5 @@ def fan_chart(
         legend_title = pretty(frame.by) if frame.by else None
         figure_legend(fig, handles, labels, legend_title, (key_handles, key_labels))
         default = f"Ensemble of {ds.sizes[dim]} runs: median, 50% and 90% bands"
-        suptitle(fig, title, ", ".join([default, *fixed_coords(ds)]), frame.notes)
+        suptitle(fig, title, default, frame.notes)
     return fig

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from .errors import DimensionNotFoundError, PlotInputError, dims_text, names_text, source_of
-from .select import RUN, TIME, resolve_var
+from .select import RUN, TIME, fixed_coords, resolve_var
 from .style import (
     STYLE,
     contrast,
@@ -159,6 +159,8 @@ def policy_map(
         ax.set_ylabel(plain(_axis_title(ds, y)))
         label = f"{short} ({units_text(units)})" if units else short
         fig.colorbar(mesh, ax=ax, label=plain(textwrap.fill(label, 40)))
-        text = title if title is not None else plain(f"{short}, {how}")
+        fixed = fixed_coords(ds)  # the scenario, policy, ... the map is drawn under
+        text = title if title is not None else plain(
+            f"{short}, {how}" + (f" ({'; '.join(fixed)})" if fixed else ""))
         ax.set_title(textwrap.fill(text, 70), fontweight="bold", loc="left")
     return fig

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from .select import RUN, TIME, Frame
+from .select import TIME, Frame
 from .style import (
     BASELINE_COLOR,
     BASELINE_DASH,
@@ -26,7 +26,6 @@ from .style import (
     PALETTE,
     STYLE,
     SUBTITLE_SIZE,
-    fmt,
     new_figure,
     normalise,
     plain,
@@ -218,15 +217,6 @@ def suptitle(fig: Figure, title: str | None, default: str, notes: list[str]) -> 
         text = f"{text} ({plain('; '.join(notes))})"
     if text:
         fig.suptitle(text, fontweight="bold", x=0.01, ha="left")
-
-
-def fixed_coords(ds: xr.Dataset) -> list[str]:
-    """Scalar coordinates (e.g. ``scenario='leadership_change'`` after ``sel``) as text."""
-    return [
-        f"{c} = {fmt(ds[c].values.item())}"
-        for c in ds.coords
-        if ds[c].ndim == 0 and c not in (TIME, RUN)
-    ]
 
 
 def baseline_text(label: str, suffix: str = "baseline") -> str:

@@ -188,6 +188,41 @@ def _label_values(ds: xr.Dataset, by: str) -> tuple[list[Any], list[str], bool]:
     return values, [fmt(v) for v in values], numeric
 
 
+#: Dataset attribute: how many labels each dimension fixed by :func:`fix_other_dims` had
+FIXED_OF = "fixed_of"
+
+
+def fix_other_dims(ds: xr.Dataset, keep: Sequence[str]) -> xr.Dataset:
+    """The first label of every swept dimension not in ``keep``, and a record of it, so
+    the figure says which label it shows and out of how many (it never hides data)."""
+    picks = {str(d): 0 for d in ds.dims if d != TIME and d not in keep}
+    if not picks:
+        return ds
+    fixed = ds.isel(picks)
+    counts = dict(_fixed_counts(ds), **{d: int(ds.sizes[d]) for d in picks})
+    fixed.attrs[FIXED_OF] = ",".join(f"{d}:{n}" for d, n in counts.items())
+    return fixed
+
+
+def _fixed_counts(ds: xr.Dataset) -> dict[str, int]:
+    text = str(ds.attrs.get(FIXED_OF, ""))
+    return {d: int(n) for d, _, n in (item.partition(":") for item in text.split(",") if item)
+            if n.isdigit()}
+
+
+def fixed_coords(ds: xr.Dataset) -> list[str]:
+    """Labels fixed before drawing (``scenario = leadership_change`` after a selection),
+    with how many there were when :func:`fix_other_dims` chose them."""
+    counts = _fixed_counts(ds)
+    notes = []
+    for c in ds.coords:
+        if ds[c].ndim == 0 and c not in (TIME, RUN):
+            label = f"{c} = {fmt(ds[c].values.item())}"
+            n = counts.get(str(c), 1)
+            notes.append(f"only {label} shown, 1 of {n}" if n > 1 else label)
+    return notes
+
+
 def prepare(
     ds: xr.Dataset,
     vars: Sequence[str] | str | None,
@@ -203,7 +238,7 @@ def prepare(
     for name in names:
         extra.extend(str(d) for d in ds[name].dims if d != TIME and d not in extra)
     by_dim = _resolve_by(ds, extra, by, keep=keep)
-    notes: list[str] = []
+    notes: list[str] = fixed_coords(ds)
     arrays = {name: ds[name] for name in names}
     leftover = [d for d in extra if d not in (by_dim, keep)]
     refused = []

@@ -14,7 +14,6 @@ from .panels import (
     baseline_text,
     drawing_order,
     figure_legend,
-    fixed_coords,
     label_axes,
     legend_order,
     line_styles,
@@ -67,10 +66,8 @@ def scenario_comparison(
         figure_legend(
             fig, handles, labels, pretty(frame.by) if frame.by else None, window_legend(spans)
         )
-        if frame.by:
-            default = f"{pretty(frame.by)} comparison"
-        else:
-            default = ", ".join(["Model outputs", *fixed_coords(ds)])
+        # the labels fixed before drawing are named by the notes
+        default = f"{pretty(frame.by)} comparison" if frame.by else "Model outputs"
         suptitle(fig, title, default, frame.notes)
     return fig
 
