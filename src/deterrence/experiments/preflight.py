@@ -12,6 +12,7 @@ from omegaconf import DictConfig
 
 from ..errors import ParameterError
 from ..model import Model
+from .compose import compose_scenarios
 from .config import (
     POLICY_KEYS,
     Config,
@@ -58,6 +59,7 @@ def preflight(overrides: Sequence[str]) -> None:
                              return_hydra_config=True)
                 _policy_set_needs_plus(cfg, candidate)
                 check_keys(cfg)
+                compose_scenarios(cfg, candidate)
                 model = get_model(model_path(cfg.model.path))
                 check_settings(model, cfg)
                 if cfg.experiment.sensitivity is not None:
