@@ -11,7 +11,7 @@ from plot_testdata import KEY, SCENARIOS, WINDOWS, build_results
 
 from deterrence import plot
 
-OKABE_ITO = {c.lower() for c in plot.PALETTE}
+PALETTE_HEX = {c.lower() for c in plot.PALETTE}
 
 
 def _lines(ax):
@@ -69,7 +69,7 @@ def test_comparison_baseline_black_thick_on_top_and_first_in_legend(make_results
         assert base.get_linestyle() == "--"
         assert all(base.get_linewidth() > o.get_linewidth() for o in others)
         assert all(base.get_zorder() > o.get_zorder() for o in others)
-        assert {to_hex(o.get_color()) for o in others} <= OKABE_ITO
+        assert {to_hex(o.get_color()) for o in others} <= PALETTE_HEX
     assert _legend_texts(fig)[:3] == SCENARIOS[:3]
 
 
@@ -338,3 +338,22 @@ def test_a_policy_map_names_the_scenario_it_is_drawn_under() -> None:
                           y="forward_presence")
     title = fig.axes[0].get_title(loc="left")
     assert f"only scenario = {SCENARIOS[0]} shown, 1 of 3" in title.replace("\n", " ")
+
+
+def _legend_colours(fig: Figure) -> dict[str, str]:
+    legend = fig.legends[0]
+    return {t.get_text().removesuffix(" (zero line)"): to_hex(h.get_color())
+            for t, h in zip(legend.get_texts(), legend.legend_handles, strict=True)
+            if hasattr(h, "get_color")}
+
+
+def test_eight_labels_have_eight_distinct_colours_and_keep_them_between_figures() -> None:
+    ds = build_results({"scenario": SCENARIOS[:8]})  # a baseline and seven shocks
+    compare = _legend_colours(plot.scenario_comparison(ds))
+    diff = _legend_colours(plot.difference_from_baseline(ds))
+    assert len(set(compare.values())) == 8
+    for label, colour in compare.items():
+        assert diff[label] == colour, label
+    nine = build_results({"scenario": [f"s{i}" for i in range(10)]})
+    assert len(set(_legend_colours(plot.scenario_comparison(nine, baseline=None)).values())) \
+        == 10

@@ -18,7 +18,11 @@ from matplotlib.figure import Figure
 
 #: Okabe-Ito (Wong 2011) without black, which is kept for the baseline.  Yellow goes last:
 #: it is the weakest on white, so it is only used once seven other labels are drawn.
-PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442")
+#: Ten colours that stay distinct from each other (and from the black baseline) with up
+#: to ten lines: matplotlib's "tab10". A label keeps its colour in every figure of a run:
+#: colours follow the label's place along its dimension, the baseline left out.
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+           "#7f7f7f", "#bcbd22", "#17becf")
 BASELINE_COLOR = "#000000"
 #: After the palette runs out, lines repeat the colours with another dash pattern.
 DASHES: tuple[Any, ...] = ("-", (0, (5, 2)), (0, (1, 1.5)), (0, (6, 2, 1, 2)))
