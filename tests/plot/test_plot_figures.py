@@ -110,12 +110,20 @@ def test_comparison_without_windows_has_no_patches(make_results):
     assert all(len(ax.patches) == 0 for ax in fig.axes)
 
 
-def test_long_names_wrap_to_two_lines_and_titles_line_up(make_results):
-    fig = plot.scenario_comparison(make_results())
-    subtitles = [t for ax in fig.axes for t in ax.texts]
-    first = subtitles[0].get_text()
-    assert first.count("\n") == 1
-    assert first.endswith("…")  # the long documentation sentence is cut, not overflowing
+def test_long_names_wrap_in_whole_sentences_and_titles_line_up(make_results):
+    ds = make_results()
+    first_sentence = "Probability that deterrence has held so far (no deliberate aggression)."
+    ds["deterrence_survival"].attrs["long_name"] = (
+        f"{first_sentence} Its final value is the headline number of every briefing, "
+        "reported with its range across the ensemble and the scenario that produced it.")
+    fig = plot.scenario_comparison(ds)
+    subtitles = {ax.get_title(loc="left"): ax.texts[0].get_text() for ax in fig.axes
+                 if ax.texts}
+    survival = subtitles["Deterrence Survival"]
+    assert " ".join(survival.split("\n")) == first_sentence  # whole, never cut mid-way
+    longest = subtitles["Adversary Risk Estimate"]  # one sentence longer than four lines
+    assert longest.count("\n") == 3
+    assert longest.endswith("…")
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     for row in (fig.axes[:3], fig.axes[3:]):

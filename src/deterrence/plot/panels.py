@@ -7,6 +7,7 @@ panel per variable over time, so they share this layout and read alike.
 from __future__ import annotations
 
 import math
+import re
 import textwrap
 from typing import Any
 
@@ -95,7 +96,7 @@ def panel_grid(n: int, figsize: tuple[float, float] | None) -> tuple[Figure, lis
 
 
 def _panel_text(name: str, da: xr.DataArray, fig: Figure, ncols: int) -> tuple[str, list[str]]:
-    """Short bold title and up to two lines of the documentation sentence, fitted."""
+    """Short bold title and whole sentences of the documentation, wrapped to fit."""
     panel_inches = fig.get_figwidth() / ncols - 0.9
     title_chars = max(12, int(panel_inches * 72 / (STYLE["axes.titlesize"] * 0.62)))
     sub_chars = max(16, int(panel_inches * 72 / (SUBTITLE_SIZE * 0.52)))
@@ -103,8 +104,20 @@ def _panel_text(name: str, da: xr.DataArray, fig: Figure, ncols: int) -> tuple[s
     long_name = " ".join(str(da.attrs.get("long_name", "")).split())
     lines: list[str] = []
     if long_name and normalise(long_name) not in (normalise(title), normalise(name)):
-        lines = textwrap.wrap(long_name, width=sub_chars, max_lines=2, placeholder=" …")
+        lines = _subtitle(long_name, sub_chars)
     return title, lines
+
+
+def _subtitle(text: str, width: int, room: int = 3, most: int = 4) -> list[str]:
+    """Whole sentences of the documentation, wrapped: as many as fit in ``room`` lines,
+    at least the first (cut, with an ellipsis, only past ``most`` lines)."""
+    sentences = re.split(r"(?<=[.!?])\s+", text)
+    shown = sentences[0]
+    for sentence in sentences[1:]:
+        if len(textwrap.wrap(f"{shown} {sentence}", width=width)) > room:
+            break
+        shown = f"{shown} {sentence}"
+    return textwrap.wrap(shown, width=width, max_lines=most, placeholder=" …")
 
 
 def _title_panel(ax: Axes, title: str, lines: list[str], room: int) -> None:
