@@ -47,12 +47,29 @@ def _parse_set(items: Sequence[str]) -> dict[str, float | list[float]]:
     return params
 
 
+def _crossed(params: dict[str, float | list[float]]) -> dict[str, float | list[float]]:
+    """Every combination of the listed values, one run each (the first list varies
+    slowest), so ``--set a=1,2 --set b=3,4,5`` is six runs, as a grid is."""
+    import itertools
+
+    lists = {k: v for k, v in params.items() if isinstance(v, list)}
+    if len(lists) < 2:
+        return params
+    grid = list(itertools.product(*lists.values()))
+    crossed: dict[str, float | list[float]] = dict(params)
+    for i, name in enumerate(lists):
+        crossed[name] = [combo[i] for combo in grid]
+    return crossed
+
+
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from .model import load
     from .results import write_results
 
     model = load(args.model)
     params = _parse_set(args.set)
+    if not args.zip:
+        params = _crossed(params)
     try:
         solver = SolverOptions.from_mapping(vars(args))
     except ParameterError as exc:  # a bad option, named with the model's file
@@ -284,7 +301,11 @@ def build_parser() -> argparse.ArgumentParser:
                      f"{', '.join(integrate.adaptive_methods())} (default "
                      f"{SolverOptions.method})")
     sim.add_argument("--set", action="append", default=[], metavar='"Name=value"',
-                     help="set a constant; a comma-separated list runs an ensemble")
+                     help="set a constant; a comma-separated list runs an ensemble; several "
+                     "lists are crossed into a grid (every combination), unless --zip")
+    sim.add_argument("--zip", action="store_true",
+                     help="pair the --set lists element by element instead of crossing "
+                     "them (they must have the same length)")
     sim.add_argument("--output", "-o", help="write results to .nc (NetCDF) or .csv")
     sim.add_argument("--rtol", type=float, default=SolverOptions.rtol,
                      help="relative tolerance (adaptive)")

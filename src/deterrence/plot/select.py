@@ -129,11 +129,22 @@ class Frame:
     notes: list[str] = field(default_factory=list)
 
 
+def _run_parameters(ds: xr.Dataset) -> list[str]:
+    """What tells the runs apart: coordinates along ``run`` (a merged multirun), else the
+    constants that vary from run to run (an ensemble of a few parameter sets)."""
+    coords = [str(c) for c in ds.coords if c != RUN and ds[c].dims == (RUN,)]
+    if coords:
+        return coords
+    varying = [str(n) for n, v in ds.data_vars.items() if v.dims == (RUN,)
+               and v.size > 1 and not bool((v == v.isel({RUN: 0})).all())]
+    return varying if len(varying) <= 3 else []
+
+
 def _is_multirun(ds: xr.Dataset) -> bool:
-    """``run`` carrying overrides as coordinates, few enough to draw one line each."""
+    """``run`` told apart by parameters (see above), few enough to draw one line each."""
     if RUN not in ds.dims or ds.sizes[RUN] > MULTIRUN_MAX_LINES:
         return False
-    return any(c != RUN and ds[c].dims == (RUN,) for c in ds.coords)
+    return bool(_run_parameters(ds))
 
 
 def _resolve_by(
@@ -176,7 +187,7 @@ def _label_values(ds: xr.Dataset, by: str) -> tuple[list[Any], list[str], bool]:
     coord = ds[by]
     values = list(coord.values)
     if by == RUN:
-        extras = [c for c in ds.coords if c != RUN and ds[c].dims == (RUN,)]
+        extras = _run_parameters(ds)
         if extras:
             labels = [
                 ", ".join(f"{c}={fmt(ds[c].values[i])}" for c in extras)
