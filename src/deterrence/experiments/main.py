@@ -27,13 +27,23 @@ def outcome() -> list[str]:
     return [f"{len(failed)} job(s) failed; see {FAILURE}"] if failed else []
 
 
+def _spaced_key(arg: str) -> str:
+    """``params.Joint Exercise Intensity=0.8`` as Hydra can read it: spaces in the key
+    become underscores (model names match without regard to case, spaces or
+    underscores), so a Vensim name can be typed as the model file writes it."""
+    key, sep, value = arg.partition("=")
+    if not sep or arg.startswith("-") or " " not in key.strip():
+        return arg
+    return "_".join(key.strip().split()) + sep + value
+
+
 def hydra_main(argv: Sequence[str]) -> int:
     """``deterrence run ...``: check the overrides, then hand the command line to Hydra."""
     import hydra
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    argv = list(argv)
+    argv = [_spaced_key(a) for a in argv]
     if not any(a in _INFO or a.startswith("--cfg") for a in argv):
         try:
             preflight(argv)
