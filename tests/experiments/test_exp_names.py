@@ -25,3 +25,29 @@ def test_only_keys_with_spaces_are_rewritten():
     assert _spaced_key("policy.name=a b") == "policy.name=a b"  # values keep their spaces
     assert _spaced_key("-m") == "-m"
     assert _spaced_key("scenario=baseline") == "scenario=baseline"
+
+
+def test_default_run_folders_are_named_for_what_ran():
+    from deterrence.experiments.folders import run_name
+
+    assert run_name("alliance_deterrence", "single", "leadership_change", "reassurance") == \
+        "leadership_change_reassurance"
+    assert run_name("alliance_deterrence", "scenarios", "baseline", "status_quo") == "scenarios"
+    assert run_name("richardson_arms_race", "single", "baseline", "status_quo") == \
+        "richardson_arms_race_baseline_status_quo"
+    assert run_name("my model/v2", "single", "a b", "c") == "my-model-v2_a-b_c"
+
+
+def test_the_run_folder_setting_resolves_to_that_name():
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from deterrence.experiments.config import conf_dir, register_configs
+
+    register_configs()
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=["experiment=scenarios"],
+                      return_hydra_config=True)
+        folder = OmegaConf.to_container(cfg.hydra.run, resolve=True)["dir"]
+    assert "_scenarios_" in folder
+    assert "baseline_status_quo" not in folder

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -144,6 +145,16 @@ def _unique_name() -> str:
     return secrets.token_hex(3)
 
 
+def run_name(model: str, experiment: str, scenario: str, policy: str) -> str:
+    """A default run folder named for what ran: the experiment, or for a single run its
+    scenario and policy; prefixed with the model unless it is the alliance model."""
+    parts = [] if model in ("alliance_deterrence", "") else [model]
+    parts += [scenario, policy] if experiment in ("single", "") else [experiment]
+    return "_".join(re.sub(r"[^\w+.-]+", "-", str(p)).strip("-") or "run" for p in parts)
+
+
+if not OmegaConf.has_resolver("deterrence.run_name"):
+    OmegaConf.register_new_resolver("deterrence.run_name", run_name)
 if not OmegaConf.has_resolver("deterrence.unique"):
     # cached: every use in one composed config (and the jobs copied from it) agrees
     OmegaConf.register_new_resolver("deterrence.unique", _unique_name, use_cache=True)
