@@ -154,7 +154,8 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     from .analysis import summary
     from .results import read_results
 
-    table = summary.summarise(read_results(args.results), args.metric, args.vars, args.by)
+    table = summary.summarise(read_results(args.results), args.metric, args.vars, args.by,
+                              baseline=args.baseline)
     print(summary.format_table(table))
     if args.out:
         print(f"wrote {summary.write_table(table, args.out)}")
@@ -186,6 +187,9 @@ def _add_table_commands(sub: argparse._SubParsersAction) -> None:
                        "outputs, else every variable")
     table.add_argument("--by", nargs="+", metavar="DIM", default=None,
                        help="dimensions of the rows; default: every swept dimension")
+    table.add_argument("--baseline", metavar="LABEL", default="baseline",
+                       help="the scenario the recovery metric compares with "
+                       "(default: baseline)")
     table.add_argument("--out", metavar="FILE", type=Path, default=None,
                        help="also write the table: " + ", ".join(TABLE_SUFFIXES))
     table.set_defaults(func=_cmd_summary)

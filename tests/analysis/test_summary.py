@@ -135,3 +135,28 @@ def test_the_command_line_prints_writes_and_refuses(tmp_path: Path, capsys) -> N
     not_nc.write_text("hello")
     assert cli.main(["summary", str(not_nc)]) == 2
     assert "not a NetCDF file" in capsys.readouterr().err
+
+
+def test_recovery_is_the_analysis_recovery_time_against_the_same_policy_at_baseline() -> None:
+    from deterrence.analysis import recovery_time
+
+    t = TIMES
+    dip = np.where(t >= 2, -np.exp(-(t - 2)) * (t >= 2), 0.0)  # falls at 2, recovers
+    trust = np.stack([np.stack([0.5 + 0 * t, 0.6 + 0 * t]),  # baseline x 2 policies
+                      np.stack([0.5 + dip, 0.6 + 0.5 * dip])])  # shock x 2 policies
+    ds = xr.Dataset({"mutual_trust": (("scenario", "policy", "time"), trust)},
+                    coords={"scenario": ["baseline", "shock"], "policy": ["p", "q"],
+                            "time": ("time", t, {"units": "Year"})},
+                    attrs={"shock_windows": '{"shock": [[2, 3, "shock"]], "baseline": []}'})
+    table = summary.summarise(ds, "recovery")
+    assert list(table.columns) == ["mutual_trust [Year]"]
+    for policy in ("p", "q"):
+        expected = float(recovery_time(ds.mutual_trust.sel(scenario="shock", policy=policy),
+                                       ds.mutual_trust.sel(scenario="baseline", policy=policy),
+                                       onset=2))
+        assert table.loc[("shock", policy)].iloc[0] == expected
+        assert np.isnan(table.loc[("baseline", policy)].iloc[0])
+    later = summary.summarise(ds, "recovery=2.5")
+    assert later.loc[("shock", "p")].iloc[0] <= table.loc[("shock", "p")].iloc[0]
+    with pytest.raises(ParameterError, match="no such label"):
+        summary.summarise(ds, "recovery", baseline="calm")

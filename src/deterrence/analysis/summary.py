@@ -31,10 +31,12 @@ import xarray as xr
 from ..errors import ParameterError
 from ..files import atomic_write, atomic_write_text
 
-TIME, RUN = "time", "run"
+TIME, RUN, SCENARIO = "time", "run", "scenario"
 PLAIN_METRICS = ("final", "min", "max", "mean")
+RECOVERY_SHARE = 0.9  # recovered: 90% of the largest gap below the baseline has closed
 THRESHOLD_METRICS = ("time_below", "time_above")
-METRIC_HELP = "final, min, max, mean, time_below=X or time_above=X"
+METRIC_HELP = ("final, min, max, mean, time_below=X, time_above=X, or recovery "
+               "(recovery=ONSET)")
 TABLE_SUFFIXES = (".csv", ".xlsx", ".md")
 EXPORT_SUFFIXES = (".csv", ".xlsx", ".parquet")
 
@@ -52,6 +54,12 @@ class Metric:
         name = name.strip().lower()
         if name in PLAIN_METRICS and not sep:
             return cls(name)
+        if name == "recovery":
+            onset = float(value) if sep and _is_number(value) else None
+            if sep and onset is None:
+                raise ParameterError(f"metric {text!r}: recovery=ONSET takes the shock's "
+                                     "start time, e.g. recovery=10", hint=METRIC_HELP)
+            return cls(name, onset)
         if name in THRESHOLD_METRICS:
             try:
                 threshold = float(value)
@@ -66,6 +74,36 @@ class Metric:
     @property
     def label(self) -> str:
         return self.name if self.threshold is None else f"{self.name}={self.threshold:g}"
+
+    def recovery(self, da: xr.DataArray, ds: xr.Dataset, baseline: str) -> xr.DataArray:
+        """Per scenario (and every other label), the time from the largest gap below the
+        baseline scenario (same policy and levers) until 90% of it has closed, from the
+        shock's onset (its first shock window, or ``recovery=ONSET``); NaN where the
+        variable does not fall below the baseline, inf where it does not recover."""
+        from . import _dip_1d
+
+        if SCENARIO not in da.dims or baseline not in da[SCENARIO].values.tolist():
+            raise ParameterError(
+                f"the recovery metric compares each scenario with the {baseline!r} "
+                "scenario, and the results have no such label", hint="summarise a sweep "
+                "over scenarios that includes the baseline (e.g. experiment=scenarios)")
+        base = da.sel({SCENARIO: baseline})
+        windows = _windows(ds)
+        rows = []
+        for label in da[SCENARIO].values.tolist():
+            run = da.sel({SCENARIO: label})
+            onset = self.threshold if self.threshold is not None else (
+                (windows.get(str(label)) or [[np.nan]])[0][0])
+            if label == baseline or onset is None or not np.isfinite(float(onset)):
+                rows.append(xr.full_like(run.isel({TIME: 0}, drop=True), np.nan, dtype=float))
+                continue
+            gap = (base - run).sel({TIME: run[TIME] >= float(onset)})
+            _, recovered = xr.apply_ufunc(
+                lambda g, t: _dip_1d(g, t, RECOVERY_SHARE) if np.nanmax(g, initial=0) > 0
+                else (np.nan, np.nan), gap, gap[TIME], input_core_dims=[[TIME], [TIME]],
+                output_core_dims=[[], []], vectorize=True, output_dtypes=[float, float])
+            rows.append(recovered)
+        return xr.concat(rows, dim=da[SCENARIO])
 
     def of(self, da: xr.DataArray) -> xr.DataArray:
         """The metric of every run of ``da`` (a constant is its own final, min, ...)."""
@@ -87,7 +125,7 @@ class Metric:
 
 def summarise(ds: xr.Dataset, metric: str | Metric = "final",
               variables: Sequence[str] | None = None,
-              by: Sequence[str] | None = None) -> pd.DataFrame:
+              by: Sequence[str] | None = None, baseline: str = "baseline") -> pd.DataFrame:
     """One row per label of ``by`` (default: every dimension but time and run), one
     column per variable (``name [units]``), the metric's value in each cell.
 
@@ -107,19 +145,23 @@ def summarise(ds: xr.Dataset, metric: str | Metric = "final",
     averaged = RUN in ds.dims and RUN not in by
     columns = {}
     for name in names:
-        value = metric.of(ds[name])
+        value = metric.recovery(ds[name], ds, baseline) if metric.name == "recovery" \
+            else metric.of(ds[name])
         if averaged and RUN in value.dims:
             value = value.mean(RUN)
         rest = [d for d in value.dims if d not in by]
         if rest:  # a dimension neither kept nor averaged: keep it rather than hide it
             by = [*by, *rest]
-        columns[_header(ds[name])] = value
+        timed = metric.name == "recovery" or metric.name in THRESHOLD_METRICS
+        columns[f"{name} [{_time_units(ds)}]" if timed else _header(ds[name])] = value
     for key, value in columns.items():  # a constant has every row's value
         missing = [d for d in by if d not in value.dims]
         columns[key] = value.expand_dims({d: ds[d].values for d in missing})
     table = _frame(columns, list(by))
     what = {"final": "final value", "min": "minimum over time", "max": "maximum over time",
-            "mean": "mean over time"}.get(metric.name) or \
+            "mean": "mean over time",
+            "recovery": f"years to recover {RECOVERY_SHARE:.0%} of the largest gap below "
+                        f"the {baseline!r} scenario after the shock"}.get(metric.name) or \
         f"{metric.label.replace('_', ' ')} ({_time_units(ds)})"
     table.attrs["caption"] = (f"{what}; " + (f"mean of {ds.sizes[RUN]} runs; "
                                              if averaged else "")
@@ -243,3 +285,21 @@ def _write_frame(frame: pd.DataFrame, path: Path, suffix: str, sheet: str) -> Pa
             frame.to_parquet(tmp, index=False)
 
     return atomic_write(path, write)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return bool(np.isfinite(float(text)))
+    except ValueError:
+        return False
+
+
+def _windows(ds: xr.Dataset) -> dict[str, list[list[float]]]:
+    """The shock windows the experiments record: scenario -> [[start, end, label], ...]."""
+    import json
+
+    try:
+        windows = json.loads(str(ds.attrs.get("shock_windows", "{}")))
+    except ValueError:
+        return {}
+    return windows if isinstance(windows, dict) else {}
