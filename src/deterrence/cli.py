@@ -156,6 +156,7 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 
     table = summary.summarise(read_results(args.results), args.metric, args.vars, args.by,
                               baseline=args.baseline)
+    table = summary.select_rows(table, args.sel)
     print(summary.format_table(table))
     if args.out:
         print(f"wrote {summary.write_table(table, args.out)}")
@@ -187,6 +188,8 @@ def _add_table_commands(sub: argparse._SubParsersAction) -> None:
                        "outputs, else every variable")
     table.add_argument("--by", nargs="+", metavar="DIM", default=None,
                        help="dimensions of the rows; default: every swept dimension")
+    table.add_argument("--sel", action="append", default=[], metavar="DIM=LABEL",
+                       help="keep the rows of one label, e.g. --sel scenario=leadership_change")
     table.add_argument("--baseline", metavar="LABEL", default="baseline",
                        help="the scenario the recovery metric compares with "
                        "(default: baseline)")

@@ -160,3 +160,13 @@ def test_recovery_is_the_analysis_recovery_time_against_the_same_policy_at_basel
     assert later.loc[("shock", "p")].iloc[0] <= table.loc[("shock", "p")].iloc[0]
     with pytest.raises(ParameterError, match="no such label"):
         summary.summarise(ds, "recovery", baseline="calm")
+
+
+def test_rows_can_be_kept_by_label_after_the_metrics_are_computed() -> None:
+    table = summary.summarise(sweep(), "final")
+    shock = summary.select_rows(table, ["scenario=shock", "joint_exercises=0.5"])
+    assert shock.index.tolist() == [("shock", 0.5)]
+    with pytest.raises(ParameterError, match="not a label of scenario"):
+        summary.select_rows(table, ["scenario=calm"])
+    with pytest.raises(ParameterError, match="one of the rows' dimensions"):
+        summary.select_rows(table, ["policy=x"])

@@ -165,7 +165,7 @@ def summarise(ds: xr.Dataset, metric: str | Metric = "final",
         f"{metric.label.replace('_', ' ')} ({_time_units(ds)})"
     table.attrs["caption"] = (f"{what}; " + (f"mean of {ds.sizes[RUN]} runs; "
                                              if averaged else "")
-                              + f"{ds.attrs.get('model_file', 'results')}")
+                              + Path(str(ds.attrs.get("model_file", "results"))).name)
     return table
 
 
@@ -201,6 +201,27 @@ def _frame(columns: dict[str, xr.DataArray], by: list[str]) -> pd.DataFrame:
     if not by:
         return pd.DataFrame({k: [float(v)] for k, v in columns.items()})
     return pd.DataFrame({k: v.transpose(*by).to_series() for k, v in columns.items()})
+
+
+def select_rows(table: pd.DataFrame, sel: Sequence[str]) -> pd.DataFrame:
+    """Keep the rows whose ``DIM`` is ``LABEL`` for each ``"DIM=LABEL"`` (after the
+    metrics are computed, so a recovery still sees its baseline)."""
+    for item in sel:
+        dim, sep, label = (part.strip() for part in item.partition("="))
+        names = [n for n in table.index.names if n is not None]
+        if not sep or dim not in names:
+            raise ParameterError(f"--sel {item!r}: expected DIM=LABEL with DIM one of the "
+                                 f"rows' dimensions", hint="dimensions: "
+                                 + (", ".join(map(str, names)) or "none"))
+        values = table.index.get_level_values(dim)
+        keep = values.astype(str) == label
+        if values.dtype.kind in "iuf" and _is_number(label):
+            keep = np.isclose(values.astype(float), float(label))
+        if not keep.any():
+            raise ParameterError(f"--sel {item!r}: {label!r} is not a label of {dim}",
+                                 hint="labels: " + ", ".join(map(str, dict.fromkeys(values))))
+        table = table[keep]
+    return table
 
 
 def format_table(table: pd.DataFrame) -> str:
