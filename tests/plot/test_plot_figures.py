@@ -365,3 +365,17 @@ def test_eight_labels_have_eight_distinct_colours_and_keep_them_between_figures(
     nine = build_results({"scenario": [f"s{i}" for i in range(10)]})
     assert len(set(_legend_colours(plot.scenario_comparison(nine, baseline=None)).values())) \
         == 10
+
+
+def test_a_policy_map_ends_at_the_swept_values_and_states_its_colour_range() -> None:
+    levers = {"joint_exercise_intensity": [0.0, 0.25, 0.5, 1.0], "forward_presence": [0.2, 0.8]}
+    ds = build_results(levers)
+    fig = plot.policy_map(ds, "deterrence_survival", x="joint_exercise_intensity",
+                          y="forward_presence")
+    ax = fig.axes[0]
+    assert ax.get_xlim() == (0.0, 1.0)  # no half cell of padding past the swept values
+    assert ax.get_ylim() == (0.2, 0.8)
+    assert [float(t) for t in ax.get_xticks()] == levers["joint_exercise_intensity"]
+    values = ds["deterrence_survival"].isel(time=-1).values
+    colorbar = fig.axes[1].get_ylabel()
+    assert f"colours span {values.min():.4g} to {values.max():.4g} only" in colorbar

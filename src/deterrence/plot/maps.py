@@ -118,8 +118,17 @@ def policy_map(
         ax = fig.add_subplot()
         finite = z[np.isfinite(z)]
         norm = Normalize(*(finite.min(), finite.max()) if finite.size else (0, 1))
-        mesh = ax.pcolormesh(xs, ys, z, cmap=cmap, norm=norm, shading="nearest")
         categorical = xticks is not None or yticks is not None
+        # Between numbers, colours are interpolated and the axes end at the swept values
+        # (no half cell of padding past them); labels keep one cell each.
+        shading = "nearest" if categorical or min(len(xs), len(ys)) < 2 else "gouraud"
+        mesh = ax.pcolormesh(xs, ys, z, cmap=cmap, norm=norm, shading=shading)
+        if shading == "gouraud":
+            ax.set_xlim(xs[0], xs[-1])
+            ax.set_ylim(ys[0], ys[-1])
+            for axis, values in ((ax.xaxis, xs), (ax.yaxis, ys)):
+                if len(values) <= 11:
+                    axis.set_ticks(values, [fmt(v) for v in values])
         if not categorical and finite.size and np.ptp(finite) > 0:
             # Contours only between numbers: between labels they would invent a gradient.
             levels = MaxNLocator(nbins=6).tick_values(finite.min(), finite.max())
@@ -158,7 +167,10 @@ def policy_map(
         ax.set_xlabel(plain(_axis_title(ds, x)))
         ax.set_ylabel(plain(_axis_title(ds, y)))
         label = f"{short} ({units_text(units)})" if units else short
-        fig.colorbar(mesh, ax=ax, label=plain(textwrap.fill(label, 40)))
+        if finite.size:  # the colours span only this range: say so, it may be narrow
+            label += f"\ncolours span {finite.min():.4g} to {finite.max():.4g} only"
+        fig.colorbar(mesh, ax=ax, label=plain("\n".join(
+            textwrap.fill(part, 40) for part in label.split("\n"))))
         fixed = fixed_coords(ds)  # the scenario, policy, ... the map is drawn under
         text = title if title is not None else plain(
             f"{short}, {how}" + (f" ({'; '.join(fixed)})" if fixed else ""))
