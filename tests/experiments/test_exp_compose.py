@@ -65,3 +65,38 @@ def test_a_single_scenario_is_left_as_hydra_composed_it():
     cfg = OmegaConf.create({"scenario": {"name": "baseline"}})
     compose.compose_scenarios(cfg, ["scenario=baseline"])
     assert cfg.scenario.name == "baseline"
+
+
+def test_a_grid_is_the_batch_of_its_values(tmp_path):
+    ok(cli("experiment=grid", "grid.joint_exercises=0:1:11",
+           "grid.diplomatic_engagement=0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1",
+           "output.plot=false", f"hydra.run.dir={tmp_path / 'grid'}"))
+    ok(cli("experiment=lever_grid", "output.plot=false", f"hydra.run.dir={tmp_path / 'preset'}"))
+    grid, preset = load(tmp_path / "grid" / "combined.nc"), load(
+        tmp_path / "preset" / "combined.nc")
+    assert dict(grid.sizes) == dict(preset.sizes)
+    np.testing.assert_allclose(grid["deterrence_survival"].values,
+                               preset["deterrence_survival"].values, rtol=1e-12)
+
+
+def test_grid_values_and_spellings():
+    assert compose.grid_values("x", "0:1:5") == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert compose.grid_values("x", [1, 2]) == [1, 2]
+    assert compose.grid_values("x", 3) == [3]
+    for bad in ("0:1:0", "0:1:2.5", "a:b:c"):
+        with pytest.raises(ParameterError, match="START:STOP:COUNT"):
+            compose.grid_values("x", bad)
+    assert compose.grid_argument("grid.x=0,0.5,1") == "grid.x=[0,0.5,1]"
+    assert compose.grid_argument("grid.x=0:1:3") == "grid.x=0:1:3"
+    assert compose.grid_argument("params.x=1,2") == "params.x=1,2"  # a multirun sweep
+
+
+def test_grid_keys_become_levers_options_or_constants():
+    cfg = OmegaConf.create({"model": {"levers": {"joint_exercises": "Joint Exercise Intensity"}},
+                            "experiment": {"batch": {}},
+                            "grid": {"joint_exercises": [0, 1], "scenario": ["a", "b"],
+                                     "Adversary Ambition": "0:1:3"}})
+    compose.expand_grid(cfg)
+    assert dict(cfg.experiment.batch) == {"policy.joint_exercises": [0, 1],
+                                          "scenario": ["a", "b"],
+                                          "params.Adversary Ambition": [0.0, 0.5, 1.0]}

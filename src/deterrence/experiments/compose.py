@@ -1,4 +1,8 @@
-"""Scenarios that compose: ``scenario=[leadership_change,rising_power]`` applies both.
+"""Configs that compose: scenario lists and grids.
+
+``scenario=[leadership_change,rising_power]`` applies both shocks, and
+``grid.joint_exercises=0:1:11 grid.forward_presence=0,0.5,1`` runs the grid of them as
+one batched ensemble.
 
 Hydra reads a list of options of one group by merging them in order, so the shocks'
 constants (``set``) add up, but the last option's name and shock windows replace the
@@ -58,3 +62,49 @@ def compose_scenarios(cfg: Any, overrides: Sequence[str]) -> None:
     }
     with open_dict(cfg):
         cfg.scenario = OmegaConf.merge(OmegaConf.structured(ScenarioConfig), composed)
+
+
+def grid_argument(arg: str) -> str:
+    """``grid.KEY=a,b,c`` as one list (Hydra would read it as a multirun sweep)."""
+    key, sep, value = arg.partition("=")
+    if sep and key.lstrip("+").startswith("grid.") and "," in value \
+            and not value.strip().startswith("["):
+        return f"{key}=[{value}]"
+    return arg
+
+
+def grid_values(key: str, value: Any) -> list[Any]:
+    """``[0, 0.5, 1]`` as it is; ``"0:1:11"`` as 11 evenly spaced values from 0 to 1."""
+    import numpy as np
+
+    if isinstance(value, str) and value.count(":") == 2:
+        try:
+            start, stop, count = (float(v) for v in value.split(":"))
+        except ValueError:
+            count = float("nan")
+        if not (count >= 1 and count == int(count)):
+            raise ParameterError(f"grid.{key}={value}: expected START:STOP:COUNT, e.g. "
+                                 "0:1:11 (eleven values from 0 to 1)")
+        return [round(float(v), 12) for v in np.linspace(start, stop, int(count))]
+    values = list(value) if isinstance(value, list | tuple) or OmegaConf.is_list(value) \
+        else [value]
+    if not values:
+        raise ParameterError(f"grid.{key} has no values", hint="e.g. grid.KEY=0,0.5,1")
+    return values
+
+
+def expand_grid(cfg: Any) -> None:
+    """Turn ``grid.*`` into the batch of one ensemble (in place): a lever of the model is
+    ``policy.<lever>``, ``scenario`` and ``policy`` sweep options, anything else is a
+    constant (``params.<name>``)."""
+    grid = cfg.get("grid") or {}
+    if not grid:
+        return
+    batch: dict[str, list[Any]] = {}
+    for key, value in grid.items():
+        key = str(key)
+        target = key if key in ("scenario", "policy") else f"policy.{key}" \
+            if key in cfg.model.levers else f"params.{key}"
+        batch[target] = grid_values(key, value)
+    with open_dict(cfg):
+        cfg.experiment.batch = {**dict(cfg.experiment.batch), **batch}

@@ -73,6 +73,12 @@ def policy_node() -> DictConfig:
     return OmegaConf.structured(PolicyConfig, flags={"struct": False})
 
 
+def grid_node() -> DictConfig:
+    """``grid``: open to any key (``grid.joint_exercises=0:1:11``), read by
+    :func:`deterrence.experiments.compose.expand_grid`."""
+    return OmegaConf.create({}, flags={"struct": False})
+
+
 @dataclass
 class SolverConfig:
     method: str = "euler"
@@ -137,6 +143,7 @@ class Config:
     experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     params: dict[str, float] = field(default_factory=dict)  # any constant, by name
+    grid: Any = field(default_factory=grid_node)  # key -> values or "START:STOP:N"
 
 
 def register_configs() -> None:

@@ -23,7 +23,7 @@ from ..errors import ModelError, ParameterError
 from ..files import atomic_write_text
 from ..model import Model
 from ..results import write_results
-from .compose import compose_scenarios
+from .compose import compose_scenarios, expand_grid
 from .config import (
     COMBINED,
     FAILURE,
@@ -259,6 +259,7 @@ def task(cfg: DictConfig) -> dict[str, Any]:
         sweep_id = current_sweep_id()
         check_keys(cfg)
         compose_scenarios(cfg, overrides)
+        expand_grid(cfg)
         ds = run_job(cfg, output_dir, sweep_id=sweep_id)
     except Exception as exc:
         message = str(exc) if isinstance(exc, ModelError) else (

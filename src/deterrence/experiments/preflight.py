@@ -12,7 +12,7 @@ from omegaconf import DictConfig
 
 from ..errors import ParameterError
 from ..model import Model
-from .compose import compose_scenarios
+from .compose import compose_scenarios, expand_grid
 from .config import (
     POLICY_KEYS,
     Config,
@@ -60,6 +60,7 @@ def preflight(overrides: Sequence[str]) -> None:
                 _policy_set_needs_plus(cfg, candidate)
                 check_keys(cfg)
                 compose_scenarios(cfg, candidate)
+                expand_grid(cfg)
                 model = get_model(model_path(cfg.model.path))
                 check_settings(model, cfg)
                 if cfg.experiment.sensitivity is not None:
