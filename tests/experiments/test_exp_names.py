@@ -51,3 +51,20 @@ def test_the_run_folder_setting_resolves_to_that_name():
         folder = OmegaConf.to_container(cfg.hydra.run, resolve=True)["dir"]
     assert "_scenarios_" in folder
     assert "baseline_status_quo" not in folder
+
+
+def test_a_single_runs_figure_names_what_its_lines_share():
+    """``scenario=leadership_change policy=reassurance``: the figure compares scenarios,
+    so it must say the policy; a user's model with a parameter set says both."""
+    from hydra import compose, initialize_config_dir
+
+    from deterrence.experiments.config import conf_dir, get_model, model_path, register_configs
+    from deterrence.experiments.job import _held
+
+    register_configs()
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        cfg = compose(config_name="config",
+                      overrides=["scenario=leadership_change", "policy=reassurance",
+                                 "+params.Adversary Ambition=0.7".replace(" ", "_")])
+    held = _held(cfg, "scenario", get_model(model_path(cfg.model.path)))
+    assert held == {"policy": "reassurance", "adversary_ambition": 0.7}

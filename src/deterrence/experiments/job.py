@@ -191,10 +191,23 @@ def _plot_job(model: Model, cfg: Any, ds: xr.Dataset, output_dir: Path) -> None:
         both.attrs["shock_windows"] = ds.attrs["shock_windows"]
         if "key_outputs" in ds.attrs:
             both.attrs["key_outputs"] = ds.attrs["key_outputs"]
+        both = both.assign_coords(_held(cfg, by, model))  # named on the figure
         fig = plot.scenario_comparison(both, by=by, baseline=label(reference or cfg))
         plot.save_figure(fig, fresh(output_dir / f"comparison.{cfg.output.plot_format}"))
     except Exception as exc:
         log.warning("comparison plot not drawn: %s", exc)
+
+
+def _held(cfg: Any, by: str, model: Model) -> dict[str, Any]:
+    """What the lines of a single run's figure share, so the figure can say it: the
+    policy (or scenario) not compared, the constants set by ``params``, the model."""
+    held: dict[str, Any] = {"scenario": str(cfg.scenario.name)} if by == "policy" else \
+        {"policy": _policy_label(cfg)} if cfg.model.levers else {}
+    for name, value in cfg.params.items():
+        held[model.variable(str(name)).py_name] = value
+    if model.name != "alliance_deterrence":
+        held["model"] = model.name
+    return held
 
 
 def _reference(cfg: Any) -> tuple[str, Any, Any]:
