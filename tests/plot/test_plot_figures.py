@@ -379,3 +379,21 @@ def test_a_policy_map_ends_at_the_swept_values_and_states_its_colour_range() -> 
     values = ds["deterrence_survival"].isel(time=-1).values
     colorbar = fig.axes[1].get_ylabel()
     assert f"colours span {values.min():.4g} to {values.max():.4g} only" in colorbar
+
+
+def test_shocks_that_overlap_stay_distinguishable() -> None:
+    ds = build_results({"scenario": SCENARIOS[:3]},
+                       windows={SCENARIOS[1]: [[10, 14, "first"]],
+                                SCENARIOS[2]: [[10, 20, "second"]]})
+    fig = plot.scenario_comparison(ds)
+    hatches = {p.get_hatch() for p in fig.axes[0].patches}
+    assert len(hatches - {None}) == 2  # one hatch per overlapping window
+
+
+def test_a_figure_by_policy_shades_and_names_the_scenario_its_job_ran() -> None:
+    ds = build_results({"policy": ["status_quo", "reassurance"]},
+                       windows={"leadership_change": [[10, 14, "leadership change"]]})
+    ds.attrs["scenario"] = "leadership_change"
+    fig = plot.scenario_comparison(ds, by="policy")
+    assert "scenario = leadership_change" in fig.get_suptitle()
+    assert fig.axes[0].patches  # the shock window is shaded

@@ -199,6 +199,9 @@ def _label_values(ds: xr.Dataset, by: str) -> tuple[list[Any], list[str], bool]:
     return values, [fmt(v) for v in values], numeric
 
 
+#: Dataset attributes the experiments write for what a job ran under (named on figures
+#: when they are not a dimension)
+RUN_LABELS = ("scenario", "policy")
 #: Dataset attribute: how many labels each dimension fixed by :func:`fix_other_dims` had
 FIXED_OF = "fixed_of"
 
@@ -225,7 +228,9 @@ def fixed_coords(ds: xr.Dataset) -> list[str]:
     """Labels fixed before drawing (``scenario = leadership_change`` after a selection),
     with how many there were when :func:`fix_other_dims` chose them."""
     counts = _fixed_counts(ds)
-    notes = []
+    notes = [f"{key} = {ds.attrs[key]}" for key in RUN_LABELS  # what one job ran under
+             if key not in ds.dims and key not in ds.coords and ds.attrs.get(key)
+             and not (key == "policy" and ds.attrs[key] == "status_quo")]
     for c in ds.coords:
         if ds[c].ndim == 0 and c not in (TIME, RUN):
             label = f"{c} = {fmt(ds[c].values.item())}"

@@ -17,10 +17,11 @@ from typing import Any
 
 import xarray as xr
 from matplotlib.axes import Axes
+from matplotlib.colors import to_rgba
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from .select import TIME, Frame, find_label
+from .select import RUN_LABELS, TIME, Frame, find_label
 from .style import BASELINE_COLOR, fmt
 
 
@@ -65,6 +66,7 @@ class Window:
     end: float
     label: str
     colour: Any
+    hatch: str | None = None  # set when windows overlap, so each stays visible
 
 
 def shade_windows(
@@ -74,10 +76,13 @@ def shade_windows(
     windows = _shock_windows(ds)
     spans: list[Window] = []
     neutral = "#7f7f7f"
+    # the scenario (or other label) every line of the figure shares, if it is fixed
+    scalar = [fmt(ds[c].values.item()) for c in ds.coords if ds[c].ndim == 0]
+    scalar += [str(ds.attrs[k]) for k in RUN_LABELS if k not in ds.dims and ds.attrs.get(k)]
     if frame.by is not None:
         for key, items in windows.items():
             index = find_label(frame, key) if key else None
-            if index is None and key:
+            if index is None and key and key not in scalar:
                 continue  # a scenario not in this figure
             colour = styles[index]["color"] if index is not None else neutral
             if colour == BASELINE_COLOR:
@@ -85,21 +90,39 @@ def shade_windows(
             spans.extend(Window(s, e, label or key, colour) for s, e, label in items)
     else:
         # One run: use its own scenario's windows if the Dataset says which it is.
-        scalar = [fmt(ds[c].values.item()) for c in ds.coords if ds[c].ndim == 0]
         keys = [k for k in windows if k in scalar]
         if not keys and len(windows) == 1:
             keys = list(windows)
         for key in keys:
             spans.extend(Window(s, e, label or key, neutral) for s, e, label in windows[key])
     end = float(ds[TIME].values[-1])
+    spans = _hatch_overlaps(spans, end)
     for ax in axes:
         for w in spans:
             if _persistent(w, end):  # lasts to the horizon: mark its onset, do not shade
                 ax.axvline(w.start, color=w.colour, linestyle=":", linewidth=1.6,
                            alpha=0.9, zorder=1)
+            elif w.hatch:  # overlapping: a light fill and a hatch in the window's colour
+                ax.axvspan(w.start, w.end, facecolor=to_rgba(w.colour, 0.08),
+                           edgecolor=to_rgba(w.colour, 0.6), hatch=w.hatch, linewidth=0,
+                           zorder=0)
             else:
                 ax.axvspan(w.start, w.end, color=w.colour, alpha=0.14, linewidth=0, zorder=0)
     return [dataclasses.replace(w, end=math.inf) if _persistent(w, end) else w
+            for w in spans]
+
+
+_HATCHES = ("//", "\\\\", "..", "xx", "--", "||")
+
+
+def _hatch_overlaps(spans: list[Window], end: float) -> list[Window]:
+    """Windows that overlap another in time get a hatch each (in order), so two shocks
+    starting in the same year read as two, not one darker band."""
+    shaded = [w for w in spans if not _persistent(w, end)]
+    overlapping = {id(a) for a in shaded for b in shaded
+                   if a is not b and a.start < b.end and b.start < a.end}
+    hatches = iter(_HATCHES * (1 + len(spans) // len(_HATCHES)))
+    return [dataclasses.replace(w, hatch=next(hatches)) if id(w) in overlapping else w
             for w in spans]
 
 
@@ -121,6 +144,7 @@ def window_legend(spans: list[Window]) -> tuple[list[Any], list[str]]:
             return [patch, onset], [label, "lasting shocks (dotted at their onset)"]
         return [patch], [label]
     colours = {(w.label, w.start, w.end, str(w.colour)): w.colour for w in spans}
+    hatches = {(w.label, w.start, w.end, str(w.colour)): w.hatch for w in spans}
     handles: list[Any] = []
     labels: list[str] = []
     for key in distinct:
@@ -129,7 +153,11 @@ def window_legend(spans: list[Window]) -> tuple[list[Any], list[str]]:
             handles.append(Line2D([], [], color=colours[key], linestyle=":", linewidth=1.6))
             span = f"from {fmt(start)}"
         else:
-            handles.append(Patch(facecolor=colours[key], alpha=0.3, linewidth=0))
+            hatch = hatches.get(key)
+            handles.append(Patch(facecolor=to_rgba(colours[key], 0.08),
+                                 edgecolor=to_rgba(colours[key], 0.6), hatch=hatch,
+                                 linewidth=0) if hatch else
+                           Patch(facecolor=colours[key], alpha=0.3, linewidth=0))
             span = f"{fmt(start)}–{fmt(end)}"
         labels.append(f"shock: {label} ({span})".replace("shock: shock", "shock"))
     return handles, labels
