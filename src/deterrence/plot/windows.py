@@ -112,6 +112,9 @@ def shade_windows(
             for w in spans]
 
 
+#: windows named one by one in the legend (and hatched where they overlap); beyond, one
+#: generic entry
+LEGEND_WINDOWS = 4
 _HATCHES = ("//", "\\\\", "..", "xx", "--", "||")
 
 
@@ -119,6 +122,8 @@ def _hatch_overlaps(spans: list[Window], end: float) -> list[Window]:
     """Windows that overlap another in time get a hatch each (in order), so two shocks
     starting in the same year read as two, not one darker band."""
     shaded = [w for w in spans if not _persistent(w, end)]
+    if len(shaded) > LEGEND_WINDOWS:  # too many to tell apart: one generic legend entry
+        return spans
     overlapping = {id(a) for a in shaded for b in shaded
                    if a is not b and a.start < b.end and b.start < a.end}
     hatches = iter(_HATCHES * (1 + len(spans) // len(_HATCHES)))
@@ -136,7 +141,7 @@ def window_legend(spans: list[Window]) -> tuple[list[Any], list[str]]:
     if not spans:
         return [], []
     distinct = list(dict.fromkeys((w.label, w.start, w.end, str(w.colour)) for w in spans))
-    if len(distinct) > 4:
+    if len(distinct) > LEGEND_WINDOWS:
         patch = Patch(facecolor="#7f7f7f", alpha=0.3, linewidth=0)
         label = "shock windows (shaded in scenario colour)"
         if any(math.isinf(w.end) for w in spans):
