@@ -158,3 +158,19 @@ def test_reality_checks_are_parsed_and_ignored(tmp_path):
     body = ("a = 1 ~~|\nno input :TEST INPUT: a = 0 ~~|\n"
             "a stays :THE CONDITION: no input :IMPLIES: a >= 0 ~~|\nx = a * 2 ~~|\n")
     assert _value(tmp_path, body) == 2.0
+
+
+# -- newlines --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"], ids=["windows", "old mac"])
+def test_windows_newlines_with_continuations_and_comments(tmp_path, newline):
+    body = "x = 1 + {a\ncomment} 2 +\\\n\t\t 3 ~~|\ny = (1 + ~~|\n"
+    path = tmp_path / "crlf.mdl"
+    path.write_bytes(("{UTF-8}\n" + body.replace("y = (1 + ~~|\n", "") + CONTROLS)
+                     .replace("\n", newline).encode())
+    assert deterrence.load(path).simulate(method="euler")["x"].values == 6.0
+    path.write_bytes(("{UTF-8}\n" + body + CONTROLS).replace("\n", newline).encode())
+    with pytest.raises(ModelSyntaxError) as info:
+        deterrence.load(path)
+    assert info.value.line == 5

@@ -21,10 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ModelSyntaxError
+from ..errors import ModelSyntaxError, UnsupportedError
 
-#: bump when a rule changes what PySD is given (part of the parse cache's key)
-VERSION = 1
+#: bump when a rule changes what PySD is given (part of the parse cache's key);
+#: 2: newlines read as Python's text mode reads them
+VERSION = 2
 
 SKETCH_MARK = "\\\\\\---///"
 
@@ -113,6 +114,14 @@ def _closing(text: str, i: int, end: int) -> int | None:
             if depth == 0:
                 return j
     return None
+
+
+def newlines(text: str) -> str:
+    """Line ends as Python's text mode reads them (as PySD's own reader did): ``\\r\\n``
+    and ``\\r`` become ``\\n``, so that a line continuation (``\\`` at the end of a
+    line) is seen in a file saved on Windows. Applied to every model file before the
+    rules; lines stay lines, so line numbers do not change."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _blank(fragment: str) -> str:
@@ -214,3 +223,41 @@ def _check_entry(original: str, start: int, code: str, path: Path | str) -> None
     raise ModelSyntaxError(
         f"the equation of {name!r} {what}", path=path, line=line, variable=name,
         hint=f"write the equation of {name!r} (in Vensim, or in the file)")
+
+
+# -- macros with extra outputs ---------------------------------------------------------
+
+_MACRO_HEADER = re.compile(r":MACRO:\s*([^(\n]+?)\s*\(([^)]*)\)", re.IGNORECASE)
+
+
+def check_macro_outputs(text: str, path: Path | str) -> None:
+    """Refuse a macro with extra outputs (``:MACRO: name(inputs : outputs)``) before PySD
+    fails on its calls (its grammar reads the definition but not ``name(a : b)``): an
+    :class:`UnsupportedError` naming the macro and the first variable that calls it."""
+    for header in _MACRO_HEADER.finditer(text):
+        if ":" not in header.group(2):
+            continue
+        name = header.group(1).strip()
+        outputs = header.group(2).split(":", 1)[1].strip()
+        words = r"[\s_]+".join(re.escape(w) for w in name.split())
+        line, caller = None, None
+        for match in re.finditer(r"^[ \t]*([^=~|\n]+?)\s*=[^=~|]*?\b" + words + r"\s*\(",
+                                 text, re.IGNORECASE | re.MULTILINE):
+            if not _inside_macro(text, match.start()):
+                caller = match.group(1).strip()
+                line = text.count("\n", 0, match.start()) + 1
+                break
+        if line is None:
+            line = text.count("\n", 0, header.start()) + 1
+        raise UnsupportedError(
+            f"the macro {name!r} has extra outputs ({outputs})"
+            + (f", and {caller!r} calls it" if caller else "")
+            + "; macros with outputs after ':' are not supported (PySD's grammar cannot "
+            "read their calls)", path=path, line=line, variable=caller,
+            hint="give the macro a single output (its own name), or run the model with "
+            "PySD (--engine pysd) once it can")
+
+
+def _inside_macro(text: str, offset: int) -> bool:
+    before = text[:offset].upper()
+    return before.rfind(":MACRO:") > before.rfind(":END OF MACRO:")

@@ -103,10 +103,11 @@ def read_model(path: str | Path, *, max_model_mb: float | None = None) -> Source
     except OSError as exc:
         raise ModelError(f"cannot read the file: {exc.strerror or exc}", path=path) from exc
     encoding = _encoding(content)
-    text = content.decode(encoding)
+    text = normalise.newlines(content.decode(encoding))
     if language == "vensim":  # what PySD is given, and what line look-ups search
         normalised = normalise.normalise(text)
         normalise.check_placeholders(text, normalised, path)
+        normalise.check_macro_outputs(normalised, path)
         text = normalised
     cache_key = amrcache.key(content, suffix)  # covers the normalisation's version
     cached = amrcache.load(cache_key, content)
