@@ -9,7 +9,9 @@ what PySD parses and what line look-ups search; the parse cache's key includes
 :data:`VERSION`, so changing a rule re-parses cached models.
 
 Equations with Vensim's placeholder (an equation not written yet) are refused by
-:func:`check_placeholders` with an error naming the variable and its line.
+:func:`check_placeholders` with an error naming the variable and its line; macros whose
+header PySD's grammar reads but whose calls it cannot (extra outputs) or that it cannot
+read at all (no inputs) by :func:`check_macros`, naming the macro and its caller.
 
 The text is only ever read and rewritten as text: nothing in it is evaluated.
 """
@@ -18,8 +20,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ..errors import ModelSyntaxError, UnsupportedError
 
@@ -30,8 +32,7 @@ VERSION = 2
 SKETCH_MARK = "\\\\\\---///"
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):
     """A part of the file: ``code`` (an equation, outside quotes and comments),
     ``quoted`` (a "quoted name"), ``comment`` ({...} inside an equation, braces
     included), ``meta`` (units, documentation and flags, after the first ``~`` of an
@@ -40,6 +41,9 @@ class Span:
     kind: str
     start: int
     end: int
+
+
+_SPECIAL = re.compile(r'["{~|]')
 
 
 def scan(text: str) -> list[Span]:
@@ -60,32 +64,34 @@ def scan(text: str) -> list[Span]:
     code_start = i
     in_meta = False
     while i < end:
+        if in_meta:  # units and documentation: only the "|" that ends the entry counts
+            bar = text.find("|", i, end)
+            if bar < 0:
+                break
+            spans.append(Span("meta", code_start, bar + 1))
+            code_start, in_meta, i = bar + 1, False, bar + 1
+            continue
+        special = _SPECIAL.search(text, i, end)
+        if special is None:
+            break
+        i = special.start()
         c = text[i]
-        if in_meta:
-            if c == "|":
-                spans.append(Span("meta", code_start, i + 1))
-                code_start, in_meta = i + 1, False
+        close = _closing(text, i, end) if c in '"{' else i
+        if close is None:  # unclosed: leave it to PySD's own error
             i += 1
             continue
-        if c in '"{~|':
-            close = _closing(text, i, end) if c in '"{' else i
-            if close is None:  # unclosed: leave it to PySD's own error
-                i += 1
-                continue
-            if code_start < i:
-                spans.append(Span("code", code_start, i))
-            if c == "~":
-                code_start, in_meta = i, True
-                i += 1
-                continue
-            if c == "|":
-                spans.append(Span("code", i, i + 1))
-                code_start = i = i + 1
-                continue
-            spans.append(Span("quoted" if c == '"' else "comment", i, close + 1))
-            code_start = i = close + 1
+        if code_start < i:
+            spans.append(Span("code", code_start, i))
+        if c == "~":
+            code_start, in_meta = i, True
+            i += 1
             continue
-        i += 1
+        if c == "|":
+            spans.append(Span("code", i, i + 1))
+            code_start = i = i + 1
+            continue
+        spans.append(Span("quoted" if c == '"' else "comment", i, close + 1))
+        code_start = i = close + 1
     if code_start < end:
         spans.append(Span("meta" if in_meta else "code", code_start, end))
     if end < len(text):
@@ -93,27 +99,22 @@ def scan(text: str) -> list[Span]:
     return spans
 
 
+_QUOTE_END = re.compile(r'(?:[^"\\]|\\.)*"', re.DOTALL)
+
+
 def _closing(text: str, i: int, end: int) -> int | None:
     """Index of the character that closes the quote or comment opened at ``i``."""
-    if text[i] == '"':
-        j = i + 1
-        while j < end:
-            if text[j] == "\\":
-                j += 2
-                continue
-            if text[j] == '"':
-                return j
-            j += 1
-        return None
-    depth = 0
-    for j in range(i, end):
-        if text[j] == "{":
-            depth += 1
-        elif text[j] == "}":
-            depth -= 1
-            if depth == 0:
-                return j
-    return None
+    if text[i] == '"':  # a backslash escapes the next character
+        match = _QUOTE_END.match(text, i + 1, end)
+        return match.end() - 1 if match else None
+    depth, j = 1, i + 1  # comments nest: count the braces opened before each close
+    while depth:
+        close = text.find("}", j, end)
+        if close < 0:
+            return None
+        depth += text.count("{", j, close) - 1
+        j = close + 1
+    return j - 1
 
 
 def newlines(text: str) -> str:
@@ -205,6 +206,8 @@ def check_placeholders(original: str, normalised: str, path: Path | str) -> None
 
 def _check_entry(original: str, start: int, code: str, path: Path | str) -> None:
     """Raise if the equation part ``code`` (at offset ``start``) is a placeholder."""
+    if not code.rstrip().endswith("=") and "function" not in code.lower():
+        return  # the common case, decided without the regular expressions
     code = _MACRO_LINES.sub(lambda m: _blank(m.group(0)), code)
     empty = _EMPTY.match(code)
     function_of = _FUNCTION_OF.match(code)
@@ -230,15 +233,21 @@ def _check_entry(original: str, start: int, code: str, path: Path | str) -> None
 _MACRO_HEADER = re.compile(r":MACRO:\s*([^(\n]+?)\s*\(([^)]*)\)", re.IGNORECASE)
 
 
-def check_macro_outputs(text: str, path: Path | str) -> None:
-    """Refuse a macro with extra outputs (``:MACRO: name(inputs : outputs)``) before PySD
-    fails on its calls (its grammar reads the definition but not ``name(a : b)``): an
-    :class:`UnsupportedError` naming the macro and the first variable that calls it."""
+def check_macros(text: str, path: Path | str) -> None:
+    """Refuse, before PySD fails on them, the macros its grammar cannot read: one with
+    extra outputs (``:MACRO: name(inputs : outputs)``: the definition is read, its calls
+    ``name(a : b)`` are not) and one without inputs (``:MACRO: name()``). An
+    :class:`UnsupportedError` names the macro and the first variable that calls it."""
     for header in _MACRO_HEADER.finditer(text):
-        if ":" not in header.group(2):
+        params = header.group(2)
+        if ":" in params:
+            what = f"has extra outputs ({params.split(':', 1)[1].strip()}); macros with " \
+                "outputs after ':' are not supported (PySD's grammar cannot read their calls)"
+        elif not params.strip():
+            what = "has no inputs; PySD's grammar cannot read a macro without inputs"
+        else:
             continue
         name = header.group(1).strip()
-        outputs = header.group(2).split(":", 1)[1].strip()
         words = r"[\s_]+".join(re.escape(w) for w in name.split())
         line, caller = None, None
         for match in re.finditer(r"^[ \t]*([^=~|\n]+?)\s*=[^=~|]*?\b" + words + r"\s*\(",
@@ -250,12 +259,9 @@ def check_macro_outputs(text: str, path: Path | str) -> None:
         if line is None:
             line = text.count("\n", 0, header.start()) + 1
         raise UnsupportedError(
-            f"the macro {name!r} has extra outputs ({outputs})"
-            + (f", and {caller!r} calls it" if caller else "")
-            + "; macros with outputs after ':' are not supported (PySD's grammar cannot "
-            "read their calls)", path=path, line=line, variable=caller,
-            hint="give the macro a single output (its own name), or run the model with "
-            "PySD (--engine pysd) once it can")
+            f"the macro {name!r}" + (f" (called by {caller!r})" if caller else "")
+            + f" {what}", path=path, line=line, variable=caller,
+            hint="give the macro at least one input and a single output (its own name)")
 
 
 def _inside_macro(text: str, offset: int) -> bool:

@@ -107,7 +107,7 @@ def read_model(path: str | Path, *, max_model_mb: float | None = None) -> Source
     if language == "vensim":  # what PySD is given, and what line look-ups search
         normalised = normalise.normalise(text)
         normalise.check_placeholders(text, normalised, path)
-        normalise.check_macro_outputs(normalised, path)
+        normalise.check_macros(normalised, path)
         text = normalised
     cache_key = amrcache.key(content, suffix)  # covers the normalisation's version
     cached = amrcache.load(cache_key, content)
