@@ -8,6 +8,7 @@ import pytest
 import deterrence
 from deterrence import ModelSyntaxError
 from deterrence.frontend import amrcache, normalise
+from deterrence.frontend.translate import RealityCheckWarning
 
 CONTROLS = ("INITIAL TIME = 0 ~~|\nFINAL TIME = 2 ~~|\nTIME STEP = 1 ~~|\n"
             "SAVEPER = TIME STEP ~~|\n")
@@ -154,10 +155,12 @@ def test_cached_model_with_comments_reads_the_same(tmp_path, monkeypatch):
 # -- reality checks --------------------------------------------------------------------
 
 
-def test_reality_checks_are_parsed_and_ignored(tmp_path):
+def test_reality_checks_are_parsed_ignored_and_reported(tmp_path):
     body = ("a = 1 ~~|\nno input :TEST INPUT: a = 0 ~~|\n"
             "a stays :THE CONDITION: no input :IMPLIES: a >= 0 ~~|\nx = a * 2 ~~|\n")
-    assert _value(tmp_path, body) == 2.0
+    with pytest.warns(RealityCheckWarning, match=r"2 reality check\(s\) \('no input', "
+                      r"'a stays'\) are read and ignored"):
+        assert _value(tmp_path, body) == 2.0
 
 
 # -- newlines --------------------------------------------------------------------------

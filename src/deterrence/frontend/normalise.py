@@ -267,3 +267,16 @@ def check_macros(text: str, path: Path | str) -> None:
 def _inside_macro(text: str, offset: int) -> bool:
     before = text[:offset].upper()
     return before.rfind(":MACRO:") > before.rfind(":END OF MACRO:")
+
+
+# -- reality checks --------------------------------------------------------------------
+
+_REALITY_CHECK = re.compile(r"^[ \t]*([^\n:~|]+?)\s*:(TEST INPUT|THE CONDITION):",
+                            re.IGNORECASE | re.MULTILINE)
+
+
+def reality_checks(text: str) -> list[str]:
+    """Names of the reality checks (``:TEST INPUT:`` and ``:THE CONDITION:`` entries) in
+    the normalised text: PySD's translator reads and drops them, and the engine does not
+    run them, so :func:`~deterrence.frontend.translate.read_model` reports them."""
+    return [m.group(1).strip() for m in _REALITY_CHECK.finditer(text)]

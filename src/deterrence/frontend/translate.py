@@ -35,6 +35,10 @@ class LookupOrderWarning(ModelWarning):
     """A lookup's x values are not in increasing order; Vensim sorts them, as we do."""
 
 
+class RealityCheckWarning(ModelWarning):
+    """The model has reality checks (:TEST INPUT:, :THE CONDITION:); they are not run."""
+
+
 def max_model_bytes(limit_mb: float | None = None) -> int:
     """The size limit in bytes: the argument, else ``$DETERRENCE_MAX_MODEL_MB``, else 16."""
     if limit_mb is None:
@@ -109,6 +113,13 @@ def read_model(path: str | Path, *, max_model_mb: float | None = None) -> Source
         normalise.check_placeholders(text, normalised, path)
         normalise.check_macros(normalised, path)
         text = normalised
+        checks = normalise.reality_checks(text)
+        if checks:
+            warnings.warn(f"{path}: {len(checks)} reality check(s) ("
+                          + ", ".join(repr(c) for c in checks[:5])
+                          + (", ..." if len(checks) > 5 else "")
+                          + ") are read and ignored: the engine does not run reality checks",
+                          RealityCheckWarning, stacklevel=3)
     cache_key = amrcache.key(content, suffix)  # covers the normalisation's version
     cached = amrcache.load(cache_key, content)
     if cached is not None:
