@@ -38,8 +38,14 @@ Scalar (unsubscripted) Vensim and XMILE models: arithmetic, comparison and logic
 operators; Time and the control variables (control variables that change during the run
 are followed by `euler` and `rk4` only); the functions below.
 
+Vensim macros (`:MACRO: ... :END OF MACRO:`), including macros with stocks, macros that
+use TIME STEP or other control variables and macros calling macros, are expanded at each
+call into hidden equations of the calling variable (`compile/macros.py`); Vensim text
+that PySD's grammar refuses (`{{...}}` comments inside equations, `:and:` in lower case) is
+normalised before parsing (`frontend/normalise.py`).
+
 {library.describe()}
-Not yet (the next engine issue): subscripts, macros, data variables and external data
+Not yet (the next engine issue): subscripts, data variables and external data
 files, XMILE non-negative stocks and flows. Like the functions above, these raise
 `UnsupportedError` naming the construct and the file (or `ModelSyntaxError` where
 PySD's translator cannot read the file), never a silent wrong answer.

@@ -31,7 +31,6 @@ def models_root() -> Path:
 
 
 SUBSCRIPTS = "subscripts (next engine issue)"
-MACROS = "macros (next engine issue)"
 NON_NEGATIVE = "XMILE non-negative stocks (next engine issue)"
 XMILE_DIMENSIONS = ("PySD's XMILE translator cannot parse it: subscripted XMILE "
                     "(<dimensions>) is not supported by PySD, so neither by the engine")
@@ -79,14 +78,9 @@ EXPECTED_UNSUPPORTED: dict[str, str] = {
     "tests/get_xls_cellrange/test_get_xls_cellrange.mdl":
         _with("GET DIRECT CONSTANTS, DATA, LOOKUPS (spreadsheets)"),
     "tests/invert_matrix/test_invert_matrix.mdl": _with("INVERT MATRIX"),
-    "tests/macro_cross_reference/test_macro_cross_reference.mdl": MACROS,
-    "tests/macro_expression/test_macro_expression.mdl": MACROS,
     "tests/macro_expression/test_macro_expression.xmile": XMILE_MACROS,
-    "tests/macro_multi_expression/test_macro_multi_expression.mdl": MACROS,
     "tests/macro_multi_expression/test_macro_multi_expression.xmile": XMILE_MACROS,
-    "tests/macro_multi_macros/test_macro_multi_macros.mdl": MACROS,
     "tests/macro_multi_macros/test_macro_multi_macros.xmile": XMILE_MACROS,
-    "tests/macro_stock/test_macro_stock.mdl": MACROS,
     "tests/macro_stock/test_macro_stock.xmile": XMILE_MACROS,
     "tests/min_max_1arg/test_min_max_1arg.xmile":
         "subscripts (next engine issue): XMILE <dimensions> with one-argument MIN/MAX",

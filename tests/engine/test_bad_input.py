@@ -286,12 +286,13 @@ def test_non_negative_xmile_stock_is_unsupported(tmp_path):
 
 
 SUBSCRIPTED = "{UTF-8}\nregion: (r1-r3)\n~~|\npopulation[region] = 1, 2, 3\n~~|\n"
-MACRO = ("{UTF-8}\n:MACRO: DOUBLE(input)\nDOUBLE = 2 * input\n~~|\n:END OF MACRO:\n"
-         "doubled = DOUBLE(3)\n~~|\n")
+MACRO = ("{UTF-8}\n:MACRO: DOUBLE(input)\nDOUBLE = 2 * input * outside\n~~|\n"
+         ":END OF MACRO:\noutside = 1\n~~|\ndoubled = DOUBLE(3)\n~~|\n")
 
 
-@pytest.mark.parametrize(("head", "construct"), [(SUBSCRIPTED, "subscript ranges (region)"),
-                                                 (MACRO, "macros (here 'double')")],
+@pytest.mark.parametrize(("head", "construct"), [
+    (SUBSCRIPTED, "subscript ranges (region)"),
+    (MACRO, "the macro 'DOUBLE' (called by 'doubled') refers to 'outside'")],
                          ids=["subscripts", "macro"])
 def test_subscripts_and_macros_are_unsupported(make_model, head, construct):
     base = make_model([], name="arrays")

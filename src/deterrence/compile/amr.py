@@ -4,14 +4,10 @@ tree may nest thousands of levels)."""
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import Any
 
 import numpy as np
 from pysd.translators.structures import abstract_expressions as ae
-from pysd.translators.structures import abstract_model as am
-
-from ..names import clean_key
 
 
 def depth(tree: Any) -> int:
@@ -27,27 +23,6 @@ def depth(tree: Any) -> int:
         elif isinstance(node, list | tuple):
             todo.extend((item, level) for item in node)
     return deepest
-
-
-def calls(element: am.AbstractElement, key: str) -> bool:
-    """Whether any equation of ``element`` calls the function (macro) ``key``."""
-    todo: list[Any] = [c.ast for c in element.components]
-    while todo:
-        node = todo.pop()
-        if isinstance(node, ae.CallStructure) and isinstance(
-                node.function, ae.ReferenceStructure) and clean_key(
-                node.function.reference) == key:
-            return True
-        if dataclasses.is_dataclass(node):
-            todo.extend(getattr(node, f.name) for f in dataclasses.fields(node))
-        elif isinstance(node, list | tuple):
-            todo.extend(node)
-    return False
-
-
-def macro_line(text: str, name: str) -> int | None:
-    match = re.search(r":MACRO:\s*" + re.escape(name.strip()), text, re.IGNORECASE)
-    return text.count("\n", 0, match.start()) + 1 if match else None
 
 
 def literal(tree: Any) -> float | None:

@@ -22,7 +22,7 @@ from ..frontend.translate import SourceFile
 from ..library import FUNCTIONS, Clock, Family, Function, Lowering
 from ..limits import MAX_NESTING, deep_call
 from ..names import clean_key, close_matches, python_name
-from . import amr, ir, stateful, switches
+from . import amr, ir, macros, stateful, switches
 from .ir import LookupMode, Node, NodeKind, Variable, VarKind, binop, call, num, ref
 from .switches import Switch
 
@@ -58,6 +58,9 @@ class Lowerer:
         self.order_dependencies: dict[str, set[str]] = {}
         self._memo: dict[int, ir.Expr] = {}
         self._owner_var: Variable | None = None  # the variable being lowered
+        self.macros = macros.sections(source.abstract)
+        self.scope: macros.Scope | None = None  # the macro call being expanded, if any
+        self.macro_calls: dict[tuple[str, str], int] = {}  # (caller, macro) -> calls
         self._in_compare = 0
 
     @property
@@ -75,8 +78,10 @@ class Lowerer:
 
     def unsupported(self, construct: str, hint: str | None = None) -> ModelError:
         owner = self._owner_var.name if self._owner_var else "?"
+        via = f", in the macro {self.scope.macro!r}" if self.scope else ""
         return self.error(
-            UnsupportedError, f"{construct} (in {owner!r}) is not supported by the engine yet",
+            UnsupportedError,
+            f"{construct} (in {owner!r}{via}) is not supported by the engine yet",
             hint or "see docs/conformance.md for what is supported; "
             "rewrite the equation with supported functions")
 
@@ -105,7 +110,7 @@ class Lowerer:
         sections = self.source.abstract.sections
         main = [s for s in sections if s.type == "main"] or list(sections[:1])
         section = main[0]
-        self._refuse_macros_and_subscripts(sections, main, section)
+        self._refuse_subscripts(section)
         self._declare(section.elements)
         for key, (element, var) in self.elements.items():
             if var.kind != VarKind.LOOKUP:
@@ -122,19 +127,7 @@ class Lowerer:
             node.resolve(self.nodes)
         return CompiledModel(self)
 
-    def _refuse_macros_and_subscripts(self, sections: Any, main: list[Any],
-                                      section: Any) -> None:
-        if len(sections) > len(main):
-            macro = next(s for s in sections if s not in main)
-            user = next((e.name for e in section.elements
-                         if amr.calls(e, clean_key(macro.name))), None)
-            raise UnsupportedError(
-                f"macros (here {macro.name!r}) are not supported by the engine yet"
-                + (f"; {user!r} uses it" if user else ""),
-                path=self.source.path, variable=user,
-                line=self.source.line_of(user) if user else amr.macro_line(self.source.text,
-                                                                           macro.name),
-                hint="expand the macro into plain equations")
+    def _refuse_subscripts(self, section: Any) -> None:
         if section.subscripts:
             names = ", ".join(s.name for s in section.subscripts)
             user = next((e.name for e in section.elements
@@ -285,7 +278,8 @@ class Lowerer:
 
     def _parenthesised(self) -> bool:
         """Whether the current equation writes a negative number in brackets before ^."""
-        text = self.source.definition_text(self.owner) if self.owner else ""
+        text = self.scope.text if self.scope else (
+            self.source.definition_text(self.owner) if self.owner else "")
         return re.search(r"\(\s*-\s*[\d.]+(?:[eE][-+]?\d+)?\s*\)\s*\^", text) is not None
 
     def _logic(self, tree: ae.LogicStructure) -> ir.Expr:
@@ -325,6 +319,8 @@ class Lowerer:
         key = clean_key(tree.reference)
         if key == "time":
             return ir.Time(Clock.STEP_START if self._in_compare else Clock.TIME)
+        if self.scope is not None:
+            return macros.reference(self, self.scope, key, tree.reference)
         found = self.elements.get(key)
         if found is None:
             if key == "pi":
@@ -351,10 +347,13 @@ class Lowerer:
             tree.function, ae.ReferenceStructure) else str(tree.function)
         key = clean_key(fname)
         raw_args = list(tree.arguments)
-        if key in self.lookup_keys:
+        lookups = self.visible_lookups()
+        if key in lookups:
             self._arity(fname, raw_args, 1)
-            return self._lookup(self.lookup_keys[key], self.lower(raw_args[0]))
-        if key in self.elements:
+            return self._lookup(lookups[key], self.lower(raw_args[0]))
+        if key in self.macros:
+            return macros.expand(self, key, raw_args)
+        if key in (self.scope.values if self.scope else self.elements):
             raise self.unsupported(f"calling the variable {fname!r} like a function")
         # XMILE's builtins keep PySD's exact spelling (Xpulse), so they never shadow a
         # Vensim name; everything else is matched as Vensim does, by its folded name
@@ -386,6 +385,10 @@ class Lowerer:
             args = [args[i] for i in entry.order] + args[len(entry.order):]
         return ir.Call(entry.key, tuple([ir.Time(c) for c in entry.clocks] + args))
 
+    def visible_lookups(self) -> dict[str, str]:
+        """Lookup tables by name: the model's, or inside a macro the macro's own."""
+        return self.scope.lookups if self.scope is not None else self.lookup_keys
+
     def _arity(self, fname: str, args: list[Any], n: int) -> None:
         if len(args) != n:
             raise self.error(
@@ -397,9 +400,10 @@ class Lowerer:
         self._arity(fname, raw_args, 2)
         table = raw_args[0]
         tkey = clean_key(table.reference) if isinstance(table, ae.ReferenceStructure) else None
-        if tkey not in self.lookup_keys:
+        lookups = self.visible_lookups()
+        if tkey not in lookups:
             raise self.unsupported(f"{_display(fname)} on something other than a lookup")
-        return ir.Lookup(self.lookup_keys[tkey], self.lower(raw_args[1]),
+        return ir.Lookup(lookups[tkey], self.lower(raw_args[1]),
                          LookupMode(entry.key))
 
     def _power(self, entry: Function, fname: str, raw_args: list[Any]) -> ir.Expr:

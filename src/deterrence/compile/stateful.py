@@ -17,6 +17,7 @@ from ..errors import ModelError
 from . import ir
 from .fold import Folder, NotConstantError
 from .ir import NodeKind, binop, call, num, ref
+from .macros import CONTROLS
 
 if TYPE_CHECKING:
     from .lower import Lowerer
@@ -25,8 +26,12 @@ if TYPE_CHECKING:
 def order(lw: Lowerer, tree: Any, what: str) -> int:
     """DELAY N / SMOOTH N orders fix the number of stocks, so they must be constants."""
     deps: set[str] = set()
+    names = lw.elements
+    if lw.scope is not None:  # inside a macro only Time and the controls are the model's
+        names = {k: v for k, v in lw.elements.items()
+                 if k in CONTROLS and k not in lw.scope.values}
     try:
-        value = Folder(lw.elements, deps).fold(tree)
+        value = Folder(names, deps).fold(tree)
     except NotConstantError as exc:
         raise lw.unsupported(
             f"a {what} whose order is not a constant ({exc})",

@@ -31,6 +31,7 @@ from pysd.translators.structures import abstract_expressions as ae
 from pysd.translators.structures import abstract_model as am
 
 from ..files import atomic_write_text
+from . import normalise
 
 FORMAT = 2  # 2: entries carry the source's sha256 and the parse's notes
 MAX_MB = 256.0
@@ -49,12 +50,15 @@ def cache_dir() -> Path | None:
 
 
 def key(content: bytes, suffix: str) -> str:
+    """The entry's name: the file's bytes, its suffix, the PySD version, this format and,
+    for Vensim files, the version of the normalisation applied before parsing."""
+    variant = f"normalise {normalise.VERSION}" if suffix.lower() == ".mdl" else ""
     try:
         pysd_version = metadata.version("pysd")
     except metadata.PackageNotFoundError:  # pragma: no cover
         pysd_version = "unknown"
     digest = hashlib.sha256(content)
-    digest.update(f"|{suffix}|pysd {pysd_version}|format {FORMAT}".encode())
+    digest.update(f"|{suffix}|pysd {pysd_version}|format {FORMAT}|{variant}".encode())
     return digest.hexdigest()
 
 

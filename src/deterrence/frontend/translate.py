@@ -20,7 +20,7 @@ from pysd.translators.structures.abstract_expressions import LookupsStructure
 from pysd.translators.structures.abstract_model import AbstractModel
 
 from ..errors import ModelError, ModelSyntaxError, ModelWarning
-from . import amrcache, pysd_guard
+from . import amrcache, normalise, pysd_guard
 
 VENSIM_SUFFIXES = (".mdl",)
 XMILE_SUFFIXES = (".xmile", ".xml", ".stmx")
@@ -33,6 +33,10 @@ PARSE_BYTES_PER_BYTE = 560
 
 class LookupOrderWarning(ModelWarning):
     """A lookup's x values are not in increasing order; Vensim sorts them, as we do."""
+
+
+class RealityCheckWarning(ModelWarning):
+    """The model has reality checks (:TEST INPUT:, :THE CONDITION:); they are not run."""
 
 
 def max_model_bytes(limit_mb: float | None = None) -> int:
@@ -103,8 +107,20 @@ def read_model(path: str | Path, *, max_model_mb: float | None = None) -> Source
     except OSError as exc:
         raise ModelError(f"cannot read the file: {exc.strerror or exc}", path=path) from exc
     encoding = _encoding(content)
-    text = content.decode(encoding)
-    cache_key = amrcache.key(content, suffix)
+    text = normalise.newlines(content.decode(encoding))
+    if language == "vensim":  # what PySD is given, and what line look-ups search
+        normalised = normalise.normalise(text)
+        normalise.check_placeholders(text, normalised, path)
+        normalise.check_macros(normalised, path)
+        text = normalised
+        checks = normalise.reality_checks(text)
+        if checks:
+            warnings.warn(f"{path}: {len(checks)} reality check(s) ("
+                          + ", ".join(repr(c) for c in checks[:5])
+                          + (", ..." if len(checks) > 5 else "")
+                          + ") are read and ignored: the engine does not run reality checks",
+                          RealityCheckWarning, stacklevel=3)
+    cache_key = amrcache.key(content, suffix)  # covers the normalisation's version
     cached = amrcache.load(cache_key, content)
     if cached is not None:
         abstract, notes = cached
@@ -197,12 +213,19 @@ def _encoding(data: bytes) -> str:
 
 
 def _read_vensim(path: Path, text: str, encoding: str) -> SourceFile:
+    """Parse the normalised ``text`` (:mod:`.normalise`) with PySD's Vensim translator."""
     from pysd.translators.vensim.vensim_file import VensimFile
+
+    class NormalisedVensimFile(VensimFile):
+        """PySD's reader, given the normalised text instead of reading the file."""
+
+        def _read(self, encoding: str | None) -> str:
+            return text
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            vensim_file = VensimFile(path, encoding=encoding)
+            vensim_file = NormalisedVensimFile(path, encoding=encoding)
         except Exception as exc:  # unreadable file: encoding, permissions
             raise ModelSyntaxError(f"cannot read the file: {exc}", path=path) from exc
         try:
