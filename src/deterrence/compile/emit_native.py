@@ -47,7 +47,7 @@ _CMPOPS = {ir.Cmp.EQ: ast.Eq, ir.Cmp.NE: ast.NotEq, ir.Cmp.LT: ast.Lt, ir.Cmp.LE
 
 # The run kernels, one per scheme, with the arithmetic of integrate/schemes.py in the
 # same order (so both backends give the same numbers): ``K`` (runs, constants), ``Y0``
-# (runs, stocks), ``out`` (runs, saves, stocks), ``fail`` (runs,): the step at which a
+# (runs, stocks), ``out`` (stocks, saves, runs), ``fail`` (runs,): the step at which a
 # stock stopped being finite, or -1. ``_loop`` is ``prange`` or ``range``.
 _KERNELS = {
     "euler": """
@@ -64,7 +64,7 @@ def _run_euler(K, Y0, t0, dt, n, every, out, fail):
             t = t0 + k * dt
             if k % every == 0:
                 for i in range(n_stocks):
-                    out[r, j, i] = y[i]
+                    out[i, j, r] = y[i]
                 j += 1
             if k == n:
                 break
@@ -99,7 +99,7 @@ def _run_rk4(K, Y0, t0, dt, n, every, out, fail):
             t = t0 + k * dt
             if k % every == 0:
                 for i in range(n_stocks):
-                    out[r, j, i] = y[i]
+                    out[i, j, r] = y[i]
                 j += 1
             if k == n:
                 break
@@ -256,7 +256,7 @@ class NativeProgram:
         run = numba.njit(error_model="numpy", parallel=parallel)(globals_["_run_" + scheme])
         n_constants = max(self.n_constants, 0)
         run(np.zeros((1, n_constants)), np.zeros((1, self.n_stocks)), 0.0, 1.0, 0, 1,
-            np.empty((1, 1, self.n_stocks)), np.empty(1, dtype=np.int64))  # compile now
+            np.empty((self.n_stocks, 1, 1)), np.empty(1, dtype=np.int64))  # compile now
         self.compile_seconds[scheme + (" parallel" if parallel else "")] = \
             time.perf_counter() - started
         return run
@@ -265,17 +265,17 @@ class NativeProgram:
             n_steps: int, every: int, n_saves: int) -> tuple[np.ndarray, np.ndarray]:
         """States (stocks, saves, runs) and the failed step of each run (-1: none).
 
-        ``constants`` is (runs, constants), ``y0`` (runs, stocks); the states are a view
-        of the kernel's (runs, saves, stocks) array.
+        ``constants`` is (runs, constants), ``y0`` (runs, stocks). The kernel writes the
+        states in the NumPy backend's layout, which the outputs then read contiguously.
         """
         n_runs = y0.shape[0]
-        out = np.empty((n_runs, n_saves, self.n_stocks))
+        out = np.empty((self.n_stocks, n_saves, n_runs))
         fail = np.empty(n_runs, dtype=np.int64)
         self.kernel(scheme, n_runs > 1)(np.ascontiguousarray(constants, dtype=np.float64),
                                         np.ascontiguousarray(y0, dtype=np.float64),
                                         float(t0), float(dt), int(n_steps), int(every),
                                         out, fail)
-        return out.transpose(2, 1, 0), fail
+        return out, fail
 
 
 def build_native(plan: Plan) -> NativeProgram:
