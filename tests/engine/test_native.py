@@ -167,6 +167,17 @@ def test_a_bad_backend_is_refused():
     assert SolverOptions.from_mapping({"method": "rk4", "backend": "numpy"}).backend == "numpy"
 
 
+def test_hydra_solver_backend():
+    from omegaconf import OmegaConf
+
+    from deterrence.experiments.config import SolverConfig, solver_kwargs
+
+    cfg = OmegaConf.structured(SolverConfig)
+    assert solver_kwargs(cfg)["solver"].backend == "auto"
+    cfg.backend = "native"
+    assert solver_kwargs(cfg)["solver"].backend == "native"
+
+
 def test_cli_backend(make_model, capsys):
     from deterrence.cli import main
 
