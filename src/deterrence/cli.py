@@ -307,6 +307,10 @@ def build_parser() -> argparse.ArgumentParser:
                      "STEP), or a solve_ivp method: "
                      f"{', '.join(integrate.adaptive_methods())} (default "
                      f"{SolverOptions.method})")
+    sim.add_argument("--backend", choices=integrate.BACKENDS, default=SolverOptions.backend,
+                     help="what runs euler and rk4: native (one compiled numba kernel), "
+                     "numpy, or auto (native where it can, else numpy with a warning; "
+                     "the default)")
     sim.add_argument("--set", action="append", default=[], metavar='"Name=value"',
                      help="set a constant; a comma-separated list runs an ensemble; several "
                      "lists are crossed into a grid (every combination), unless --zip")

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from . import diagnose, integrate, limits
+from . import backends, diagnose, integrate, limits
 from .compile import (
     CompiledModel,
     NodeKind,
@@ -195,6 +195,7 @@ class Model:
         max_evaluations: int = _DEFAULT.max_evaluations,
         max_memory: float | str | None = None,
         max_steps: float = limits.DEFAULT_MAX_STEPS,
+        backend: str = _DEFAULT.backend,
     ) -> xr.Dataset:
         """Simulate and return an ``xarray.Dataset`` (dims ``time`` and, for ensembles, ``run``).
 
@@ -202,8 +203,9 @@ class Model:
         a 1-D array of N values: then N runs are integrated together along ``run``.
         ``solver`` says how to integrate (:class:`SolverOptions`); or give its fields as
         keyword arguments (``method``, ``rtol``, ``atol``, ``max_step``, ``first_step``,
-        ``max_evaluations``), not both. ``method`` is ``euler`` or ``rk4`` (fixed TIME
-        STEP, Vensim's semantics) or a ``scipy.integrate.solve_ivp`` method.
+        ``max_evaluations``, ``backend``), not both. ``method`` is ``euler`` or ``rk4``
+        (fixed TIME STEP, Vensim's semantics) or a ``scipy.integrate.solve_ivp`` method;
+        ``backend`` is ``auto`` (native where it can), ``native`` or ``numpy``.
 
         Before allocating, the size of the run is estimated: more than ``max_memory``
         (bytes, or a size such as ``"8GiB"``; default 4 GiB or half the machine's memory,
@@ -211,7 +213,8 @@ class Model:
         ``rk4``, more than ``max_steps`` time steps is refused with a ``ResourceError``.
         """
         solver = self._solver(solver, method=method, rtol=rtol, atol=atol, max_step=max_step,
-                              first_step=first_step, max_evaluations=max_evaluations)
+                              first_step=first_step, max_evaluations=max_evaluations,
+                              backend=backend)
         method = solver.method
         grid_overrides = {"initial_time": initial_time, "final_time": final_time,
                           "time_step": time_step, "saveper": saveper}
@@ -230,6 +233,7 @@ class Model:
         program = self.program(frozenset(
             o for o in overrides if self.compiled.nodes[o].kind != NodeKind.PARAM), fixed)
         diagnosis = Diagnose(self.path, program, self.compiled.nodes)
+        native = backends.choose(solver.backend, program, method, n_runs, self.path)
         with np.errstate(all="ignore"):
             start = program.setup(self._param_values(program, overrides), fixed, 1e-9)
             controls, constants = start.controls, start.constants
@@ -252,7 +256,7 @@ class Model:
                 with diagnosis.reporting(method, rates, outputs, grid):
                     trajectory = self._integrate(program, solver, grid, y0, constants,
                                                  z_init, z_delays, rates,
-                                                 (breakpoints, trains), n_runs)
+                                                 (breakpoints, trains), n_runs, native)
             values = self._outputs(outputs, program, trajectory, grid, method, n_runs,
                                    _wanted(keep))
         stats = dict(trajectory.stats)
@@ -264,7 +268,9 @@ class Model:
             times=grid.save_times, time_units=time_units.units if time_units else "",
             ensemble=ensemble, solver=solver.record(), stats=stats, attrs={
                 "title": f"Simulation of {self.name}", "model_file": str(self.path),
-                "model_sha256": self.sha256, "method": method, "initial_time": grid.t0,
+                "model_sha256": self.sha256, "method": method,
+                "backend": "native" if native is not None else "numpy",
+                "initial_time": grid.t0,
                 "final_time": grid.tf, "time_step": grid.dt, "saveper": grid.saveper,
                 "overrides": json.dumps({self.compiled.nodes[o].label: jsonable(v.value)
                                          for o, v in overrides.items()}),
@@ -412,9 +418,14 @@ class Model:
     def _integrate(self, program: Program, solver: SolverOptions, grid: integrate.Grid,
                    y0: np.ndarray, constants: tuple[Any, ...], z_init: tuple[Any, ...],
                    z_delays: tuple[Any, ...], rates: Any, switches: tuple[Any, Any],
-                   n_runs: int) -> integrate.Trajectory:
-        """The run on a known grid (its failures are worded by the caller's Diagnose)."""
+                   n_runs: int, native: Any) -> integrate.Trajectory:
+        """The run on a known grid (its failures are worded by the caller's Diagnose);
+        a native run that fails is repeated on NumPy, which raises today's error."""
         method = solver.method
+        if native is not None:
+            trajectory = backends.run_native(native, method, constants, y0, grid)
+            return trajectory or integrate.fixed_step(rates, y0, z_init, z_delays, grid,
+                                                      method)
         if solver.fixed:
             if integrate.SCHEMES[method].scalar_kernel and n_runs == 1 \
                     and program.make_scalar_euler is not None \

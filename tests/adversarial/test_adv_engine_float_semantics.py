@@ -40,15 +40,16 @@ FIXED = {"euler": ("euler", {}), "euler_ensemble": ("euler", {"k": [1.0, 2.0]}),
          "rk4": ("rk4", {})}
 
 
+@pytest.mark.parametrize("backend", ["native", "numpy"])
 @pytest.mark.parametrize("path_name", list(FIXED))
 @pytest.mark.parametrize("case", list(RATES))
 def test_fixed_steps_name_the_stock_and_time(tmp_path: Path, case: str,
-                                             path_name: str) -> None:
+                                             path_name: str, backend: str) -> None:
     rate, when = RATES[case]
     model = deterrence.load(write(tmp_path, "S = INTEG(r * k, 0)", f"r = {rate}"))
     method, params = FIXED[path_name]
     with pytest.raises(SimulationError) as info:
-        model.simulate(params, method=method)
+        model.simulate(params, method=method, backend=backend)
     text = str(info.value)
     assert "stock 'S' became NaN or infinite" in text
     if method == "euler":

@@ -122,10 +122,12 @@ def division_by_zero(make_model):
     ("rk4", None, 2.0),
     ("euler", {"TIME STEP": 0.125}, 2.125),
 ], ids=["euler", "rk4", "euler-smaller-step"])
-def test_stock_becoming_infinite_names_stock_and_time(division_by_zero, method, params, time):
+@pytest.mark.parametrize("backend", ["native", "numpy"])
+def test_stock_becoming_infinite_names_stock_and_time(division_by_zero, method, params, time,
+                                                      backend):
     """x reaches 0 at time 2, so the step that ends at ``time`` makes y infinite."""
     with pytest.raises(SimulationError) as info:
-        division_by_zero.simulate(params, method=method)
+        division_by_zero.simulate(params, method=method, backend=backend)
     text = str(info.value)
     assert info.value.variable == "y"
     assert "stock 'y' became NaN or infinite" in text
@@ -133,17 +135,19 @@ def test_stock_becoming_infinite_names_stock_and_time(division_by_zero, method, 
     assert "divzero.mdl" in text
 
 
-def test_euler_names_the_first_non_finite_auxiliary(division_by_zero):
+@pytest.mark.parametrize("backend", ["native", "numpy"])
+def test_euler_names_the_first_non_finite_auxiliary(division_by_zero, backend):
     with pytest.raises(SimulationError, match=r"'r' = inf"):
-        division_by_zero.simulate(method="euler")
+        division_by_zero.simulate(method="euler", backend=backend)
 
 
-def test_ensemble_names_the_run(make_model):
+@pytest.mark.parametrize("backend", ["native", "numpy"])
+def test_ensemble_names_the_run(make_model, backend):
     model = deterrence.load(make_model([
         ("x", "INTEG(-speed, 1)"), ("y", "INTEG(1 / x, 0)"), ("speed", "0.1")],
         final=4, step=0.25))
     with pytest.raises(SimulationError, match=r"'y' became NaN or infinite.* in run 1") as info:
-        model.simulate({"speed": [0.1, 0.5, 0.2]}, method="euler")
+        model.simulate({"speed": [0.1, 0.5, 0.2]}, method="euler", backend=backend)
     assert 2.25 in times_named(str(info.value))
 
 
@@ -430,8 +434,12 @@ def test_hostile_names_can_be_set_as_parameters(hostile):
 def test_generated_code_contains_no_text_from_the_file(hostile):
     path, _ = hostile
     model = deterrence.load(path)
-    for fixed in (True, False):
-        source = model.program(frozenset(), fixed).source
+    sources = [model.program(frozenset(), fixed).source for fixed in (True, False)]
+    model.simulate(method="euler", backend="native")  # the native kernel's source too
+    native = model.program(frozenset(), True).native
+    assert native is not None
+    sources.append(native.source)
+    for source in sources:
         for fragment in ("__import__", "system", "touch", "compile", "remove", "lambda",
                          "eval", "__class__"):
             assert fragment not in source

@@ -85,6 +85,8 @@ class Program:
     dynamic_switches: list[str]
     dynamic_controls: bool  # TIME STEP, SAVEPER or FINAL TIME change during the run
     source: str  # generated code, for reading when debugging
+    plan: Plan | None = None  # what the native backend compiles (compile/emit_native.py)
+    native: Any = None  # its NativeProgram, built when first asked for (backends.py)
 
 
 _RESULTS = {"_Controls": Controls, "_Setup": Setup, "_Kernels": Kernels, "_Rates": Rates,
@@ -347,7 +349,7 @@ class _Emitter:
             make_scalar_euler=scalar_ns["_euler"] if scalar_ns else None,
             dynamic_switches=p.dynamic_switches, dynamic_controls=bool(p.dynamic_controls),
             source=ast.unparse(module) + ("\n\n" + ast.unparse(scalar_module)
-                                          if scalar_module else ""))
+                                          if scalar_module else ""), plan=p)
 
 
 def build_program(model: CompiledModel, overridden: frozenset[str], fixed: bool) -> Program:

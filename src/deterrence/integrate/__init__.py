@@ -26,6 +26,7 @@ from .failures import BadControl, NonFiniteState, SolverFailure, TooLarge
 from .fixed import fixed_step, fixed_step_dynamic, scalar_euler
 from .grid import Grid, Trajectory, grid_size, make_grid
 from .options import (
+    BACKENDS,
     SolverOptions,
     adaptive_methods,
     check_option,
@@ -38,8 +39,8 @@ from .registry import ADAPTIVE, SCHEMES
 from .schemes import RatesFn, Scheme, register_scheme
 
 __all__ = [
-    "ADAPTIVE", "ADAPTIVE_METHODS", "FIXED_METHODS", "METHODS", "SCHEMES", "AdaptiveMethod",
-    "BadControl", "Grid", "NonFiniteState", "RatesFn", "Scheme", "SolverFailure",
+    "ADAPTIVE", "ADAPTIVE_METHODS", "BACKENDS", "FIXED_METHODS", "METHODS", "SCHEMES",
+    "AdaptiveMethod", "BadControl", "Grid", "NonFiniteState", "RatesFn", "Scheme", "SolverFailure",
     "SolverOptions", "TooLarge", "Trajectory", "adaptive", "adaptive_methods",
     "check_option", "fixed_methods", "fixed_step", "fixed_step_dynamic", "grid_size",
     "is_fixed", "make_grid", "method_name", "methods", "register_adaptive",

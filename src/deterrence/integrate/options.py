@@ -56,12 +56,21 @@ _POSITIVE = {
 _OPTIONAL = ("max_step", "first_step", "initial_time", "final_time", "time_step", "saveper")
 
 
+#: how the fixed-step integration runs: ``native`` (one numba kernel), ``numpy`` (the
+#: vector flavour), ``auto`` (native where it can, else NumPy with a logged warning)
+BACKENDS = ("auto", "native", "numpy")
+
+
 def check_option(name: str, value: Any) -> None:
     """Refuse a bad option at once (a NaN tolerance would only waste a minute).
 
     ``name`` is a solver option or a control override (``time_step``, ``saveper``,
     ``initial_time``, ``final_time``); raises ParameterError naming it.
     """
+    if name == "backend":
+        if value not in BACKENDS:
+            raise ParameterError(f"backend={value!r}: choose one of {', '.join(BACKENDS)}")
+        return
     if name == "max_evaluations":
         whole = isinstance(value, int | np.integer) or (
             isinstance(value, float | np.floating) and float(value).is_integer())
@@ -92,8 +101,9 @@ class SolverOptions:
 
     ``method`` is a fixed-step scheme (``euler``, ``rk4``: TIME STEP with Vensim's
     semantics) or a ``solve_ivp`` method; an adaptive solver that has evaluated the rates
-    ``max_evaluations`` times is stopped. Every value is checked here, so a bad one is
-    refused before any work (ParameterError naming it).
+    ``max_evaluations`` times is stopped. ``backend`` (:data:`BACKENDS`) says what runs
+    a fixed-step integration: the compiled native kernel or NumPy. Every value is
+    checked here, so a bad one is refused before any work (ParameterError naming it).
     """
 
     method: str = "RK45"
@@ -102,6 +112,7 @@ class SolverOptions:
     max_step: float | None = None
     first_step: float | None = None
     max_evaluations: int = 1_000_000
+    backend: str = "auto"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "method", method_name(self.method))

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from . import native as nv
 from . import numeric as n
 from .registry import Clock, Family, Function, Lowering, Registry
 
@@ -36,16 +37,16 @@ for _key, _name, _vector, _scalar in [
     ("integer", "INTEGER", np.trunc, math.trunc),
 ]:
     _add(Function(_key, _name, Family.MATH, 1, _vector, _scalar))
-for _key, _name, _vector, _scalar in [
-    ("min", "MIN", np.minimum, n.s_min),
-    ("max", "MAX", np.maximum, n.s_max),
-    ("modulo", "MODULO", n.v_modulo, n.s_modulo),
-    ("quantum", "QUANTUM", n.v_quantum, n.s_quantum),
-    ("zidz", "ZIDZ", n.v_zidz, n.s_zidz),
-    ("log", "LOG", n.v_log, n.s_log),
+for _key, _name, _vector, _scalar, _native in [
+    ("min", "MIN", np.minimum, n.s_min, nv.n_min),
+    ("max", "MAX", np.maximum, n.s_max, nv.n_max),
+    ("modulo", "MODULO", n.v_modulo, n.s_modulo, nv.n_modulo),
+    ("quantum", "QUANTUM", n.v_quantum, n.s_quantum, nv.n_quantum),
+    ("zidz", "ZIDZ", n.v_zidz, n.s_zidz, nv.n_zidz),
+    ("log", "LOG", n.v_log, n.s_log, nv.n_log),
 ]:
-    _add(Function(_key, _name, Family.MATH, 2, _vector, _scalar))
-_add(Function("xidz", "XIDZ", Family.MATH, 3, n.v_xidz, n.s_xidz))
+    _add(Function(_key, _name, Family.MATH, 2, _vector, _scalar, _native))
+_add(Function("xidz", "XIDZ", Family.MATH, 3, n.v_xidz, n.s_xidz, nv.n_xidz))
 # a ^ b: lowered to the operator; ``_power`` is the scalar flavour's ``**`` (math.pow
 # raises where ``**`` would give a complex number)
 _add(Function("power", "POWER", Family.MATH, 2, np.power, math.pow,
@@ -53,46 +54,47 @@ _add(Function("power", "POWER", Family.MATH, 2, np.power, math.pow,
 _add(Function("pi", "PI", Family.MATH, 0, lowering=Lowering.SPECIAL))
 
 # -- logic and selection ---------------------------------------------------------------
-_add(Function("if_then_else", "IF THEN ELSE", Family.LOGIC, 3, np.where, n.s_where))
-_add(Function("not", ":NOT:", Family.LOGIC, 1, np.logical_not, n.s_not,
+_add(Function("if_then_else", "IF THEN ELSE", Family.LOGIC, 3, np.where, n.s_where,
+              nv.n_where))
+_add(Function("not", ":NOT:", Family.LOGIC, 1, np.logical_not, n.s_not, nv.n_not,
               lowering=Lowering.OPERATOR))
-_add(Function("and", ":AND:", Family.LOGIC, 2, np.logical_and, n.s_and,
+_add(Function("and", ":AND:", Family.LOGIC, 2, np.logical_and, n.s_and, nv.n_and,
               lowering=Lowering.OPERATOR))
-_add(Function("or", ":OR:", Family.LOGIC, 2, np.logical_or, n.s_or,
+_add(Function("or", ":OR:", Family.LOGIC, 2, np.logical_or, n.s_or, nv.n_or,
               lowering=Lowering.OPERATOR))
 _add(Function("active_initial", "ACTIVE INITIAL", Family.LOGIC, 2,
               lowering=Lowering.SPECIAL))
 
 # -- inputs that switch in time --------------------------------------------------------
-_add(Function("step", "STEP", Family.SWITCH, 2, n.v_step, n.s_step,
+_add(Function("step", "STEP", Family.SWITCH, 2, n.v_step, n.s_step, nv.n_step,
               clocks=(Clock.SWITCH,), switches=((1,),)))
-_add(Function("pulse", "PULSE", Family.SWITCH, 2, n.v_pulse, n.s_pulse,
+_add(Function("pulse", "PULSE", Family.SWITCH, 2, n.v_pulse, n.s_pulse, nv.n_pulse,
               clocks=(Clock.STEP_START, Clock.SWITCH), switches=((0,), (0, 1))))
 # PySD gives (start, interval, width, end); the implementation takes (start, width, ...)
 _add(Function("pulse_train", "PULSE TRAIN", Family.SWITCH, 4, n.v_pulse_train,
-              n.s_pulse_train, clocks=(Clock.SWITCH,), order=(0, 2, 1, 3),
+              n.s_pulse_train, nv.n_pulse_train, clocks=(Clock.SWITCH,), order=(0, 2, 1, 3),
               train=(0, 2, 1, 3)))
-_add(Function("ramp", "RAMP", Family.SWITCH, 3, n.v_ramp, n.s_ramp, clocks=(Clock.TIME,),
-              switches=((1,), (2,))))
+_add(Function("ramp", "RAMP", Family.SWITCH, 3, n.v_ramp, n.s_ramp, nv.n_ramp,
+              clocks=(Clock.TIME,), switches=((1,), (2,))))
 # XMILE's PULSE(magnitude, start[, interval]) and RAMP(slope, start), as PySD names them
-_add(Function("Xramp", "RAMP (XMILE)", Family.SWITCH, 2, n.v_ramp, n.s_ramp,
+_add(Function("Xramp", "RAMP (XMILE)", Family.SWITCH, 2, n.v_ramp, n.s_ramp, nv.n_ramp,
               clocks=(Clock.TIME,), switches=((1,),)))
-_add(Function("Xpulse", "PULSE (XMILE)", Family.SWITCH, 2, n.v_xpulse, n.s_xpulse,
+_add(Function("Xpulse", "PULSE (XMILE)", Family.SWITCH, 2, n.v_xpulse, n.s_xpulse, nv.n_xpulse,
               clocks=(Clock.SWITCH,), controls=("time_step",), switches=((0,), (0, 2))))
 _add(Function("Xpulse_train", "PULSE with an interval (XMILE)", Family.SWITCH, 3,
-              n.v_xpulse_train, n.s_xpulse_train, clocks=(Clock.SWITCH,),
+              n.v_xpulse_train, n.s_xpulse_train, nv.n_xpulse_train, clocks=(Clock.SWITCH,),
               controls=("time_step",), train=(0, 3, 1, math.inf)))
 
 # -- lookups: (x, xp, fp); a table is read through lookup_interpolate unless it says
 # otherwise (GET XLS LOOKUPS' keywords, or one of the calls below)
 _add(Function("lookup_interpolate", "a lookup call", Family.LOOKUP, 1, n.v_interp,
-              n.s_interp, lowering=Lowering.SPECIAL))
+              n.s_interp, nv.n_interp, lowering=Lowering.SPECIAL))
 _add(Function("lookup_extrapolate", "LOOKUP EXTRAPOLATE", Family.LOOKUP, 2,
-              n.v_extrapolate, n.s_extrapolate, lowering=Lowering.SPECIAL))
+              n.v_extrapolate, n.s_extrapolate, nv.n_extrapolate, lowering=Lowering.SPECIAL))
 _add(Function("lookup_forward", "LOOKUP FORWARD", Family.LOOKUP, 2, n.v_forward,
-              n.s_forward, lowering=Lowering.SPECIAL))
+              n.s_forward, nv.n_forward, lowering=Lowering.SPECIAL))
 _add(Function("lookup_backward", "LOOKUP BACKWARD", Family.LOOKUP, 2, n.v_backward,
-              n.s_backward, lowering=Lowering.SPECIAL))
+              n.s_backward, nv.n_backward, lowering=Lowering.SPECIAL))
 _add(Function("with_lookup", "WITH LOOKUP", Family.LOOKUP, lowering=Lowering.SPECIAL))
 
 # -- stocks and stateful functions: built from PySD's structures by compile/stateful.py

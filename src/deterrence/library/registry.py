@@ -1,10 +1,11 @@
 """The function registry: one :class:`Function` entry per Vensim or XMILE function.
 
 An entry says everything the rest of the engine needs: the name PySD's abstract model
-gives the call, how many arguments it takes, its vector and scalar implementations, the
-clocks and control values it reads, the times at which its output switches, and whether
-it adds hidden stocks. Lowering, code generation, the constant folder, the conformance
-table and the docs all read this table, so a function is added in one place.
+gives the call, how many arguments it takes, its vector, scalar and native
+implementations, the clocks and control values it reads, the times at which its output
+switches, and whether it adds hidden stocks. Lowering, code generation, the constant
+folder, the conformance table and the docs all read this table, so a function is added
+in one place.
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ class Function:
     arity: int | None = None
     vector: Impl | None = None
     scalar: Impl | None = None
+    #: the native flavour (numba-compiled, NumPy's float semantics); None: the vector
+    #: implementation is a NumPy ufunc that numba compiles on floats as it is
+    native: Impl | None = None
     clocks: tuple[Clock, ...] = ()  # read first, before the arguments
     controls: tuple[str, ...] = ()  # control values read last, e.g. "time_step"
     order: tuple[int, ...] | None = None  # implementation argument i is PySD's order[i]
@@ -113,6 +117,9 @@ class Registry:
 
     def namespace(self, flavour: str) -> dict[str, Impl]:
         """Implementations by identifier, for the globals of generated code."""
+        if flavour == "native":
+            return {e.ident: e.native if e.native is not None else e.vector for e in self
+                    if e.vector is not None}
         index = {"vector": 0, "scalar": 1}[flavour]
         return {e.ident: (e.vector, e.scalar)[index] for e in self
                 if (e.vector, e.scalar)[index] is not None}

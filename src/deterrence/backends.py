@@ -1,0 +1,93 @@
+"""Which backend runs a fixed-step integration, and running the native one.
+
+``backend="native"`` runs ``euler`` and ``rk4`` as one numba kernel per call
+(``compile/emit_native.py``): every step, stage and save, every run of an ensemble in
+parallel. ``"numpy"`` runs the vector flavour (and, for one Euler run, the scalar
+loop). ``"auto"`` (the default) runs native where it can and otherwise NumPy, with one
+logged warning per model and reason naming what the native kernel cannot compile
+(a fixed-step run that contains DELAY FIXED, controls that change during the run, or
+code numba refused); an adaptive method, which has no native path yet, is logged at
+INFO level only, so the default method (RK45) does not warn on every run;
+``"native"`` refuses such a run with an ``UnsupportedError`` naming it.
+
+A run whose stocks stop being finite is repeated on the NumPy path, which raises the
+error of today (the stock, the run and the step): both backends report it alike.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from . import integrate
+from .compile import Program
+from .compile.emit_native import SCHEMES, NativeProgram, build_native, unsupported
+from .errors import UnsupportedError
+
+log = logging.getLogger("deterrence")
+_WARNED: set[tuple[str, str]] = set()
+
+
+def _numba_missing() -> str | None:
+    try:
+        import numba  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - numba is a dependency
+        return f"nothing: numba cannot be imported ({exc})"
+    return None
+
+
+def choose(backend: str, program: Program, method: str, n_runs: int,
+           path: Any) -> NativeProgram | None:
+    """The native program to run ``method`` with (its kernel compiled), or None."""
+    if backend == "numpy":
+        return None
+    adaptive = method not in SCHEMES
+    if adaptive:
+        reason = (f"the method {method!r} (it runs {' and '.join(SCHEMES)}; adaptive "
+                  "methods run on NumPy for now)")
+    else:
+        reason = _numba_missing() or (unsupported(program.plan)  # type: ignore[arg-type]
+                                      if program.plan is not None else "this program")
+    if reason is None:
+        try:
+            if program.native is None:
+                program.native = build_native(program.plan)  # type: ignore[arg-type]
+            program.native.kernel(method, n_runs > 1)
+            return program.native
+        except UnsupportedError:
+            raise
+        except Exception as exc:  # numba's typing and lowering errors, by many names
+            reason = f"the model: numba failed ({type(exc).__name__}: {_first_line(exc)})"
+    if backend == "native":
+        raise UnsupportedError(f"the native backend cannot compile {reason}", path=path,
+                               hint="use backend='auto' or 'numpy'")
+    if (str(path), reason) not in _WARNED:
+        _WARNED.add((str(path), reason))
+        log.log(logging.INFO if adaptive else logging.WARNING,
+                "%s: the native backend cannot compile %s; running on NumPy",
+                getattr(path, "name", path), reason)
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else ""
+
+
+def run_native(native: NativeProgram, method: str, constants: tuple[Any, ...],
+               y0: np.ndarray, grid: integrate.Grid) -> integrate.Trajectory | None:
+    """The run on the native kernel; None if a stock stopped being finite (the caller
+    repeats it on NumPy, which raises today's error)."""
+    n_runs = y0.shape[1]
+    table = np.empty((n_runs, len(constants)))
+    for i, value in enumerate(constants):
+        table[:, i] = np.asarray(value, dtype=np.float64)
+    states, fail = native.run(method, table, y0.T, grid.t0, grid.dt, grid.n_steps,
+                              grid.every, len(grid.save_times))
+    if (fail >= 0).any():
+        return None
+    evals = integrate.SCHEMES[method].evals_per_step
+    return integrate.Trajectory(states, np.empty((0, len(grid.save_times), n_runs)),
+                                {"nfev": evals * grid.n_steps, "n_steps": grid.n_steps})
