@@ -3,7 +3,8 @@
 ``backend="native"`` runs ``euler`` and ``rk4`` as one numba kernel per call
 (``compile/emit_native.py``): every step, stage and save, every run of an ensemble in
 parallel. ``"numpy"`` runs the vector flavour (and, for one Euler run, the scalar
-loop). ``"auto"`` (the default) runs native where it can and otherwise NumPy, with one
+loop), the default until the native kernels are cached on disk (each new process now
+pays numba's compile). ``"auto"`` runs native where it can and otherwise NumPy, with one
 logged warning per model and reason naming what the native kernel cannot compile
 (a fixed-step run that contains DELAY FIXED, controls that change during the run, or
 code numba refused); an adaptive method, which has no native path yet, is logged at

@@ -86,7 +86,7 @@ class SolverConfig:
     atol: float = 1e-8
     max_step: float | None = None
     # auto | native | numpy: what runs euler/rk4 (auto: native where it can)
-    backend: str = "auto"
+    backend: str = "numpy"
     time_step: float | None = None
     saveper: float | None = None
     final_time: float | None = None

@@ -112,7 +112,7 @@ class SolverOptions:
     max_step: float | None = None
     first_step: float | None = None
     max_evaluations: int = 1_000_000
-    backend: str = "auto"
+    backend: str = "numpy"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "method", method_name(self.method))
