@@ -33,17 +33,11 @@ import numpy as np
 from ..errors import UnsupportedError
 from ..library import FUNCTIONS
 from ..limits import deep_call
-from . import ir
-from .emit_numpy import _assign, _call, _function, _ref
+from .emit_numpy import _assign, _Expressions, _function, _ref
 from .plan import Plan
 
 #: fixed-step schemes the kernel implements (the integrator's registry names)
 SCHEMES = ("euler", "rk4")
-
-_BINOPS = {ir.Op.ADD: ast.Add, ir.Op.SUB: ast.Sub, ir.Op.MUL: ast.Mult, ir.Op.DIV: ast.Div,
-           ir.Op.POW: ast.Pow}
-_CMPOPS = {ir.Cmp.EQ: ast.Eq, ir.Cmp.NE: ast.NotEq, ir.Cmp.LT: ast.Lt, ir.Cmp.LE: ast.LtE,
-           ir.Cmp.GT: ast.Gt, ir.Cmp.GE: ast.GtE}
 
 # The run kernels, one per scheme, with the arithmetic of integrate/schemes.py in the
 # same order (so both backends give the same numbers): ``K`` (runs, constants), ``Y0``
@@ -139,51 +133,9 @@ def unsupported(plan: Plan) -> str | None:
     return None
 
 
-class _Expressions:
-    """IR -> ``ast`` for numba: every value a float64 (a comparison is 1.0 or 0.0)."""
-
-    def __init__(self) -> None:
-        self.done: dict[int, ast.expr] = {}
-
-    def __call__(self, expr: ir.Expr) -> ast.expr:
-        cached = self.done.get(id(expr))
-        if cached is None:
-            cached = self.done[id(expr)] = self._emit(expr)
-        return cached
-
-    def _emit(self, e: ir.Expr) -> ast.expr:
-        if isinstance(e, ir.Const):
-            return _ref("_nan") if math.isnan(e.value) else ast.Constant(value=e.value)
-        if isinstance(e, ir.Ref):
-            if e.select:
-                raise UnsupportedError("subscripted references are not emitted yet")
-            return _ref(e.node)
-        if isinstance(e, ir.Time):
-            return _ref(e.clock.value)
-        if isinstance(e, ir.TimeAt):
-            return ast.Constant(value=float(e.value))
-        if isinstance(e, ir.Neg):
-            return ast.UnaryOp(op=ast.USub(), operand=self(e.arg))
-        if isinstance(e, ir.Binary):
-            return ast.BinOp(left=self(e.left), op=_BINOPS[e.op](), right=self(e.right))
-        if isinstance(e, ir.Compare):
-            return ast.IfExp(test=ast.Compare(left=self(e.left), ops=[_CMPOPS[e.op]()],
-                                              comparators=[self(e.right)]),
-                             body=ast.Constant(value=1.0), orelse=ast.Constant(value=0.0))
-        if isinstance(e, ir.Call):
-            if e.function == "if_then_else":
-                cond, a, b = (self(x) for x in e.args)
-                return ast.IfExp(test=cond, body=a, orelse=b)
-            return _call(FUNCTIONS[e.function].ident, *(self(a) for a in e.args))
-        if isinstance(e, ir.Lookup):
-            return _call(FUNCTIONS[e.mode.value].ident, self(e.x), _ref(e.table + "x"),
-                         _ref(e.table + "y"))
-        raise TypeError(f"cannot emit {type(e).__name__}; ACTIVE INITIAL is resolved first")
-
-
 def _rates_fn(plan: Plan) -> ast.FunctionDef:
     """``_rates(t, tc, ts, y, k, dy)``: the derivatives of one run's stocks into ``dy``."""
-    expr = _Expressions()
+    expr = _Expressions("native")
     index = ast.Constant
     body: list[ast.stmt] = [
         _assign(c, ast.Subscript(value=_ref("k"), slice=index(i), ctx=ast.Load()))

@@ -140,13 +140,17 @@ def _function(name: str, args: list[str], body: list[ast.stmt]) -> ast.FunctionD
 class _Expressions:
     """IR -> ``ast`` for one flavour; shared subtrees are emitted once and shared.
 
-    The scalar flavour (Python floats, one run) writes IF THEN ELSE as ``a if c else b``
+    The native flavour (numba, :mod:`.emit_native`) makes every value a float64: a
+    comparison is 1.0 or 0.0 and IF THEN ELSE ``a if c else b``. The scalar flavour
+    (Python floats, one run) writes IF THEN ELSE as ``a if c else b``
     (only one branch runs) and ``^`` as ``math.pow``, which raises instead of returning
     a complex number, so the caller falls back to the vector flavour.
     """
 
     def __init__(self, flavour: str) -> None:
         self.scalar = flavour == "scalar"
+        # numba's flavour (emit_native): every value a float64, a comparison 1.0 or 0.0
+        self.native = flavour == "native"
         self.done: dict[int, ast.expr] = {}
 
     def __call__(self, expr: ir.Expr) -> ast.expr:
@@ -165,6 +169,8 @@ class _Expressions:
         if isinstance(e, ir.Time):
             return _ref(e.clock.value)
         if isinstance(e, ir.TimeAt):
+            if self.native:
+                return ast.Constant(value=float(e.value))
             return _call("_f64", ast.Constant(value=float(e.value)))
         if isinstance(e, ir.Neg):
             return ast.UnaryOp(op=ast.USub(), operand=self(e.arg))
@@ -173,10 +179,14 @@ class _Expressions:
                 return _call(FUNCTIONS["power"].ident, self(e.left), self(e.right))
             return ast.BinOp(left=self(e.left), op=_BINOPS[e.op](), right=self(e.right))
         if isinstance(e, ir.Compare):
-            return ast.Compare(left=self(e.left), ops=[_CMPOPS[e.op]()],
+            test = ast.Compare(left=self(e.left), ops=[_CMPOPS[e.op]()],
                                comparators=[self(e.right)])
+            if self.native:
+                return ast.IfExp(test=test, body=ast.Constant(value=1.0),
+                                 orelse=ast.Constant(value=0.0))
+            return test
         if isinstance(e, ir.Call):
-            if self.scalar and e.function == "if_then_else":
+            if (self.scalar or self.native) and e.function == "if_then_else":
                 cond, a, b = (self(x) for x in e.args)
                 return ast.IfExp(test=cond, body=a, orelse=b)
             return _call(FUNCTIONS[e.function].ident, *(self(a) for a in e.args))
