@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import platform
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from importlib import metadata
@@ -199,3 +200,19 @@ def read_results(path: str | Path, error: type[ModelError] = ModelError) -> xr.D
             raise
         raise error(f"cannot read the results: {exc.strerror or exc}", path=path,
                     hint="the file is damaged or incomplete; write it again") from exc
+
+
+def key_outputs(ds: xr.Dataset) -> list[str]:
+    """The model's key outputs, as the experiments record them in ``attrs["key_outputs"]``
+    (plots draw them and tables show them by default).
+
+    A list of variable names; after a NetCDF round trip a list of one comes back as a
+    bare string, so a string is read as names separated by commas or spaces.
+    """
+    raw = ds.attrs.get("key_outputs")
+    if raw is None:
+        return []
+    if isinstance(raw, str | bytes):
+        text = raw.decode() if isinstance(raw, bytes) else raw
+        return [name for name in re.split(r"[,\s]+", text) if name]
+    return [name.decode() if isinstance(name, bytes) else str(name) for name in np.ravel(raw)]

@@ -30,6 +30,8 @@ import xarray as xr
 
 from ..errors import ParameterError
 from ..files import atomic_write, atomic_write_text
+from ..names import close_matches
+from ..results import key_outputs
 
 TIME, RUN, SCENARIO = "time", "run", "scenario"
 PLAIN_METRICS = ("final", "min", "max", "mean")
@@ -172,14 +174,10 @@ def summarise(ds: xr.Dataset, metric: str | Metric = "final",
 def _variables(ds: xr.Dataset, variables: Sequence[str] | None) -> list[str]:
     wanted = [v.strip() for item in variables or [] for v in str(item).split(",") if v.strip()]
     if not wanted:
-        key = ds.attrs.get("key_outputs")
-        key = [key] if isinstance(key, str) else list(key) if key is not None else []
-        wanted = [str(v) for v in key if str(v) in ds.data_vars] or [str(v) for v in
-                                                                    ds.data_vars]
+        wanted = [v for v in key_outputs(ds) if v in ds.data_vars] or [
+            str(v) for v in ds.data_vars]
     missing = [v for v in wanted if v not in ds.data_vars]
     if missing:
-        from ..names import close_matches
-
         close = close_matches(missing[0], [str(v) for v in ds.data_vars])
         raise ParameterError(f"{missing[0]!r} is not a variable of the results",
                              hint=("did you mean " + " or ".join(map(repr, close)) + "?")

@@ -208,17 +208,21 @@ class Lowerer:
     def _lower_element(self, key: str, element: am.AbstractElement, var: Variable) -> None:
         self._owner_var = var
         node = self.nodes[var.node]  # type: ignore[index]
-        tree = element.components[0].ast
         if node.kind == NodeKind.PARAM:
             node.raw = num(node.default)  # type: ignore[arg-type]
-        elif node.kind == NodeKind.STOCK:
+        else:
+            self.lower_node(node, element.components[0].ast)
+        self._owner_var = None
+
+    def lower_node(self, node: Node, tree: Any) -> None:
+        """A stock's net flow and initial value, or an auxiliary's value (macros too)."""
+        if node.kind == NodeKind.STOCK:
             if getattr(tree, "non_negative", False):
                 raise self.unsupported("non-negative stocks")
             node.raw = self.lower(tree.flow)
             node.raw_init = self.lower(tree.initial)
         else:
             node.raw = self.lower(tree)
-        self._owner_var = None
 
     def _mark_flows(self) -> None:
         """A flow is an auxiliary that appears as a term of a stock's net rate."""

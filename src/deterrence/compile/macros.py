@@ -92,14 +92,7 @@ def expand(lw: Lowerer, key: str, raw_args: list[Any]) -> ir.Expr:
     try:
         for element, node in nodes:
             scope.text = _equation_text(lw.source.text, section.name, element.name)
-            tree = element.components[0].ast
-            if node.kind == NodeKind.STOCK:
-                if getattr(tree, "non_negative", False):
-                    raise lw.unsupported("non-negative stocks")
-                node.raw = lw.lower(tree.flow)
-                node.raw_init = lw.lower(tree.initial)
-            else:
-                node.raw = lw.lower(tree)
+            lw.lower_node(node, element.components[0].ast)
     finally:
         lw.scope, lw._memo = outer, saved_memo
     return scope.values[key]

@@ -12,6 +12,7 @@ import xarray as xr
 
 from ..analysis import summary
 from ..errors import ModelError
+from ..results import key_outputs, read_results
 from .config import COMBINED, RESULTS
 from .folders import fresh
 
@@ -21,9 +22,7 @@ log = logging.getLogger("deterrence.experiments")
 
 def outcome_variables(ds: xr.Dataset) -> list[str]:
     """The key outputs the model's config names, else every stock."""
-    key = ds.attrs.get("key_outputs")
-    names = [key] if isinstance(key, str) else list(key) if key is not None else []
-    names = [str(n) for n in names if str(n) in ds.data_vars]
+    names = [n for n in key_outputs(ds) if n in ds.data_vars]
     return names or [str(n) for n, v in ds.data_vars.items() if v.attrs.get("kind") == "stock"]
 
 
@@ -47,8 +46,7 @@ def print_summaries(folders: list[Path]) -> None:
         if not path.exists():
             continue
         try:
-            with xr.open_dataset(path) as ds:
-                text = summary.format_table(run_table(ds.load()))
+            text = summary.format_table(run_table(read_results(path)))
         except (ModelError, OSError, ValueError) as exc:
             log.warning("no summary of %s: %s", path, exc)
             continue

@@ -9,7 +9,6 @@ experiments write the model's own), else the first few time-varying ones.
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +17,7 @@ import numpy as np
 import xarray as xr
 
 from ..names import close_matches
+from ..results import key_outputs
 from .errors import (
     DimensionNotFoundError,
     LabelNotFoundError,
@@ -38,21 +38,6 @@ MAX_DEFAULT_VARS = 6
 #: A non-grid multirun with at most this many runs is drawn one line per run; more runs
 #: are treated as an ensemble and summarised by the median.
 MULTIRUN_MAX_LINES = 12
-
-
-def key_outputs(ds: xr.Dataset) -> list[str]:
-    """The model's key outputs, as the experiments record them in ``attrs["key_outputs"]``.
-
-    A list of variable names; after a NetCDF round trip a list of one comes back as a
-    bare string, so a string is read as names separated by commas or spaces.
-    """
-    raw = ds.attrs.get("key_outputs")
-    if raw is None:
-        return []
-    if isinstance(raw, str | bytes):
-        text = raw.decode() if isinstance(raw, bytes) else raw
-        return [name for name in re.split(r"[,\s]+", text) if name]
-    return [name.decode() if isinstance(name, bytes) else str(name) for name in np.ravel(raw)]
 
 
 def require_time(ds: xr.Dataset) -> None:
