@@ -63,33 +63,72 @@ def smooth(lw: Lowerer, tree: Any, n: int, what: str) -> ir.Expr:
     return upstream
 
 
-def delay(lw: Lowerer, tree: Any, n: int, what: str, lagged: bool = False) -> ir.Expr:
-    """DELAY1/3/N as ``n`` stocks in series, each holding ``delay/n``.
-
-    Vensim's DELAY N lets each stage keep the delay time of the step at which its
-    content was computed (stage k sees the delay time of k steps ago, the output that
-    of the previous step); ``lagged`` reproduces that for fixed steps.
-    """
+def delay(lw: Lowerer, tree: Any, n: int, what: str) -> ir.Expr:
+    """DELAY1/3 as ``n`` stocks in series, each holding ``delay/n``."""
     label = f"{what} in {lw.owner!r}"
     inp = lw.hidden_aux(lw.lower(tree.input), label + " input")
     tau = lw.hidden_aux(binop("/", lw.lower(tree.delay_time), num(n)), label + " stage time")
     init = lw.lower(tree.initial)
-    taus = [tau] * n
-    out_tau = tau
-    if lagged:
-        taus = [tau] + [_lagged(lw, tau, k, label) for k in range(1, n)]
-        out_tau = _lagged(lw, tau, 1, label)
     inflow: ir.Expr = inp
-    stock = None
     for k in range(n):
         stock = lw.new(NodeKind.STOCK, f"{label} stage {k + 1}", raw_init=binop("*", init, tau))
         outflow = lw.new(NodeKind.AUX, f"{label} outflow {k + 1}",
-                         raw=binop("/", ref(stock.id), taus[k]))
+                         raw=binop("/", ref(stock.id), tau))
         stock.raw = binop("-", inflow, ref(outflow.id))
         inflow = ref(outflow.id)
-    if lagged and stock is not None:
-        return ref(lw.new(NodeKind.AUX, label, raw=binop("/", ref(stock.id), out_tau)).id)
     return inflow
+
+
+def delay_n(lw: Lowerer, tree: Any, n: int) -> ir.Expr:
+    """DELAY N: ``n`` stocks in series, with Vensim's two rules for it.
+
+    - Each stage keeps the delay time of the step at which its content was computed
+      (stage k sees the delay time of k steps ago, the output that of the previous
+      step); the adaptive methods see the current one.
+    - "For DELAY N to make sense delay time must be bigger than order * TIME STEP. If
+      this is not the case Vensim ... reduces the order so that this is true" (Vensim's
+      reference, DELAY N): the order used is ``m = clip(floor(delay / TIME STEP), 1, n)``
+      of the delay time and TIME STEP at the initial time (per run), so each stage time
+      is at least one TIME STEP, and with ``m < n`` the behaviour is that of a pipeline
+      of about ``delay / TIME STEP`` steps, as Vensim says (like DELAY MATERIAL). The
+      stages past ``m`` pass their inflow straight on and stay empty; the stage time is
+      never below TIME STEP (a delay shorter than one step is one step, as DELAY FIXED
+      and DELAY MATERIAL document), so Euler never drains a stage by more than it holds.
+    """
+    label = f"DELAY N in {lw.owner!r}"
+    dt = ref(lw.control_node("time_step"))
+    inp = lw.hidden_aux(lw.lower(tree.input), label + " input")
+    delay_time = lw.hidden_aux(lw.lower(tree.delay_time), label + " delay time")
+    steps = binop("/", delay_time, dt)  # floor(x + 1e-9): 0.3 / 0.1 is 2.9999999999999996
+    whole = call("integer", binop("+", steps, binop("*", num(1e-9), call("abs", steps))))
+    used = ref(lw.new(NodeKind.SNAPSHOT, label + " order used", raw_init=call(
+        "min", call("max", whole, num(1.0)), num(float(n)))).id)
+
+    def stage_time(lag: int) -> ir.Expr:  # of the delay time ``lag`` steps ago
+        lagged = delay_time if lag == 0 else _lagged(lw, delay_time, lag, label)
+        return lw.hidden_aux(call("max", binop("/", lagged, used), dt),
+                             f"{label} stage time" + (f" lag {lag}" if lag else ""))
+
+    tau = stage_time(0)
+    init = lw.lower(tree.initial)
+    taus = [tau] + [stage_time(k) for k in range(1, n)]
+    out_tau = taus[1] if n > 1 else stage_time(1)
+
+    def active(k: int) -> ir.Expr:  # stage k (0-based) is one of the ``used`` stages
+        return ir.compare("<=", num(float(k + 1)), used)
+
+    inflow: ir.Expr = inp
+    output: ir.Expr = num(0.0)
+    for k in range(n):
+        stock = lw.new(NodeKind.STOCK, f"{label} stage {k + 1}", raw_init=call(
+            "if_then_else", active(k), binop("*", init, tau), num(0.0)))
+        outflow = lw.new(NodeKind.AUX, f"{label} outflow {k + 1}", raw=call(
+            "if_then_else", active(k), binop("/", ref(stock.id), taus[k]), inflow))
+        stock.raw = binop("-", inflow, ref(outflow.id))
+        last = ir.compare("=", used, num(float(k + 1)))
+        output = call("if_then_else", last, binop("/", ref(stock.id), out_tau), output)
+        inflow = ref(outflow.id)
+    return ref(lw.new(NodeKind.AUX, label, raw=output).id)
 
 
 def _lagged(lw: Lowerer, value: ir.Expr, steps: int, label: str) -> ir.Expr:
@@ -138,8 +177,7 @@ BUILDERS: dict[type, Any] = {
     ae.SmoothNStructure: lambda lw, t: smooth(lw, t, order(lw, t.order, "SMOOTH N"),
                                               "SMOOTH N"),
     ae.DelayStructure: lambda lw, t: delay(lw, t, int(t.order), "DELAY"),
-    ae.DelayNStructure: lambda lw, t: delay(lw, t, order(lw, t.order, "DELAY N"), "DELAY N",
-                                            lagged=True),
+    ae.DelayNStructure: lambda lw, t: delay_n(lw, t, order(lw, t.order, "DELAY N")),
     ae.TrendStructure: trend,
     ae.DelayFixedStructure: delay_fixed,
 }

@@ -140,8 +140,8 @@ def switch_times(breakpoints: tuple[Any, ...], trains: tuple[Any, ...], grid: Gr
                                        for v in (start, width, interval, end)))
         for s, w, i, e in set(zip(*(c.tolist() for c in combos), strict=True)):
             stop = min(e, grid.tf)
-            if not (math.isfinite(s) and i > 0):
-                points.append(np.array([s, s + w]))
+            if not (math.isfinite(s) and i > 0):  # one pulse, or on from start to end
+                points.append(np.array([s, s + w, e]))
                 continue
             count = int(min(max((stop - s) / i + 1, 0), MAX_BREAKPOINTS))
             starts = s + i * np.arange(count)

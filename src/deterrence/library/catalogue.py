@@ -72,7 +72,8 @@ _add(Function("pulse", "PULSE", Family.SWITCH, 2, n.v_pulse, n.s_pulse, nv.n_pul
               clocks=(Clock.STEP_START, Clock.SWITCH), switches=((0,), (0, 1))))
 # PySD gives (start, interval, width, end); the implementation takes (start, width, ...)
 _add(Function("pulse_train", "PULSE TRAIN", Family.SWITCH, 4, n.v_pulse_train,
-              n.s_pulse_train, nv.n_pulse_train, clocks=(Clock.SWITCH,), order=(0, 2, 1, 3),
+              n.s_pulse_train, nv.n_pulse_train, clocks=(Clock.STEP_START, Clock.SWITCH),
+              order=(0, 2, 1, 3),
               train=(0, 2, 1, 3)))
 _add(Function("ramp", "RAMP", Family.SWITCH, 3, n.v_ramp, n.s_ramp, nv.n_ramp,
               clocks=(Clock.TIME,), switches=((1,), (2,))))

@@ -32,10 +32,13 @@ def n_pulse(tc, ts, start, width):
     return 1.0 if ts > start and ts <= start + width else 0.0
 
 
-def n_pulse_train(ts, start, width, between, end):
+def n_pulse_train(tc, ts, start, width, between, end):
+    width = np.maximum(width, 2.0 * (ts - tc))
     since = ts - start
-    phase = np.fmod(np.maximum(since, 0.0), between if between > 0 else np.inf)
-    return 1.0 if since > 0 and ts <= end and phase <= width else 0.0
+    phase = np.fmod(np.maximum(since, 0.0), between) if between > 0 else 0.0
+    on = since > 0 and tc <= end and ts - phase <= end and (
+        phase < width or between <= width)
+    return 1.0 if on else 0.0
 
 
 def n_ramp(t, slope, start, end=np.inf):

@@ -38,10 +38,18 @@ def v_pulse(tc, ts, start, width):
     return np.where((ts > start) & (ts <= start + width), 1.0, 0.0)
 
 
-def v_pulse_train(ts, start, width, between, end):
+def v_pulse_train(tc, ts, start, width, between, end):
+    """PULSE TRAIN as Vensim computes it: pulse k is PULSE(start + k*between, width)
+    (tested at ``ts``, at least one TIME STEP wide), for every pulse that starts at or
+    before ``end``, and the train is on only while Time (``tc``) <= end. A ``between``
+    no longer than ``width`` (or <= 0) gives 1 from start to end, as Vensim documents."""
+    width = np.maximum(width, 2.0 * (ts - tc))
     since = ts - start
-    phase = np.fmod(np.maximum(since, 0.0), np.where(between > 0, between, np.inf))
-    return np.where((since > 0) & (ts <= end) & (phase <= width), 1.0, 0.0)
+    phase = np.where(between > 0, np.fmod(np.maximum(since, 0.0),
+                                          np.where(between > 0, between, 1.0)), 0.0)
+    on = (since > 0) & (tc <= end) & (ts - phase <= end) & (
+        (phase < width) | (between <= width))
+    return np.where(on, 1.0, 0.0)
 
 
 def v_ramp(t, slope, start, end=np.inf):
@@ -116,12 +124,15 @@ def s_pulse(tc, ts, start, width):
     return 1.0 if start < ts <= start + max(width, 2.0 * (ts - tc)) else 0.0
 
 
-def s_pulse_train(ts, start, width, between, end):
+def s_pulse_train(tc, ts, start, width, between, end):
+    width = max(width, 2.0 * (ts - tc))
     since = ts - start
-    if not (since > 0 and ts <= end):  # written so a NaN gives 0, as the vector flavour
+    if not (since > 0 and tc <= end):  # written so a NaN gives 0, as the vector flavour
         return 0.0
-    phase = math.fmod(since, between) if between > 0 else since
-    return 1.0 if phase <= width else 0.0
+    phase = math.fmod(since, between) if between > 0 else 0.0
+    if not ts - phase <= end:
+        return 0.0
+    return 1.0 if phase < width or between <= width else 0.0
 
 
 def s_ramp(t, slope, start, end=math.inf):
