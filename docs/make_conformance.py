@@ -45,8 +45,13 @@ that PySD's grammar refuses (`{{...}}` comments inside equations, `:and:` in low
 normalised before parsing (`frontend/normalise.py`).
 
 {library.describe()}
+XMILE non-negative stocks and flows (`<non_negative/>`): a flow is `MAX(flow, 0)`; a
+stock stops at zero, `S(t + dt) = MAX(S + dt * net, 0)` with Euler, as PySD computes it
+(`compile/stateful.py`, `non_negative`; docs/engine.md says what rk4 and the adaptive
+methods compute).
+
 Not yet (the next engine issue): subscripts, data variables and external data
-files, XMILE non-negative stocks and flows. Like the functions above, these raise
+files. Like the functions above, these raise
 `UnsupportedError` naming the construct and the file (or `ModelSyntaxError` where
 PySD's translator cannot read the file), never a silent wrong answer.
 """

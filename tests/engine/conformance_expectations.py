@@ -31,13 +31,11 @@ def models_root() -> Path:
 
 
 SUBSCRIPTS = "subscripts (next engine issue)"
-NON_NEGATIVE = "XMILE non-negative stocks (next engine issue)"
 XMILE_DIMENSIONS = ("PySD's XMILE translator cannot parse it: subscripted XMILE "
                     "(<dimensions>) is not supported by PySD, so neither by the engine")
 XMILE_MACROS = "PySD's XMILE translator cannot parse MACRO calls in XMILE"
 BROKEN_XML = ("the test file is not well-formed XML (flow 'if_else3' lacks </flow>); PySD's "
-              "recovering parser would silently restructure it, so the engine refuses it; it "
-              "also uses XMILE non-negative flows (next engine issue)")
+              "recovering parser would silently restructure it, so the engine refuses it")
 
 
 def _with(construct: str) -> str:
@@ -45,7 +43,6 @@ def _with(construct: str) -> str:
 
 
 EXPECTED_UNSUPPORTED: dict[str, str] = {
-    "samples/teacup/teacup_w_diagram.xmile": NON_NEGATIVE,
     "tests/allocate_available/test_allocate_available.mdl": _with("ALLOCATE AVAILABLE"),
     "tests/allocate_by_priority/test_allocate_by_priority.mdl":
         _with("ALLOCATE BY PRIORITY, ELMCOUNT"),
@@ -85,12 +82,8 @@ EXPECTED_UNSUPPORTED: dict[str, str] = {
     "tests/min_max_1arg/test_min_max_1arg.xmile":
         "subscripts (next engine issue): XMILE <dimensions> with one-argument MIN/MAX",
     "tests/multiple_lines_def/test_multiple_lines_def.mdl": SUBSCRIPTS,
-    "tests/non_negative_all/test_non_negative_all1.xmile": NON_NEGATIVE,
-    "tests/non_negative_all/test_non_negative_all2.xmile": NON_NEGATIVE,
     "tests/non_negative_flows/test_non_negative_flows.xmile": BROKEN_XML,
     "tests/non_negative_flows/test_non_negative_flows_behavior.xmile": BROKEN_XML,
-    "tests/non_negative_stocks/test_non_negative_stocks.xmile": NON_NEGATIVE,
-    "tests/non_negative_stocks/test_non_negative_stocks_behavior.xmile": NON_NEGATIVE,
     "tests/partial_range_definitions/test_partial_range_definitions.mdl":
         _with("GET DIRECT CONSTANTS, DATA, LOOKUPS (spreadsheets)"),
     "tests/power/power.mdl": SUBSCRIPTS,

@@ -217,9 +217,9 @@ class Lowerer:
     def lower_node(self, node: Node, tree: Any) -> None:
         """A stock's net flow and initial value, or an auxiliary's value (macros too)."""
         if node.kind == NodeKind.STOCK:
-            if getattr(tree, "non_negative", False):
-                raise self.unsupported("non-negative stocks")
             node.raw = self.lower(tree.flow)
+            if getattr(tree, "non_negative", False):  # XMILE <non_negative/>
+                node.raw = stateful.non_negative(self, node)
             node.raw_init = self.lower(tree.initial)
         else:
             node.raw = self.lower(tree)

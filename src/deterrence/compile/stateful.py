@@ -170,6 +170,19 @@ def initial(lw: Lowerer, tree: ae.InitialStructure) -> ir.Expr:
     return ref(node.id)
 
 
+def non_negative(lw: Lowerer, stock: ir.Node) -> ir.Expr:
+    """An XMILE non-negative stock's rate: ``MAX(net, -stock / TIME STEP)``.
+
+    With Euler this is exactly the rule of PySD (and of XMILE's Euler semantics, where the
+    outflows are cut so the stock stops at 0): ``S + dt * MAX(net, -S/dt) = MAX(S + dt *
+    net, 0)``. For rk4 and the adaptive methods it is an ordinary differential equation
+    (Lipschitz in the stock, so every solver can integrate it) whose stock cannot cross
+    zero (S' >= -S / TIME STEP); it tends to the projected dynamics as TIME STEP shrinks.
+    """
+    dt = ref(lw.control_node("time_step"))
+    return call("max", stock.raw, binop("/", ir.negate(ref(stock.id)), dt))
+
+
 #: PySD's structure -> its builder (the lowerer dispatches on the structure's type)
 BUILDERS: dict[type, Any] = {
     ae.InitialStructure: initial,
