@@ -14,8 +14,9 @@ So before PySD builds, :func:`neutralise` rewrites the abstract model (in place)
   and puts them in the Dataset's attributes), as are reality checks and view splits;
 - every other string anywhere in it (names, references, subscripts, file names, sheet
   and cell names, keywords) loses the characters that can end a Python string or line:
-  quotes become ``_``, a backslash ``/`` (Vensim on Windows writes ``..\\data.xlsx``),
-  control and line-separator characters a space. Names stay the same Python
+  surrounding double quotes of a quoted name are dropped (``"a b"`` is the name
+  ``a b``), other quotes become ``_``, a backslash ``/`` (Vensim on Windows writes
+  ``..\\data.xlsx``), control and line-separator characters a space. Names stay the same Python
   identifiers (PySD's namespace drops those characters anyway), references still match,
   and two names made equal by this are refused rather than merged;
 - external file names are made absolute, resolved against the model's folder (the
@@ -46,7 +47,10 @@ _TABLE = str.maketrans(_UNSAFE)
 
 
 def safe_text(text: str) -> str:
-    """``text`` without the characters that can end a Python literal or line."""
+    """``text`` without the characters that can end a Python literal or line (a quoted
+    Vensim name ``"a b"`` loses its quotes first: it is the name ``a b``)."""
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        text = text[1:-1]
     return text.translate(_TABLE)
 
 
@@ -98,7 +102,9 @@ def neutralise(abstract: AbstractModel, folder: Path, model_dir: Path,
 
 
 def _remember(originals: dict[str, str], name: str) -> None:
-    originals.setdefault(safe_text(name), name)
+    """A subscript name as the file writes it (without the quotes of a quoted name)."""
+    quoted = len(name) >= 2 and name[0] == name[-1] == '"'
+    originals.setdefault(safe_text(name), name[1:-1] if quoted else name)
 
 
 def _refuse_merged(names: list[str], what: str, path: Path) -> None:
