@@ -116,7 +116,7 @@ def _refuse_merged(names: list[str], what: str, path: Path) -> None:
             raise UnsupportedError(
                 f"the {what} {seen[key]!r} and {name!r} are the same name once quotes and "
                 "backslashes are removed, which engine='pysd' does to keep PySD's "
-                "generated code safe", path=path,
+                "generated code safe", fallback=False, path=path,
                 hint="rename one of them, or run the compiled engine")
         seen.setdefault(key, name)
 

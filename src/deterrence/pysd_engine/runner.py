@@ -146,7 +146,7 @@ class PySDModel(Model):
 
     def program(self, *_args: Any, **_kwargs: Any) -> Any:
         raise UnsupportedError("engine='pysd' runs PySD's own code; there is no compiled "
-                               "program", path=self.path,
+                               "program", fallback=False, path=self.path,
                                hint="load the model with the compiled engine")
 
     def jacobians(self, samples: int = 6) -> Any:
@@ -175,7 +175,7 @@ class PySDModel(Model):
         if chosen != METHOD:
             raise UnsupportedError(
                 f"engine='pysd' integrates with euler only (PySD's runner), not "
-                f"{chosen!r}", path=self.path,
+                f"{chosen!r}", fallback=False, path=self.path,
                 hint="use method='euler' (--method euler), or the compiled engine for "
                 "rk4 and the adaptive methods")
         unknown = set(options) - {"rtol", "atol", "max_step", "first_step",
@@ -184,8 +184,8 @@ class PySDModel(Model):
             raise TypeError(f"simulate() got unexpected arguments {sorted(unknown)}")
         if initial_time is not None:
             raise UnsupportedError("engine='pysd' cannot override INITIAL TIME",
-                                   path=self.path, hint="edit INITIAL TIME in the file, "
-                                   "or use the compiled engine")
+                                   fallback=False, path=self.path, hint="edit INITIAL TIME "
+                                   "in the file, or use the compiled engine")
         grid = {"final_time": final_time, "time_step": time_step, "saveper": saveper}
         for name, value in grid.items():
             self._checked(check_option, name, value)
@@ -329,7 +329,8 @@ def _build(source: SourceFile, path: Path) -> Any:
         except Exception as exc:
             raise UnsupportedError(f"PySD cannot build or load the model: "
                                    f"{type(exc).__name__}: {_first_line(exc)}", path=path,
-                                   hint="engine='pysd' runs what PySD supports") from exc
+                                   hint="engine='pysd' runs what PySD supports",
+                                   fallback=False) from exc
 
 
 def _first_line(exc: BaseException) -> str:
