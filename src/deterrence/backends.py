@@ -63,7 +63,7 @@ def choose(backend: str, program: Program, method: str, n_runs: int,
             reason = f"the model: numba failed ({type(exc).__name__}: {_first_line(exc)})"
     if backend == "native":
         raise UnsupportedError(f"the native backend cannot compile {reason}", path=path,
-                               hint="use backend='auto' or 'numpy'")
+                               hint="use backend='auto' or 'numpy'", fallback=False)
     if (str(path), reason) not in _WARNED:
         _WARNED.add((str(path), reason))
         log.log(logging.INFO if adaptive else logging.WARNING,

@@ -63,13 +63,15 @@ def _crossed(params: dict[str, float | list[float]]) -> dict[str, float | list[f
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from .model import load
+    from .engines import load
     from .results import write_results
 
-    model = load(args.model)
+    model = load(args.model, engine=args.engine)
     params = _parse_set(args.set)
     if not args.zip:
         params = _crossed(params)
+    if args.method is None:  # PySD's runner integrates with Euler only
+        args.method = "euler" if args.engine == "pysd" else SolverOptions.method
     try:
         solver = SolverOptions.from_mapping(vars(args))
     except ParameterError as exc:  # a bad option, named with the model's file
@@ -104,9 +106,9 @@ def _print_final(model, ds) -> None:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    from .model import load
+    from .engines import load
 
-    model = load(args.model)
+    model = load(args.model, engine=args.engine)
     print(f"{model.path}")
     print(f"sha256 {model.sha256}")
     groups = (("Stocks", model.stocks), ("Flows", model.flows),
@@ -290,6 +292,15 @@ def plot_from_args(args: argparse.Namespace) -> Path:
     )
 
 
+def _add_engine(parser: argparse.ArgumentParser) -> None:
+    from .engines import DEFAULT, ENGINES
+
+    parser.add_argument("--engine", choices=list(ENGINES), default=DEFAULT,
+                        help="compiled (the default: batched NumPy/numba code) or pysd "
+                        "(PySD's own runner, the explicit fallback for a model the compiled "
+                        "engine refuses; euler only)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deterrence",
@@ -302,11 +313,12 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("simulate", help="simulate a model file",
                          description="Simulate a Vensim (.mdl) or XMILE model.")
     sim.add_argument("model", help="model file (.mdl, .xmile, .xml, .stmx)")
-    sim.add_argument("--method", default=SolverOptions.method,
+    sim.add_argument("--method", default=None,
                      help=f"{' or '.join(integrate.fixed_methods())} (Vensim semantics, TIME "
                      "STEP), or a solve_ivp method: "
                      f"{', '.join(integrate.adaptive_methods())} (default "
-                     f"{SolverOptions.method})")
+                     f"{SolverOptions.method}; euler with --engine pysd)")
+    _add_engine(sim)
     sim.add_argument("--backend", choices=integrate.BACKENDS, default=SolverOptions.backend,
                      help="what runs euler and rk4: native (one compiled numba kernel), "
                      "numpy, or auto (native where it can, else numpy with a warning; "
@@ -336,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = sub.add_parser("info", help="list a model's stocks, flows and constants")
     info.add_argument("model")
+    _add_engine(info)
     info.set_defaults(func=_cmd_info)
 
     try:

@@ -7,6 +7,7 @@ Every error the package raises on bad input derives from :class:`ModelError`, so
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 
 class ModelError(Exception):
@@ -45,8 +46,25 @@ class ModelSyntaxError(ModelError):
     """The file cannot be parsed."""
 
 
+#: what every refusal of the compiled engine ends with: the explicit fallback, by name
+FALLBACK_HINT = ("or run the model with PySD's own runner: --engine pysd on the command "
+                 "line, engine='pysd' in Python, model.engine=pysd in an experiment")
+
+
 class UnsupportedError(ModelError):
-    """The file uses a construct the engine does not support (yet)."""
+    """The file uses a construct the compiled engine does not support (yet).
+
+    Its hint ends with :data:`FALLBACK_HINT`, so that every refusal names the explicit
+    fallback and nothing falls back silently; ``fallback=False`` leaves it out where
+    PySD's runner is no answer (the fallback's own refusals, the native backend's).
+    """
+
+    def __init__(self, message: str, *, fallback: bool = True, **where: Any) -> None:
+        hint = where.pop("hint", None)
+        if fallback and FALLBACK_HINT not in (hint or ""):
+            hint = f"{hint}; {FALLBACK_HINT}" if hint else FALLBACK_HINT
+        self.fallback = fallback
+        super().__init__(message, hint=hint, **where)
 
 
 class UndefinedReferenceError(ModelError):

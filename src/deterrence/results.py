@@ -11,6 +11,7 @@ then a rename, so a reader never sees half a file and a failure loses nothing.
 from __future__ import annotations
 
 import functools
+import itertools
 import platform
 import re
 from collections.abc import Mapping
@@ -169,11 +170,20 @@ def to_table(ds: xr.Dataset) -> pd.DataFrame:
         columns["run"] = np.tile(runs, len(times))
     else:
         columns["Time"] = times
+    dims = ("time", "run") if runs is not None else ("time",)
+    frame = xr.DataArray(np.empty(shape), dims=dims)
     for name, da in ds.data_vars.items():
-        dims = ("time", "run") if runs is not None else ("time",)
-        values = da.broadcast_like(xr.DataArray(np.empty(shape), dims=dims)).transpose(
-            *dims).values
-        columns[da.attrs.get("vensim_name", str(name))] = values.reshape(-1)
+        label = da.attrs.get("vensim_name", str(name))
+        subscripts = [d for d in da.dims if d not in dims]
+        values = da.broadcast_like(frame).transpose(*dims, *subscripts).values
+        if not subscripts:
+            columns[label] = values.reshape(-1)
+            continue
+        # a subscripted variable: one column per element, named as Vensim does
+        cells = values.reshape((*values.shape[:len(dims)], -1))
+        elements = itertools.product(*(map(str, da[d].values) for d in subscripts))
+        for k, element in enumerate(elements):
+            columns[f"{label}[{','.join(element)}]"] = cells[..., k].reshape(-1)
     return pd.DataFrame(columns)
 
 

@@ -235,7 +235,7 @@ def build_native(plan: Plan) -> NativeProgram:
     reason = unsupported(plan)
     if reason is not None:
         raise UnsupportedError(f"the native backend cannot compile {reason}",
-                               path=plan.path)
+                               fallback=False, path=plan.path)
 
     def build() -> NativeProgram:
         body: list[ast.stmt] = [_rates_fn(plan)]

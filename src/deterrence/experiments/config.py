@@ -16,9 +16,10 @@ from typing import Any
 
 from omegaconf import MISSING, DictConfig, OmegaConf
 
+from ..engines import load
 from ..errors import ModelError, ParameterError
 from ..integrate import SolverOptions
-from ..model import Model, load
+from ..model import Model
 
 GROUPS = ("model", "scenario", "policy", "solver", "experiment")
 RESULTS = "results.nc"
@@ -32,7 +33,9 @@ SWEEP = "sweep.yaml"  # the sweep record: its id and its jobs
 class ModelConfig:
     """Which model file to run, and what the generic layers should know of it.
 
-    ``levers``: policy key -> the model constant it sets; ``key_outputs``: the variables
+    ``engine``: ``compiled`` (the default) or ``pysd`` (PySD's own runner, the explicit
+    fallback: :mod:`deterrence.engines`); ``levers``: policy key -> the model constant it
+    sets; ``key_outputs``: the variables
     plots draw when none are named (written into every Dataset as the attr
     ``key_outputs``); ``default_outcome``: the outcome of a sensitivity analysis or a
     policy map when none is named.
@@ -40,6 +43,7 @@ class ModelConfig:
 
     name: str = MISSING
     path: str = MISSING
+    engine: str = "compiled"
     levers: dict[str, str] = field(default_factory=dict)
     key_outputs: list[str] = field(default_factory=list)
     default_outcome: str | None = None
@@ -191,19 +195,19 @@ def original_cwd() -> Path:
 
 
 @functools.cache
-def _load_cached(path: str, mtime_ns: int, size: int) -> Model:
+def _load_cached(path: str, mtime_ns: int, size: int, engine: str) -> Model:
     del mtime_ns, size  # part of the cache key: an edited file is compiled again
-    return load(path)
+    return load(path, engine=engine)
 
 
-def get_model(path: str | Path) -> Model:
-    """The compiled model, compiled once per process (per file version)."""
+def get_model(path: str | Path, engine: str = "compiled") -> Model:
+    """The compiled model, compiled once per process (per file version and engine)."""
     p = Path(path)
     if not p.exists():
         raise ModelError("model file not found", path=p,
                          hint="set model.path=FILE.mdl (relative to the project or cwd)")
     stat = p.stat()
-    return _load_cached(str(p.resolve()), stat.st_mtime_ns, stat.st_size)
+    return _load_cached(str(p.resolve()), stat.st_mtime_ns, stat.st_size, engine)
 
 
 def group_option(group: str, name: str, schema: type) -> DictConfig:

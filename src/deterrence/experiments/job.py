@@ -107,7 +107,7 @@ def run_job(cfg: DictConfig, output_dir: Path, sweep_id: str | None = None) -> x
     ``sweep_id`` (a multirun's job) goes into the results, so that a merge takes this
     file only for the sweep that wrote it.
     """
-    model = get_model(model_path(cfg.model.path))
+    model = get_model(model_path(cfg.model.path), cfg.model.engine)
     for lever, value in policy_levers(cfg.policy, cfg.model.levers, model.name).items():
         cfg.policy[lever] = value  # a float, as the config records it
     marks = model_marks(model, cfg)

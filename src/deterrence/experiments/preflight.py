@@ -61,7 +61,7 @@ def preflight(overrides: Sequence[str]) -> None:
                 check_keys(cfg)
                 compose_scenarios(cfg, candidate)
                 expand_grid(cfg)
-                model = get_model(model_path(cfg.model.path))
+                model = get_model(model_path(cfg.model.path), cfg.model.engine)
                 check_settings(model, cfg)
                 if cfg.experiment.sensitivity is not None:
                     sensitivity_sample(model, cfg)
