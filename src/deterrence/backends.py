@@ -40,8 +40,9 @@ def _numba_missing() -> str | None:
 
 
 def choose(backend: str, program: Program, method: str, n_runs: int,
-           path: Any) -> NativeProgram | None:
-    """The native program to run ``method`` with (its kernel compiled), or None."""
+           path: Any, model_sha256: str = "") -> NativeProgram | None:
+    """The native program to run ``method`` with (its kernel compiled or loaded from the
+    disk cache, whose entry ``model_sha256`` keys), or None."""
     if backend == "numpy":
         return None
     adaptive = method not in SCHEMES
@@ -54,7 +55,8 @@ def choose(backend: str, program: Program, method: str, n_runs: int,
     if reason is None:
         try:
             if program.native is None:
-                program.native = build_native(program.plan)  # type: ignore[arg-type]
+                program.native = build_native(program.plan,  # type: ignore[arg-type]
+                                              model_sha256)
             program.native.kernel(method, n_runs > 1)
             return program.native
         except UnsupportedError:
