@@ -309,9 +309,11 @@ def build_parser() -> argparse.ArgumentParser:
                      f"{', '.join(integrate.adaptive_methods())} (default "
                      f"{SolverOptions.method})")
     sim.add_argument("--backend", choices=integrate.BACKENDS, default=SolverOptions.backend,
-                     help="what runs euler and rk4: native (one compiled numba kernel), "
-                     "numpy, or auto (native where it can, else numpy with a warning; "
-                     "the default)")
+                     help="what runs euler and rk4: native (one compiled numba kernel, "
+                     "cached on disk), numpy, or auto (the default: native for large "
+                     "ensembles or where the kernel is ready, numpy for a small run, whose "
+                     "cost is below numba's start-up; a warning names what native cannot "
+                     "compile)")
     sim.add_argument("--set", action="append", default=[], metavar='"Name=value"',
                      help="set a constant; a comma-separated list runs an ensemble; several "
                      "lists are crossed into a grid (every combination), unless --zip")

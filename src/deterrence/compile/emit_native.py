@@ -285,6 +285,10 @@ class NativeProgram:
             self._kernels[key] = deep_call(self._compile, scheme, parallel)
         return self._kernels[key]
 
+    def compiled(self, scheme: str) -> bool:
+        """Whether a kernel of ``scheme`` is ready in this process."""
+        return any(key[0] == scheme for key in self._kernels)
+
     def _load(self) -> Any:
         if self._module is None:
             if self.entry is not None:
