@@ -1,15 +1,21 @@
 """Which backend runs a fixed-step integration, and running the native one.
 
 ``backend="native"`` runs ``euler`` and ``rk4`` as one numba kernel per call
-(``compile/emit_native.py``): every step, stage and save, every run of an ensemble in
-parallel. ``"numpy"`` runs the vector flavour (and, for one Euler run, the scalar
-loop), the default until the native kernels are cached on disk (each new process now
-pays numba's compile). ``"auto"`` runs native where it can and otherwise NumPy, with one
-logged warning per model and reason naming what the native kernel cannot compile
-(a fixed-step run that contains DELAY FIXED, controls that change during the run, or
-code numba refused); an adaptive method, which has no native path yet, is logged at
-INFO level only, so the default method (RK45) does not warn on every run;
-``"native"`` refuses such a run with an ``UnsupportedError`` naming it.
+(``compile/emit_native.py``, compiled once and cached on disk by
+``compile/kernel_cache.py``): every step, stage and save, every run of an ensemble in
+parallel. ``"numpy"`` runs the vector flavour (and, for one Euler run, the scalar loop).
+
+``"auto"``, the default, runs native where it pays and where it can. It pays where the
+run is large (:data:`AUTO_MIN_WORK` runs times rate evaluations per step, e.g. 1,000
+``euler`` or 250 ``rk4`` runs) or the model's kernel is already compiled in this
+process: numba's start-up in a new process (about a second, the kernel loaded from the
+disk cache or not) costs more than NumPy spends on a small run, so a single small run in
+a fresh process stays on NumPy, as fast as before. Where native would pay but cannot
+compile the run, auto runs NumPy with one logged warning per model and reason naming
+the construct (DELAY FIXED, controls that change during the run, or code numba
+refused); an adaptive method, which has no native path yet, is logged at INFO level
+only, so the default method (RK45) does not warn on every run. ``"native"`` refuses
+such a run with an ``UnsupportedError`` naming it.
 
 A run whose stocks stop being finite is repeated on the NumPy path, which raises the
 error of today (the stock, the run and the step): both backends report it alike.
@@ -28,6 +34,11 @@ from .compile.emit_native import SCHEMES, NativeProgram, build_native, unsupport
 from .errors import UnsupportedError
 
 log = logging.getLogger("deterrence")
+
+#: runs x rate evaluations per step from which ``auto`` compiles a kernel (measured on
+#: the alliance model: NumPy's vector flavour then costs about as much as numba's
+#: start-up in a new process, benchmarks/bench_native.py)
+AUTO_MIN_WORK = 1000
 _WARNED: set[tuple[str, str]] = set()
 
 
@@ -40,11 +51,14 @@ def _numba_missing() -> str | None:
 
 
 def choose(backend: str, program: Program, method: str, n_runs: int,
-           path: Any) -> NativeProgram | None:
-    """The native program to run ``method`` with (its kernel compiled), or None."""
+           path: Any, model_sha256: str = "") -> NativeProgram | None:
+    """The native program to run ``method`` with (its kernel compiled or loaded from the
+    disk cache, whose entry ``model_sha256`` keys), or None."""
     if backend == "numpy":
         return None
     adaptive = method not in SCHEMES
+    if backend == "auto" and not adaptive and not _pays(program, method, n_runs):
+        return None
     if adaptive:
         reason = (f"the method {method!r} (it runs {' and '.join(SCHEMES)}; adaptive "
                   "methods run on NumPy for now)")
@@ -54,7 +68,8 @@ def choose(backend: str, program: Program, method: str, n_runs: int,
     if reason is None:
         try:
             if program.native is None:
-                program.native = build_native(program.plan)  # type: ignore[arg-type]
+                program.native = build_native(program.plan,  # type: ignore[arg-type]
+                                              model_sha256)
             program.native.kernel(method, n_runs > 1)
             return program.native
         except UnsupportedError:
@@ -70,6 +85,14 @@ def choose(backend: str, program: Program, method: str, n_runs: int,
                 "%s: the native backend cannot compile %s; running on NumPy",
                 getattr(path, "name", path), reason)
     return None
+
+
+def _pays(program: Program, method: str, n_runs: int) -> bool:
+    """Whether compiling (or loading) the kernel repays numba's start-up here."""
+    native = program.native
+    if native is not None and native.compiled(method):
+        return True
+    return n_runs * integrate.SCHEMES[method].evals_per_step >= AUTO_MIN_WORK
 
 
 def _first_line(exc: BaseException) -> str:

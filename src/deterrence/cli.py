@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from . import __version__, integrate
+from .compile import kernel_cache
 from .errors import ModelError, ModelWarning, ParameterError
 from .files import WriteError
 from .integrate import SolverOptions
@@ -320,9 +321,11 @@ def build_parser() -> argparse.ArgumentParser:
                      f"{SolverOptions.method}; euler with --engine pysd)")
     _add_engine(sim)
     sim.add_argument("--backend", choices=integrate.BACKENDS, default=SolverOptions.backend,
-                     help="what runs euler and rk4: native (one compiled numba kernel), "
-                     "numpy, or auto (native where it can, else numpy with a warning; "
-                     "the default)")
+                     help="what runs euler and rk4: native (one compiled numba kernel, "
+                     "cached on disk), numpy, or auto (the default: native for large "
+                     "ensembles or where the kernel is ready, numpy for a small run, whose "
+                     "cost is below numba's start-up; a warning names what native cannot "
+                     "compile)")
     sim.add_argument("--set", action="append", default=[], metavar='"Name=value"',
                      help="set a constant; a comma-separated list runs an ensemble; several "
                      "lists are crossed into a grid (every combination), unless --zip")
@@ -369,10 +372,39 @@ def build_parser() -> argparse.ArgumentParser:
     dia.add_argument("--max-loop", type=int, default=4, help="longest loop listed (stocks)")
     dia.set_defaults(func=_cmd_diagram)
 
+    cache = sub.add_parser("cache", help="show or empty the cache of compiled kernels",
+                           description="The native backend's compiled kernels, one entry "
+                           "per model and version of the compiler stack (at most "
+                           f"{kernel_cache.MAX_ENTRIES}, the least recently used removed "
+                           "first). Its folder: $DETERRENCE_KERNEL_CACHE_DIR, else kernels "
+                           "in $DETERRENCE_CACHE_DIR, else ~/.cache/deterrence/kernels.")
+    cache.add_argument("action", choices=("info", "clear"),
+                       help="info: the folder, entries and size; clear: remove every entry")
+    cache.set_defaults(func=_cmd_cache)
+
     run = sub.add_parser("run", help="run an experiment with Hydra (see conf/)",
                          add_help=False)
     run.set_defaults(func=None)
     return parser
+
+
+def _cmd_cache(args: argparse.Namespace) -> int:
+    root = kernel_cache.cache_root()
+    if root is None:
+        print("the kernel cache is off (DETERRENCE_KERNEL_CACHE_DIR or "
+              "DETERRENCE_CACHE_DIR is 'off')")
+        return 0
+    if args.action == "clear":
+        removed = kernel_cache.clear(root)
+        left = len(kernel_cache.entries(root))
+        print(f"removed {removed} entries from {root}"
+              + (f" ({left} in use by other processes kept)" if left else ""))
+        return 0
+    found = kernel_cache.entries(root)
+    size = sum(kernel_cache.size_of(p) for p in found)
+    print(f"kernel cache: {root}\nentries: {len(found)} (at most "
+          f"{kernel_cache.MAX_ENTRIES})\nsize: {size / 1e6:.1f} MB")
+    return 0
 
 
 def _show_warning(message: Warning | str, category: type[Warning], filename: str,

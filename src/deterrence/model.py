@@ -233,7 +233,8 @@ class Model:
         program = self.program(frozenset(
             o for o in overrides if self.compiled.nodes[o].kind != NodeKind.PARAM), fixed)
         diagnosis = Diagnose(self.path, program, self.compiled.nodes)
-        native = backends.choose(solver.backend, program, method, n_runs, self.path)
+        native = backends.choose(solver.backend, program, method, n_runs, self.path,
+                                 self.sha256)
         with np.errstate(all="ignore"):
             start = program.setup(self._param_values(program, overrides), fixed, 1e-9)
             controls, constants = start.controls, start.constants

@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import deterrence
-from deterrence import ParameterError, UnsupportedError
+from deterrence import ParameterError, UnsupportedError, backends
 from deterrence.analysis import conformance
 from deterrence.compile.emit_native import _library
 from deterrence.integrate import SolverOptions
@@ -124,14 +124,16 @@ def test_the_native_kernel_reports_the_failed_step(make_model):
     assert np.isfinite(states[:, :9, 0]).all()  # saved up to the step before
 
 
-DELAY_FIXED = [("x", "INTEG(d, 0)"), ("d", "DELAY FIXED(1, 1, 0)")]
+DELAY_FIXED = [("x", "INTEG(d, 0)"), ("d", "DELAY FIXED(a, 1, 0)"), ("a", "1")]
 CHANGING_STEP = [("x", "INTEG(1, 0)")]
 
 
 def test_auto_falls_back_to_numpy_naming_delay_fixed(make_model, caplog):
+    """An ensemble large enough for auto to compile, of a model the kernel cannot run."""
     model = deterrence.load(make_model(DELAY_FIXED, name="fixeddelay"))
+    many = {"a": np.linspace(0, 1, backends.AUTO_MIN_WORK)}
     with caplog.at_level(logging.WARNING, logger="deterrence"):
-        ds = model.simulate(method="euler", backend="auto")
+        ds = model.simulate(many, method="euler", backend="auto")
     assert ds.attrs["backend"] == "numpy"
     assert "DELAY FIXED" in caplog.text
     assert "fixeddelay.mdl" in caplog.text
@@ -148,6 +150,23 @@ def test_adaptive_methods_are_refused_by_native_and_run_by_auto(make_model, capl
     with caplog.at_level(logging.INFO, logger="deterrence"):
         assert model.simulate(method="RK45", backend="auto").attrs["backend"] == "numpy"
     assert [(r.levelno, "RK45" in r.message) for r in caplog.records] == [(logging.INFO, True)]
+
+
+def test_auto_compiles_where_it_pays(make_model, caplog):
+    """auto: NumPy for a small run in a process without the kernel (numba's start-up
+    costs more), native for a large ensemble, and native for any run once the kernel is
+    compiled in the process; no warning either way."""
+    model = deterrence.load(make_model([("x", "INTEG(r * x, 1)"), ("r", "0.1")]))
+    with caplog.at_level(logging.WARNING, logger="deterrence"):
+        assert model.simulate(method="rk4").attrs["backend"] == "numpy"
+        n = backends.AUTO_MIN_WORK // 4  # rk4: four evaluations a step
+        big = model.simulate({"r": np.linspace(0, 0.2, n)}, method="rk4")
+        assert big.attrs["backend"] == "native"
+        small = model.simulate(method="rk4")
+        assert small.attrs["backend"] == "native"
+        assert model.simulate(method="euler").attrs["backend"] == "numpy"  # its own kernel
+    assert caplog.text == ""
+    assert_same(small, model.simulate(method="rk4", backend="numpy"))
 
 
 def test_controls_that_change_are_named(make_model):
@@ -173,7 +192,7 @@ def test_hydra_solver_backend():
     from deterrence.experiments.config import SolverConfig, solver_kwargs
 
     cfg = OmegaConf.structured(SolverConfig)
-    assert solver_kwargs(cfg)["solver"].backend == "numpy"  # the default, for now
+    assert solver_kwargs(cfg)["solver"].backend == "auto"  # the default
     cfg.backend = "native"
     assert solver_kwargs(cfg)["solver"].backend == "native"
 

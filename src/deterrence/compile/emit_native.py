@@ -11,8 +11,10 @@ The run kernels are this module's own code (:data:`_KERNELS`, parsed with ``ast.
 package text, never the model's); the rates are built from generated identifiers,
 numbers and library entries only, so no text from the model file becomes code. Numba
 compiles with ``error_model="numpy"``: 1/0 is inf, no exception, as in the vector
-flavour. Compiled code of an ``exec``'d module cannot use numba's own cache, so each
-kernel is compiled once per process, when it is first needed.
+flavour. The whole module (:func:`module_source`: the library's native functions, the
+tables, the rates and the kernels) is one source text, so numba's own cache can keep its
+machine code on disk: :mod:`.kernel_cache` writes it, verifies it and loads it; with the
+cache off it is compiled in memory, once per process.
 
 A plan the kernel cannot run is refused by :func:`unsupported`, which names the
 construct (DELAY FIXED pipelines, controls that change during the run).
@@ -21,8 +23,9 @@ construct (DELAY FIXED pipelines, controls that change during the run).
 from __future__ import annotations
 
 import ast
+import inspect
+import logging
 import math
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,8 +36,11 @@ import numpy as np
 from ..errors import UnsupportedError
 from ..library import FUNCTIONS
 from ..limits import deep_call
+from . import kernel_cache
 from .emit_numpy import _assign, _Expressions, _function, _ref
 from .plan import Plan
+
+log = logging.getLogger("deterrence")
 
 #: fixed-step schemes the kernel implements (the integrator's registry names)
 SCHEMES = ("euler", "rk4")
@@ -150,67 +156,163 @@ def _rates_fn(plan: Plan) -> ast.FunctionDef:
     return _function("_rates", ["t", "tc", "ts", "y", "k", "dy"], body)
 
 
-_LIBRARY: dict[str, Any] = {}
-_LOCK = threading.Lock()
+_LIBRARY_NAMES = {"np", "SMALL_VENSIM", "min", "max", "len"}  # what library code uses
+_JIT = "_nb.njit(error_model='numpy', cache=_CACHE{})"
+
+
+def _library_code() -> list[ast.stmt]:
+    """The native flavour of the registry as module code: each function of
+    ``library/native.py`` copied in (package text, so numba's cache sees it in the same
+    file and a change to it changes the kernel's hash) and wrapped by ``numba.njit``;
+    NumPy's ufuncs by their NumPy name."""
+    from ..library import native as library
+
+    body = ast.parse(f"np = _np\nSMALL_VENSIM = {float(library.SMALL_VENSIM)!r}\n"
+                     f"_jit = {_JIT.format('')}\n_jitp = {_JIT.format(', parallel=True')}"
+                     "\n").body
+    done: dict[str, str] = {}
+    for ident, impl in FUNCTIONS.namespace("native").items():
+        if isinstance(impl, np.ufunc):
+            if getattr(np, impl.__name__, None) is not impl:
+                raise TypeError(f"{ident}: {impl!r} is not numpy.{impl.__name__}")
+            body.append(_assign(ident, ast.Attribute(value=_ref("_np"), attr=impl.__name__,
+                                                     ctx=ast.Load())))
+            continue
+        if getattr(impl, "__module__", None) != library.__name__:
+            raise TypeError(f"{ident}: native implementations live in {library.__name__}")
+        if impl.__name__ not in done:
+            (tree,) = ast.parse(inspect.getsource(impl)).body
+            assert isinstance(tree, ast.FunctionDef)
+            free = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+                    and isinstance(n.ctx, ast.Load)} - {a.arg for a in tree.args.args} - {
+                n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+                and isinstance(n.ctx, ast.Store)}
+            if free - _LIBRARY_NAMES:
+                raise TypeError(f"{impl.__name__} uses {sorted(free - _LIBRARY_NAMES)}")
+            body += [tree, _assign(ident, _call_jit("_jit", impl.__name__))]
+            done[impl.__name__] = ident
+        else:
+            body.append(_assign(ident, _ref(done[impl.__name__])))
+    return body
 
 
 def _library() -> dict[str, Any]:
-    """The native flavour of the registry, each entry compiled by numba when first used
-    (shared by every model of the process)."""
-    import numba
+    """The library as the kernels see it (compiled in memory, no cache): for the tests."""
+    module = ast.Module(body=[*ast.parse("import numpy as _np\nimport numba as _nb\n").body,
+                              *_library_code()], type_ignores=[])
+    namespace: dict[str, Any] = {"_CACHE": False}
+    exec(compile(ast.fix_missing_locations(module), "<deterrence:library>", "exec"),
+         namespace)
+    return {ident: namespace[ident] for ident in FUNCTIONS.namespace("native")}
 
-    with _LOCK:
-        if not _LIBRARY:
-            for ident, impl in FUNCTIONS.namespace("native").items():
-                # numba compiles NumPy's ufuncs on floats as they are
-                _LIBRARY[ident] = impl if isinstance(impl, np.ufunc) else \
-                    numba.njit(error_model="numpy")(impl)
-        return dict(_LIBRARY)
+
+def _call_jit(jit: str, name: str) -> ast.expr:
+    return ast.Call(func=_ref(jit), args=[_ref(name)], keywords=[])
+
+
+def _float(x: float) -> ast.expr:
+    return _ref("_nan") if math.isnan(x) else ast.Constant(value=float(x))
+
+
+def _kernel_code() -> list[ast.stmt]:
+    """Each scheme's run kernel twice: ``_run_<scheme>_s`` over ``range`` (one run, no
+    thread pool) and ``_run_<scheme>_p`` over ``numba.prange`` (ensembles)."""
+    body: list[ast.stmt] = []
+    for scheme in SCHEMES:
+        for suffix, loop, jit in (("_s", "range", "_jit"), ("_p", "_prange", "_jitp")):
+            (tree,) = ast.parse(_KERNELS[scheme]).body
+            assert isinstance(tree, ast.FunctionDef)
+            tree.name += suffix
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Name) and node.id == "_loop":
+                    node.id = loop
+            body += [tree, _assign(tree.name, _call_jit(jit, tree.name))]
+    return body
+
+
+def module_source(plan: Plan) -> str:
+    """The kernel module of ``plan`` as source text (what is cached and executed)."""
+    head = ast.parse("import numpy as _np\nimport numba as _nb\n_nan = _np.nan\n"
+                     "_prange = _nb.prange\n").body
+    tables: list[ast.stmt] = []
+    for table_id, (xp, fp, _mode) in sorted(plan.model.tables.items()):
+        for suffix, values in (("x", xp), ("y", fp)):
+            tables.append(_assign(table_id + suffix, ast.Call(
+                func=ast.Attribute(value=_ref("_np"), attr="array", ctx=ast.Load()),
+                args=[ast.List(elts=[_float(v) for v in np.asarray(values, dtype=float)],
+                               ctx=ast.Load())],
+                keywords=[ast.keyword(arg="dtype", value=ast.Attribute(
+                    value=_ref("_np"), attr="float64", ctx=ast.Load()))])))
+    rates = [_rates_fn(plan), _assign("_rates", _call_jit("_jit", "_rates"))]
+    module = ast.Module(body=[*head, *_library_code(), *tables, *rates, *_kernel_code()],
+                        type_ignores=[])
+    ast.fix_missing_locations(module)
+    return "# generated by deterrence: the native kernels of one model\n" + \
+        ast.unparse(module) + "\n"
 
 
 @dataclass
 class NativeProgram:
-    """The compiled kernels of one plan, compiled when first needed.
+    """The compiled kernels of one plan, compiled (or loaded from the disk cache) when
+    first needed.
 
-    ``compile_seconds`` records numba's time per kernel (``"euler"``, ``"rk4 parallel"``).
+    ``compile_seconds`` records the time per kernel (``"euler"``, ``"rk4 parallel"``),
+    ``from_cache`` whether numba loaded it from the cache instead of compiling.
     """
 
-    module: ast.Module
-    tables: dict[str, tuple[np.ndarray, np.ndarray]]
+    source: str
     n_stocks: int
     n_constants: int
-    source: str
+    entry: kernel_cache.Entry | None = None
     compile_seconds: dict[str, float] = field(default_factory=dict)
+    from_cache: dict[str, bool] = field(default_factory=dict)
+    _module: Any = None
     _kernels: dict[tuple[str, bool], Callable[..., None]] = field(default_factory=dict)
 
     def kernel(self, scheme: str, parallel: bool) -> Callable[..., None]:
         """The run kernel of ``scheme`` (one of :data:`SCHEMES`), compiled by numba."""
         key = (scheme, parallel)
         if key not in self._kernels:
+            if self.entry is not None:
+                try:
+                    with self.entry.locked():
+                        self._kernels[key] = deep_call(self._compile, scheme, parallel)
+                        self.entry.seal()
+                    return self._kernels[key]
+                except OSError as exc:  # an unusable cache: compile in memory instead
+                    log.warning("the kernel cache is not used (%s)", exc)
+                    self.entry, self._module = None, None
             self._kernels[key] = deep_call(self._compile, scheme, parallel)
         return self._kernels[key]
 
-    def _compile(self, scheme: str, parallel: bool) -> Callable[..., None]:
-        import numba
+    def compiled(self, scheme: str) -> bool:
+        """Whether a kernel of ``scheme`` is ready in this process."""
+        return any(key[0] == scheme for key in self._kernels)
 
+    def _load(self) -> Any:
+        if self._module is None:
+            if self.entry is not None:
+                self._module = self.entry.load({"_CACHE": True})
+            else:
+                namespace: dict[str, Any] = {"_CACHE": False, "__name__": "_deterrence"}
+                exec(compile(self.source, "<deterrence:native>", "exec",
+                             dont_inherit=True), namespace)
+                self._module = _Namespace(namespace)
+        return self._module
+
+    def _compile(self, scheme: str, parallel: bool) -> Callable[..., None]:
         started = time.perf_counter()
-        globals_: dict[str, Any] = _library()
-        globals_["__builtins__"] = {"range": range, "len": len, "min": min, "max": max}
-        globals_["_np"] = np
-        globals_["_nan"] = math.nan
-        globals_["_loop"] = numba.prange if parallel else range
-        for table_id, (xp, fp) in self.tables.items():
-            globals_[table_id + "x"] = xp
-            globals_[table_id + "y"] = fp
-        code = compile(self.module, "<deterrence:native>", "exec")
-        exec(code, globals_)
-        globals_["_rates"] = numba.njit(error_model="numpy")(globals_["_rates"])
-        run = numba.njit(error_model="numpy", parallel=parallel)(globals_["_run_" + scheme])
+        run = getattr(self._load(), f"_run_{scheme}_{'p' if parallel else 's'}")
         n_constants = max(self.n_constants, 0)
         run(np.zeros((1, n_constants)), np.zeros((1, self.n_stocks)), 0.0, 1.0, 0, 1,
             np.empty((self.n_stocks, 1, 1)), np.empty(1, dtype=np.int64))  # compile now
-        self.compile_seconds[scheme + (" parallel" if parallel else "")] = \
-            time.perf_counter() - started
+        name = scheme + (" parallel" if parallel else "")
+        self.compile_seconds[name] = time.perf_counter() - started
+        self.from_cache[name] = bool(self.entry is not None and sum(
+            run.stats.cache_hits.values()) > 0)
+        log.debug("native kernel %s: %s in %.3f s", name,
+                  "loaded from the cache" if self.from_cache[name] else "compiled",
+                  self.compile_seconds[name])
         return run
 
     def run(self, scheme: str, constants: np.ndarray, y0: np.ndarray, t0: float, dt: float,
@@ -230,22 +332,22 @@ class NativeProgram:
         return out, fail
 
 
-def build_native(plan: Plan) -> NativeProgram:
-    """The native program of ``plan``; UnsupportedError naming what it cannot run."""
+class _Namespace:
+    """The globals of an in-memory kernel module, read as attributes."""
+
+    def __init__(self, namespace: dict[str, Any]) -> None:
+        self.__dict__.update(namespace)
+
+
+def build_native(plan: Plan, model_sha256: str = "") -> NativeProgram:
+    """The native program of ``plan``; UnsupportedError naming what it cannot run.
+
+    With the disk cache on (:mod:`.kernel_cache`), its entry is keyed by
+    ``model_sha256``, the source's hash and the versions of the compiler stack."""
     reason = unsupported(plan)
     if reason is not None:
         raise UnsupportedError(f"the native backend cannot compile {reason}",
                                fallback=False, path=plan.path)
-
-    def build() -> NativeProgram:
-        body: list[ast.stmt] = [_rates_fn(plan)]
-        for scheme in SCHEMES:
-            body += ast.parse(_KERNELS[scheme]).body
-        module = ast.Module(body=body, type_ignores=[])
-        ast.fix_missing_locations(module)
-        tables = {t: (np.asarray(xp, dtype=np.float64), np.asarray(fp, dtype=np.float64))
-                  for t, (xp, fp, _mode) in plan.model.tables.items()}
-        return NativeProgram(module, tables, len(plan.stocks), len(plan.k_ids),
-                             ast.unparse(module))
-
-    return deep_call(build)
+    source = deep_call(module_source, plan)
+    return NativeProgram(source, len(plan.stocks), len(plan.k_ids),
+                         kernel_cache.entry_for(model_sha256, source))

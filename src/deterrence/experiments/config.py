@@ -89,8 +89,8 @@ class SolverConfig:
     rtol: float = 1e-6
     atol: float = 1e-8
     max_step: float | None = None
-    # auto | native | numpy: what runs euler/rk4 (auto: native where it can)
-    backend: str = "numpy"
+    # auto | native | numpy: what runs euler/rk4 (auto: native where it pays and can)
+    backend: str = "auto"
     time_step: float | None = None
     saveper: float | None = None
     final_time: float | None = None

@@ -57,7 +57,8 @@ _OPTIONAL = ("max_step", "first_step", "initial_time", "final_time", "time_step"
 
 
 #: how the fixed-step integration runs: ``native`` (one numba kernel), ``numpy`` (the
-#: vector flavour), ``auto`` (native where it can, else NumPy with a logged warning)
+#: vector flavour), ``auto`` (the default: native where it pays and can, else NumPy,
+#: with a logged warning where native would pay but cannot compile the run)
 BACKENDS = ("auto", "native", "numpy")
 
 
@@ -102,7 +103,8 @@ class SolverOptions:
     ``method`` is a fixed-step scheme (``euler``, ``rk4``: TIME STEP with Vensim's
     semantics) or a ``solve_ivp`` method; an adaptive solver that has evaluated the rates
     ``max_evaluations`` times is stopped. ``backend`` (:data:`BACKENDS`) says what runs
-    a fixed-step integration: the compiled native kernel or NumPy. Every value is
+    a fixed-step integration: the compiled native kernel, NumPy, or ``auto`` (native
+    where it pays and can, see ``deterrence.backends``). Every value is
     checked here, so a bad one is refused before any work (ParameterError naming it).
     """
 
@@ -112,7 +114,7 @@ class SolverOptions:
     max_step: float | None = None
     first_step: float | None = None
     max_evaluations: int = 1_000_000
-    backend: str = "numpy"
+    backend: str = "auto"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "method", method_name(self.method))
