@@ -26,16 +26,15 @@ from deterrence.analysis import (
     time_of_max,
     time_of_min,
 )
-from deterrence.experiments import (
+from deterrence.experiments.config import (
     ModelConfig,
     PolicyConfig,
     ScenarioConfig,
     conf_dir,
     group_option,
     model_path,
-    policy_params,
-    scenario_params,
 )
+from deterrence.experiments.params import policy_params, scenario_params
 
 INDEX_STOCKS = ["mutual_trust", "perceived_commitment", "complacency",
                 "adversary_risk_estimate", "crisis_tension", "deterrence_survival"]
@@ -63,12 +62,14 @@ POLICIES = {n: group_option("policy", n, PolicyConfig) for n in options("policy"
 
 def scenario(name: str) -> dict[str, Any]:
     """The constants a scenario sets, by Python name."""
-    return scenario_params(MODEL, SCENARIOS[name])
+    return scenario_params(MODEL, SCENARIOS[name], ALLIANCE.timing)
 
 
-def policy(name: str) -> dict[str, Any]:
-    """The constants a policy sets (through the model's lever map), by Python name."""
-    return policy_params(MODEL, ALLIANCE.levers, POLICIES[name])
+def policy(name: str, **timing: float) -> dict[str, Any]:
+    """The constants a policy sets (through the model's lever map), by Python name;
+    ``start_time=12`` times it as ``policy.start_time=12`` does."""
+    option = OmegaConf.merge(POLICIES[name], timing)
+    return policy_params(MODEL, ALLIANCE.levers, option, ALLIANCE.timing)
 
 
 def onset(name: str) -> float:
@@ -254,7 +255,22 @@ def policies() -> None:
               f"{f(float(ds.deterrence_survival[-1]))}")
 
 
+def late_policies(start: float = 12) -> None:
+    section(f"Policies enacted at year {start:g}, under the leadership change (recovery to "
+            "90% of the gap to the same timed policy without the shock)")
+    shock = scenario("leadership_change")
+    for name in POLICIES:
+        levers = policy(name, start_time=start)
+        ds, calm = sim({**shock, **levers}), sim(levers)
+        recoveries = [fall_and_recovery(ds[v], calm[v], onset("leadership_change"))[1]
+                      for v in ("adversary_risk_estimate", "mutual_trust")]
+        print(f"{name}: risk estimate min {f(float(ds.adversary_risk_estimate.min()))}, "
+              f"recovery {recoveries[0]:.2f} y; trust recovery {recoveries[1]:.2f} y; "
+              f"survival at 50 {f(float(ds.deterrence_survival[-1]))}")
+
+
 if __name__ == "__main__":
     for part in (balance, trust_asymmetry, perception_delays, complacency, security_dilemma,
-                 entrapment, erosion_chain, extremes, scenarios, policies, numerics):
+                 entrapment, erosion_chain, extremes, scenarios, policies, late_policies,
+                 numerics):
         part()

@@ -104,7 +104,8 @@ def expand_grid(cfg: Any) -> None:
     for key, value in grid.items():
         key = str(key)
         target = key if key in ("scenario", "policy") else f"policy.{key}" \
-            if key in cfg.model.levers else f"params.{key}"
+            if key in cfg.model.levers or key in ("start_time", "ramp_time") \
+            else f"params.{key}"
         batch[target] = grid_values(key, value)
     with open_dict(cfg):
         cfg.experiment.batch = {**dict(cfg.experiment.batch), **batch}

@@ -30,12 +30,28 @@ SWEEP = "sweep.yaml"  # the sweep record: its id and its jobs
 
 
 @dataclass
+class TimingConfig:
+    """The constants that time a model's policy (empty: its policies cannot be timed).
+
+    ``start_time`` / ``ramp_time``: the constants ``policy.start_time`` and
+    ``policy.ramp_time`` set; ``before``: lever constant -> the constant holding its
+    level before the policy starts (a scenario that sets a lever sets both, since it
+    describes the world the policy starts from).
+    """
+
+    start_time: str | None = None
+    ramp_time: str | None = None
+    before: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class ModelConfig:
     """Which model file to run, and what the generic layers should know of it.
 
     ``engine``: ``compiled`` (the default) or ``pysd`` (PySD's own runner, the explicit
     fallback: :mod:`deterrence.engines`); ``levers``: policy key -> the model constant it
-    sets; ``key_outputs``: the variables
+    sets; ``timing``: the constants that time a policy (:class:`TimingConfig`);
+    ``key_outputs``: the variables
     plots draw when none are named (written into every Dataset as the attr
     ``key_outputs``); ``default_outcome``: the outcome of a sensitivity analysis or a
     policy map when none is named.
@@ -45,6 +61,7 @@ class ModelConfig:
     path: str = MISSING
     engine: str = "compiled"
     levers: dict[str, str] = field(default_factory=dict)
+    timing: TimingConfig = field(default_factory=TimingConfig)
     key_outputs: list[str] = field(default_factory=list)
     default_outcome: str | None = None
 
@@ -62,11 +79,15 @@ class ScenarioConfig:
 @dataclass
 class PolicyConfig:
     """A policy's fixed keys; any other key is a lever of ``model.levers`` (None keeps
-    the model's status-quo value)."""
+    the model's status-quo value). ``start_time`` / ``ramp_time``: when the levers take
+    effect and over how many years they ramp in (None: the model's, 0 and 0: at once from
+    the start), through ``model.timing``."""
 
     name: str = "status_quo"
     description: str = ""
     set: dict[str, float] = field(default_factory=dict)
+    start_time: float | None = None
+    ramp_time: float | None = None
 
 
 POLICY_KEYS = tuple(PolicyConfig.__dataclass_fields__)

@@ -38,6 +38,7 @@ from .config import (
 )
 from .folders import current_sweep_id, fresh
 from .params import (
+    TIMING_KEYS,
     batch_grid,
     job_params,
     policy_levers,
@@ -227,10 +228,12 @@ def _reference(cfg: Any) -> tuple[str, Any, Any]:
 
 
 def _policy_label(cfg: Any) -> str:
+    """The policy's name; the status quo's levers if set; its timing if set."""
     levers = [f"{lever}={value}" for lever, value in
-              policy_levers(cfg.policy, cfg.model.levers).items() if value is not None]
-    return cfg.policy.name + (f" ({', '.join(levers)})" if levers and cfg.policy.name
-                              == "status_quo" else "")
+              policy_levers(cfg.policy, cfg.model.levers).items() if value is not None
+              and cfg.policy.name == "status_quo"]
+    levers += [f"{key}={cfg.policy[key]:g}" for key in TIMING_KEYS if cfg.policy.get(key)]
+    return cfg.policy.name + (f" ({', '.join(levers)})" if levers else "")
 
 
 def plot_combined(ds: xr.Dataset, folder: Path, output: Any,

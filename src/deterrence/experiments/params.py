@@ -19,6 +19,8 @@ from ..model import Model
 from ..names import close_matches
 from .config import POLICY_KEYS, PolicyConfig, ScenarioConfig, group_option
 
+TIMING_KEYS = ("start_time", "ramp_time")  # policy keys that time the levers (model.timing)
+
 
 def _resolve(model: Model, values: dict[str, Any], where: str) -> dict[str, Any]:
     """Map names (Vensim or Python) to Python names, naming where a bad one came from."""
@@ -43,7 +45,7 @@ def suggest(word: str, options: Sequence[str]) -> str:
 
 def policy_fields(levers: Any) -> list[str]:
     """Every key a policy may have under a model: its fixed keys and the model's levers."""
-    return ["name", "description", *levers, "set"]
+    return ["name", "description", *levers, "set", *TIMING_KEYS]
 
 
 def check_lever(key: str, levers: Any, model_name: str) -> None:
@@ -79,25 +81,80 @@ def policy_levers(policy: Any, levers: Any, model_name: str = "?") -> dict[str, 
             if lever in policy}
 
 
-def scenario_params(model: Model, scenario: Any) -> dict[str, Any]:
-    return _resolve(model, dict(scenario.set), f"scenario {scenario.name!r}")
+def scenario_params(model: Model, scenario: Any, timing: Any = None) -> dict[str, Any]:
+    """The constants a scenario sets; with ``timing`` (``model.timing``), a lever it sets
+    is also the lever's level before a timed policy starts: the world the policy meets."""
+    params = _resolve(model, dict(scenario.set), f"scenario {scenario.name!r}")
+    before = dict(timing.before) if timing is not None and timing.get("before") else {}
+    for lever, prior in before.items():
+        name = model.variable(str(lever)).py_name
+        if name in params:
+            params.update(_resolve(model, {prior: params[name]}, "model.timing.before"))
+    return params
 
 
-def policy_params(model: Model, levers: Any, policy: Any) -> dict[str, Any]:
-    """The policy's levers (through the model's lever map), then its ``set``."""
+def timing_params(model: Model, policy: Any, timing: Any, model_name: str = "?"
+                  ) -> dict[str, Any]:
+    """``policy.start_time`` / ``policy.ramp_time`` as the constants of ``model.timing``."""
+    params: dict[str, Any] = {}
+    for key in TIMING_KEYS:
+        value = policy.get(key)
+        if value is None:
+            continue
+        constant = timing.get(key) if timing is not None else None
+        if not constant:
+            raise ParameterError(f"policy.{key}={value}: model {model_name!r} has no timed "
+                                 f"policies (model.timing.{key} is not set)",
+                                 hint="map it to the model constant that holds it in "
+                                 "conf/model/<model>.yaml (timing:)")
+        params.update(_resolve(model, {constant: lever_value(key, value)}, f"policy.{key}"))
+    return params
+
+
+def policy_params(model: Model, levers: Any, policy: Any, timing: Any = None
+                  ) -> dict[str, Any]:
+    """The policy's levers (through the model's lever map), its timing (through
+    ``timing``, the model's ``model.timing``), then its ``set``."""
     params: dict[str, Any] = {}
     for lever, value in policy_levers(policy, levers, model.name).items():
         if value is not None:
             params.update(_resolve(model, {levers[lever]: value}, f"policy.{lever}"))
+    params.update(timing_params(model, policy, timing, model.name))
     params.update(_resolve(model, dict(policy.set), f"policy {policy.name!r}"))
     return params
 
 
+def check_timing(model: Model, cfg: Any, params: dict[str, Any]) -> None:
+    """A policy start time outside the run, or a negative ramp, is refused naming the
+    run's span (the declared range alone would not see a shortened run)."""
+    timing = cfg.model.get("timing") or {}
+    start, ramp = (model.variable(str(timing[k])).py_name if timing.get(k) else None
+                   for k in TIMING_KEYS)
+    t0 = float(cfg.solver.get("initial_time") or model.variables["initial_time"].default)
+    t1 = cfg.solver.get("final_time")
+    t1 = float(t1 if t1 is not None else model.variables["final_time"].default)
+    if start in params:
+        values = np.atleast_1d(np.asarray(params[start], dtype=float))
+        bad = values[(values < t0) | (values > t1)]
+        if bad.size:
+            raise ParameterError(f"policy.start_time={bad[0]:g} is outside the run "
+                                 f"(time {t0:g} to {t1:g})", path=model.path,
+                                 hint=f"choose a start time from {t0:g} to {t1:g}, or "
+                                 "lengthen the run with solver.final_time=")
+    if ramp in params:
+        values = np.atleast_1d(np.asarray(params[ramp], dtype=float))
+        if (values < 0).any():
+            raise ParameterError(f"policy.ramp_time={values.min():g}: expected 0 (at once) "
+                                 "or a positive number of years", path=model.path)
+
+
 def job_params(model: Model, cfg: Any) -> dict[str, Any]:
     """Scenario < policy levers < policy.set < params: later settings win."""
-    params = scenario_params(model, cfg.scenario)
-    params.update(policy_params(model, cfg.model.levers, cfg.policy))
+    timing = cfg.model.get("timing")
+    params = scenario_params(model, cfg.scenario, timing)
+    params.update(policy_params(model, cfg.model.levers, cfg.policy, timing))
     params.update(_resolve(model, dict(cfg.params), "params"))
+    check_timing(model, cfg, params)
     model.check_ranges(params)
     return params
 
@@ -123,9 +180,12 @@ def batch_grid(model: Model, cfg: Any) -> tuple[list[str], list[list[Any]], dict
             raise ParameterError(f"experiment.batch.{key} has no values")
     rank = {"scenario": 0, "policy": 1}
     order = sorted(range(len(keys)), key=lambda i: rank.get(keys[i].lstrip("+~"), 2 + i))
-    base = {} if "scenario" in keys else scenario_params(model, cfg.scenario)
+    timing = cfg.model.get("timing")
+    base = {} if "scenario" in keys else scenario_params(model, cfg.scenario, timing)
     if "policy" not in keys:
-        base.update(policy_params(model, cfg.model.levers, cfg.policy))
+        base.update(policy_params(model, cfg.model.levers, cfg.policy, timing))
+    else:  # policy.start_time=12 times every swept policy that does not time itself
+        base.update(timing_params(model, cfg.policy, timing, model.name))
     base.update(_resolve(model, dict(cfg.params), "params"))
     contributions = [[_contribution(model, cfg, keys[i], v) for v in values[i]]
                      for i in range(len(keys))]
@@ -140,6 +200,7 @@ def batch_grid(model: Model, cfg: Any) -> tuple[list[str], list[list[Any]], dict
                 value = contributions[i][combo[i]].get(name, value)
             column[row] = value
         arrays[name] = column
+    check_timing(model, cfg, arrays)
     model.check_ranges(arrays)
     return keys, values, arrays
 
@@ -153,20 +214,25 @@ def _number(key: str, value: Any) -> float:
 def _contribution(model: Model, cfg: Any, key: str, value: Any) -> dict[str, Any]:
     """The constants one swept value sets."""
     key = key.lstrip("+~")
+    timing = cfg.model.get("timing")
     if key == "scenario":
-        return scenario_params(model, group_option("scenario", str(value), ScenarioConfig))
+        return scenario_params(model, group_option("scenario", str(value), ScenarioConfig),
+                               timing)
     if key == "policy":
         option = group_option("policy", str(value), PolicyConfig)
-        return policy_params(model, cfg.model.levers, option)
+        return policy_params(model, cfg.model.levers, option, timing)
     group, _, name = key.partition(".")
     levers = cfg.model.levers
     if group == "policy" and name in levers:
         return _resolve(model, {levers[name]: _number(key, value)}, key)
+    if group == "policy" and name in TIMING_KEYS:
+        return timing_params(model, {name: _number(key, value)}, timing, model.name)
     if group == "params" and name:
         return _resolve(model, {name: _number(key, value)}, key)
     raise ParameterError(
         f"experiment.batch cannot sweep {key!r} inside one ensemble",
-        hint="batch scenario, policy, policy.<lever of model.levers> or params.<name>; "
+        hint="batch scenario, policy, policy.<lever of model.levers>, policy.start_time, "
+        "policy.ramp_time or params.<name>; "
         "sweep the rest with a multirun (-m)")
 
 

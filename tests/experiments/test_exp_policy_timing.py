@@ -1,0 +1,58 @@
+"""``deterrence run policy.start_time=12 policy.ramp_time=2``: a timed policy from the
+command line, in one run, a batch and a grid; a start time outside the run is refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from exp_support import cli, load, ok
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("timing")
+    ok(cli("scenario=leadership_change", "policy=reassurance", "policy.start_time=12",
+           "output.plot=false", f"hydra.run.dir={root / 'late'}"))
+    ok(cli("experiment=grid", "scenario=leadership_change", "policy=reassurance",
+           "grid.start_time=0,12", "policy.ramp_time=2", "output.plot=false",
+           f"hydra.run.dir={root / 'grid'}"))
+    return root
+
+
+def test_a_late_policy_is_set_and_named(runs):
+    ds = load(runs / "late" / "results.nc")
+    assert float(ds["policy_start_time"]) == 12
+    assert float(ds["joint_exercise_intensity"]) == 0.8
+    t = ds["time"].values
+    assert (ds["joint_exercise_intensity_in_force"].values[t < 12] == 0.5).all()
+    summary = (runs / "late" / "summary.csv").read_text()
+    assert "adversary_risk_estimate" in summary
+
+
+def test_a_grid_sweeps_the_start_time(runs):
+    ds = load(runs / "grid" / "results.nc")
+    assert list(ds["start_time"].values) == [0, 12]
+    switch = ds["policy_switch"].sel(start_time=12).values
+    t = ds["time"].values
+    assert (switch[t <= 12] == 0).all()
+    assert (switch[t >= 14] == 1).all()
+    early, late = (float(ds["deterrence_survival"].sel(start_time=s)[-1]) for s in (0, 12))
+    assert late < early
+    assert np.isclose(float(ds["policy_ramp_time"].max()), 2)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("policy.start_time=60",), "policy.start_time=60 is outside the run (time 0 to 50)"),
+    (("policy.start_time=40", "solver.final_time=30"),
+     "policy.start_time=40 is outside the run (time 0 to 30)"),
+    (("policy.ramp_time=-1",), "policy.ramp_time=-1: expected 0"),
+    (("model=richardson", "policy.start_time=5"), "has no timed policies"),
+])
+def test_a_bad_timing_is_one_error_line(tmp_path, args, message):
+    proc = cli("policy=reassurance" if "model=richardson" not in args else "output.plot=false",
+               *args, f"hydra.run.dir={tmp_path}")
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: ")
+    assert message in lines[0]
