@@ -7,7 +7,11 @@ turns those questions into numbers with one definition each, so that the model's
 documentation (``sd_models/README.md``), its behaviour tests (``tests/model``) and analyses
 of saved results all measure the same thing.
 
-It also turns a Saltelli ensemble into Sobol sensitivity indices (with SALib).
+It also turns a Saltelli ensemble into Sobol sensitivity indices (with SALib):
+:func:`sobol_indices` for a Dataset of outcomes, :mod:`.sensitivity` for one metric
+(Sobol with second order, Morris), :mod:`.discovery` for the conditions under which an
+outcome occurs (PRIM, CART, feature scores) and :mod:`.robustness` for policies compared
+across futures.
 
 It reads xarray objects only -- Datasets as ``Model.simulate`` returns them or as read back
 from ``results.nc`` / ``combined.nc`` -- and never imports the engine. The architecture runs
@@ -33,13 +37,18 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .sensitivity import morris, morris_sample, sobol
+
 __all__ = [
     "fall_and_recovery",
+    "morris",
+    "morris_sample",
     "recovery_time",
     "reduce_time",
     "relative_difference",
     "series",
     "share_of_change",
+    "sobol",
     "sobol_indices",
     "time_of_max",
     "time_of_min",
@@ -315,8 +324,6 @@ def sobol_indices(ds: xr.Dataset, problem: dict[str, Any], outcomes: Sequence[st
     sample's order; each outcome is reduced over time (``reduce``) to one number per run.
     Returns dims (outcome, parameter) with ``S1``, ``S1_conf``, ``ST``, ``ST_conf``.
     """
-    from SALib.analyze import sobol
-
     names = list(problem["names"])
     missing = [o for o in outcomes if o not in ds.data_vars]
     if missing:
@@ -334,9 +341,14 @@ def sobol_indices(ds: xr.Dataset, problem: dict[str, Any], outcomes: Sequence[st
         y = reduce_time(ds[outcome], reduce).transpose("run", ...).values.reshape(-1)
         if not np.all(np.isfinite(y)):
             raise ValueError(f"{outcome}: some runs are not finite; Sobol indices need all")
-        result = sobol.analyze(problem, y, calc_second_order=False, seed=seed)
+        if np.ptp(y) == 0:  # no variance to apportion: the indices are undefined
+            for f in fields:
+                table[f][i] = np.nan
+            continue
+        result = sobol(problem, xr.DataArray(y, dims="run", name=outcome),
+                       second_order=False, seed=seed)
         for f in fields:
-            table[f][i] = result[f]
+            table[f][i] = result[f].values
     descriptions = {
         "S1": "first-order Sobol index: share of the outcome's variance due to the "
               "parameter alone",
