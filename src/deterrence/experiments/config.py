@@ -143,9 +143,33 @@ class SensitivityConfig:
 
 
 @dataclass
-class ExperimentConfig:
+class EnsembleConfig:
+    """An uncertainty ensemble (``experiment=uncertainty``; see docs/uncertainty.md):
+    ``samples`` futures (None: not an uncertainty experiment) of the ``uncertainty``
+    node's distributions, every policy of ``policies`` (None: the composed policy)
+    against the same futures, per-run ``metrics``, written chunk by chunk."""
+
+    samples: int | None = None  # futures; the base size N for saltelli and morris
+    sampler: str = "lhs"  # mc | lhs | sobol | halton | saltelli | morris
+    seed: int = 20261202
+    chunk: int = 10_000  # runs per chunk (per policy)
+    metrics: dict[str, str] = field(default_factory=dict)  # name -> VARIABLE:MEASURE
+    failure: str | None = None  # the binary outcome PRIM explains: "METRIC < X"
+    satisficing: str | None = None  # robustness: the share of futures with "METRIC > X"
+    policies: list[str] | None = None  # conf/policy options crossed in one job
+    series: list[str] = field(default_factory=list)  # thinned series kept per run
+    thin: int = 1  # keep every thin-th saved time of those series
+    second_order: bool = True  # saltelli: second-order Sobol indices too
+    analyses: list[str] = field(default_factory=lambda: ["sensitivity", "prim",
+                                                         "robustness"])
+    dask: Any = None  # local | tcp://scheduler:8786 | {address | workers, processes}
+
+
+@dataclass
+class ExperimentConfig(EnsembleConfig):
     """``batch``: swept keys (as in a multirun) run as one ensemble inside one job;
-    ``sensitivity``: a Sobol sample around the composed scenario and policy instead."""
+    ``sensitivity``: a Sobol sample around the composed scenario and policy instead;
+    ``samples`` (:class:`EnsembleConfig`): an uncertainty ensemble instead."""
 
     name: str = "single"
     description: str = ""
@@ -171,6 +195,7 @@ class Config:
     output: OutputConfig = field(default_factory=OutputConfig)
     params: dict[str, float] = field(default_factory=dict)  # any constant, by name
     grid: Any = field(default_factory=grid_node)  # key -> values or "START:STOP:N"
+    uncertainty: Any = None  # conf/uncertainty/<name>.yaml: name, parameters
 
 
 def register_configs() -> None:

@@ -111,6 +111,10 @@ def run_job(cfg: DictConfig, output_dir: Path, sweep_id: str | None = None) -> x
     model = get_model(model_path(cfg.model.path), cfg.model.engine)
     for lever, value in policy_levers(cfg.policy, cfg.model.levers, model.name).items():
         cfg.policy[lever] = value  # a float, as the config records it
+    if cfg.experiment.samples is not None:  # an uncertainty ensemble: its own module
+        from .uncertainty import run_uncertainty
+
+        return run_uncertainty(model, cfg, output_dir, sweep_id)
     marks = model_marks(model, cfg)
     if cfg.experiment.sensitivity is not None:
         ds = run_sensitivity(model, cfg, output_dir)

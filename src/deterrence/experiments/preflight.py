@@ -63,7 +63,11 @@ def preflight(overrides: Sequence[str]) -> None:
                 expand_grid(cfg)
                 model = get_model(model_path(cfg.model.path), cfg.model.engine)
                 check_settings(model, cfg)
-                if cfg.experiment.sensitivity is not None:
+                if cfg.experiment.samples is not None:
+                    from .uncertainty import check
+
+                    check(model, cfg)
+                elif cfg.experiment.sensitivity is not None:
                     sensitivity_sample(model, cfg)
                 elif cfg.experiment.batch:
                     batch_grid(model, cfg)

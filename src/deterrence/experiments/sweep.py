@@ -162,6 +162,10 @@ def merge_sweep(sweep_dir: Path, baseline: str = "baseline", plot: bool = True,
     })
     write_results(combined, fresh(sweep_dir / COMBINED))
     write_summary(combined, sweep_dir)
+    if combined.attrs.get("ensemble") == "uncertainty":  # policies on the same futures
+        from .uncertainty import analyse_sweep
+
+        analyse_sweep(combined, sweep_dir, plot_format)
     log.info("merged %d jobs (%d failed) into %s", len(records), len(failures),
              sweep_dir / COMBINED)
     if plot:
