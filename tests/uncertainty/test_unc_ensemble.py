@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
-from conftest import POLICIES, SHORT
 
+from conftest import POLICIES, SHORT
 from deterrence import uncertainty as unc
 from deterrence.analysis.summary import Metric
 from deterrence.errors import ParameterError, ResourceError
