@@ -479,6 +479,7 @@ _SPECIAL: dict[str, Callable[[Lowerer, Function, str, list[Any]], ir.Expr]] = {
     "lookup_extrapolate": Lowerer._lookup_function,
     "lookup_forward": Lowerer._lookup_function,
     "lookup_backward": Lowerer._lookup_function,
+    **stateful.CALLS,
 }
 
 

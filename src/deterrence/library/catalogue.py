@@ -47,6 +47,8 @@ for _key, _name, _vector, _scalar, _native in [
 ]:
     _add(Function(_key, _name, Family.MATH, 2, _vector, _scalar, _native))
 _add(Function("xidz", "XIDZ", Family.MATH, 3, n.v_xidz, n.s_xidz, nv.n_xidz))
+_add(Function("gamma_ln", "GAMMA LN", Family.MATH, 1, n.v_gamma_ln, n.s_gamma_ln,
+              nv.n_gamma_ln))
 # a ^ b: lowered to the operator; ``_power`` is the scalar flavour's ``**`` (math.pow
 # raises where ``**`` would give a complex number)
 _add(Function("power", "POWER", Family.MATH, 2, np.power, math.pow,
@@ -104,9 +106,12 @@ for _key, _name in [
     ("smooth3", "SMOOTH3"), ("smooth3i", "SMOOTH3I"), ("smooth_n", "SMOOTH N"),
     ("delay1", "DELAY1"), ("delay1i", "DELAY1I"), ("delay3", "DELAY3"),
     ("delay3i", "DELAY3I"), ("delay_n", "DELAY N"), ("delay_fixed", "DELAY FIXED"),
-    ("trend", "TREND"), ("initial", "INITIAL"),
+    ("trend", "TREND"), ("initial", "INITIAL"), ("forecast", "FORECAST"),
+    ("sample_if_true", "SAMPLE IF TRUE"),
 ]:
     _add(Function(_key, _name, Family.STATEFUL, lowering=Lowering.STATEFUL, stocks=True))
+# a call (not a structure of PySD's): its hidden stocks are built by compile/stateful.py
+_add(Function("npv", "NPV", Family.STATEFUL, 4, lowering=Lowering.SPECIAL, stocks=True))
 _add(Function("game", "GAME", Family.OTHER, lowering=Lowering.STATEFUL))
 
 # -- known, not yet computed: refused with a reason, never a wrong number -------------
