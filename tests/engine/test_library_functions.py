@@ -39,7 +39,7 @@ def test_sample_if_true_of_a_stock_and_an_ensemble(make_model):
 
 
 def test_sample_if_true_needs_a_fixed_step(make_model):
-    with pytest.raises(deterrence.ModelError, match="SAMPLE IF TRUE.*fixed-step"):
+    with pytest.raises(deterrence.ModelError, match=r"SAMPLE IF TRUE.*fixed-step"):
         run(make_model, [("s", "SAMPLE IF TRUE(Time > 1, Time, 0)")], method="RK45")
 
 
@@ -69,7 +69,7 @@ def test_npv_factor_and_initial_value(make_model):
 
 
 def test_npv_takes_four_arguments(make_model):
-    with pytest.raises(deterrence.ModelError, match="NPV.*4 arguments"):
+    with pytest.raises(deterrence.ModelError, match=r"NPV.*4 arguments"):
         run(make_model, [("value", "NPV(100, 0.1, 0)")])
 
 
