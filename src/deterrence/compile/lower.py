@@ -22,7 +22,7 @@ from ..frontend.translate import SourceFile
 from ..library import FUNCTIONS, Clock, Family, Function, Lowering
 from ..limits import MAX_NESTING, deep_call
 from ..names import clean_key, close_matches, python_name
-from . import amr, ir, macros, stateful, switches
+from . import amr, ir, macros, randomness, stateful, switches
 from .ir import LookupMode, Node, NodeKind, Variable, VarKind, binop, call, num, ref
 from .switches import Switch
 
@@ -480,6 +480,7 @@ _SPECIAL: dict[str, Callable[[Lowerer, Function, str, list[Any]], ir.Expr]] = {
     "lookup_forward": Lowerer._lookup_function,
     "lookup_backward": Lowerer._lookup_function,
     **stateful.CALLS,
+    **randomness.CALLS,
 }
 
 

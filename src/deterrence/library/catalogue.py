@@ -13,6 +13,7 @@ import numpy as np
 
 from . import native as nv
 from . import numeric as n
+from . import random as rnd
 from .registry import Clock, Family, Function, Lowering, Registry
 
 FUNCTIONS = Registry()
@@ -124,9 +125,14 @@ for _key, _name in [
     ("vector_rank", "VECTOR RANK"), ("invert_matrix", "INVERT MATRIX"),
 ]:
     _add(Function(_key, _name, Family.ARRAY, lowering=Lowering.UNSUPPORTED, hint=_ARRAYS))
-for _key, _name in [
-    ("random_uniform", "RANDOM UNIFORM"), ("random_normal", "RANDOM NORMAL"),
-    ("random_exponential", "RANDOM EXPONENTIAL"), ("random_poisson", "RANDOM POISSON"),
-    ("get_time_value", "GET TIME VALUE"),
-]:
-    _add(Function(_key, _name, Family.OTHER, lowering=Lowering.UNSUPPORTED))
+_add(Function("get_time_value", "GET TIME VALUE", Family.OTHER,
+              lowering=Lowering.UNSUPPORTED))
+# -- random numbers: the draw is a hash of (run key, call site, time), see library/random;
+# lowered by compile/randomness.py (the arity counts Vensim's final stream ID)
+for _key, _name, _impl, _arity in rnd.FUNCTIONS:
+    _add(Function(_key, _name, Family.RANDOM, _arity, _impl, _impl,
+                  lowering=Lowering.SPECIAL))
+for _key, _name in [("random_lookup", "RANDOM LOOKUP"),
+                    ("random_negative_binomial", "RANDOM NEGATIVE BINOMIAL")]:
+    _add(Function(_key, _name, Family.RANDOM, lowering=Lowering.UNSUPPORTED,
+                  hint="not computed yet; the other RANDOM functions are"))

@@ -33,6 +33,7 @@ class Family(StrEnum):
     LOOKUP = "Lookups"
     STATEFUL = "Stocks and stateful functions (hidden stocks)"
     ARRAY = "Array functions"
+    RANDOM = "Random numbers (fixed-step methods; a new draw every TIME STEP)"
     OTHER = "Other functions"
 
 
