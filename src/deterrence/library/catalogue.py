@@ -125,6 +125,21 @@ for _key, _name in [
     ("vector_rank", "VECTOR RANK"), ("invert_matrix", "INVERT MATRIX"),
 ]:
     _add(Function(_key, _name, Family.ARRAY, lowering=Lowering.UNSUPPORTED, hint=_ARRAYS))
+# -- data: data variables (:=) and external files, read by frontend/external.py when the
+# model is compiled; lowered by compile/data.py
+for _key, _name in [("get_xls_data", "GET XLS DATA"), ("get_direct_data", "GET DIRECT DATA"),
+                    ("get_xls_constants", "GET XLS CONSTANTS"),
+                    ("get_direct_constants", "GET DIRECT CONSTANTS"),
+                    ("get_xls_lookups", "GET XLS LOOKUPS"),
+                    ("get_direct_lookups", "GET DIRECT LOOKUPS")]:
+    _add(Function(_key, _name, Family.DATA, lowering=Lowering.STATEFUL))
+for _key, _name, _arity in [("get_data_at_time", "GET DATA AT TIME", 2),
+                            ("get_data_first_time", "GET DATA FIRST TIME", 1),
+                            ("get_data_last_time", "GET DATA LAST TIME", 1)]:
+    _add(Function(_key, _name, Family.DATA, _arity, lowering=Lowering.SPECIAL))
+_add(Function("get_direct_subscript", "GET DIRECT SUBSCRIPT", Family.DATA,
+              lowering=Lowering.UNSUPPORTED, hint="subscript ranges from files need "
+              "subscripts"))
 _add(Function("get_time_value", "GET TIME VALUE", Family.OTHER,
               lowering=Lowering.UNSUPPORTED))
 # -- random numbers: the draw is a hash of (run key, call site, time), see library/random;
