@@ -123,6 +123,8 @@ for _key, _name in [
     ("elmcount", "ELMCOUNT"), ("vector_select", "VECTOR SELECT"),
     ("vector_sort_order", "VECTOR SORT ORDER"), ("vector_reorder", "VECTOR REORDER"),
     ("vector_rank", "VECTOR RANK"), ("invert_matrix", "INVERT MATRIX"),
+    ("allocate_available", "ALLOCATE AVAILABLE"),
+    ("allocate_by_priority", "ALLOCATE BY PRIORITY"),
 ]:
     _add(Function(_key, _name, Family.ARRAY, lowering=Lowering.UNSUPPORTED, hint=_ARRAYS))
 # -- data: data variables (:=) and external files, read by frontend/external.py when the
@@ -141,7 +143,13 @@ _add(Function("get_direct_subscript", "GET DIRECT SUBSCRIPT", Family.DATA,
               lowering=Lowering.UNSUPPORTED, hint="subscript ranges from files need "
               "subscripts"))
 _add(Function("get_time_value", "GET TIME VALUE", Family.OTHER,
-              lowering=Lowering.UNSUPPORTED))
+              lowering=Lowering.UNSUPPORTED, hint="it reads the computer's clock: a run "
+              "would not be reproducible"))
+_add(Function("depreciate_straightline", "DEPRECIATE STRAIGHTLINE", Family.STATEFUL,
+              lowering=Lowering.UNSUPPORTED, hint="not computed yet (PySD does not "
+              "compute it either); write the depreciation with stocks"))
+_add(Function("delay_material", "DELAY MATERIAL", Family.STATEFUL,
+              lowering=Lowering.UNSUPPORTED, hint="not computed yet"))
 # -- random numbers: the draw is a hash of (run key, call site, time), see library/random;
 # lowered by compile/randomness.py (the arity counts Vensim's final stream ID)
 for _key, _name, _impl, _arity in rnd.FUNCTIONS:
