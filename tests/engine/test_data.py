@@ -129,3 +129,18 @@ def test_data_files_are_read_when_the_model_is_loaded(folder):
     m = model(folder, ["v := GET DIRECT DATA('series.csv', ',', 'A', 'B2')"])
     (folder / "series.csv").write_text("time,value\n0,0\n6,0\n", encoding="utf-8")
     assert float(m.simulate(method="euler")["v"].isel(time=0)) == 10.0
+
+
+def test_the_command_line_reports_a_missing_data_file_in_one_line(folder, capsys):
+    from deterrence.cli import EXIT_USER_ERROR, main
+
+    path = folder / "cli_model.mdl"
+    path.write_text("{UTF-8}\nv := GET DIRECT DATA('gone.csv', ',', 'A', 'B2') ~~|\n"
+                    + CONTROLS, encoding="utf-8")
+    code = main(["simulate", str(path), "--method", "euler"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == EXIT_USER_ERROR
+    assert len(err) == 1
+    assert err[0].startswith("error: ")
+    assert "cli_model.mdl:2" in err[0]
+    assert "'gone.csv' does not exist" in err[0]
