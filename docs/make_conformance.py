@@ -50,8 +50,14 @@ stock stops at zero, `S(t + dt) = MAX(S + dt * net, 0)` with Euler, as PySD comp
 (`compile/stateful.py`, `non_negative`; docs/engine.md says what rk4 and the adaptive
 methods compute).
 
-Not yet (the next engine issue): subscripts, data variables and external data
-files. Like the functions above, these raise
+Data variables (`:=`, with `:INTERPOLATE:`, `:HOLD BACKWARD:` or `:LOOK FORWARD:`) and
+external files (GET XLS/DIRECT DATA, CONSTANTS and LOOKUPS of `.xlsx`, `.csv` and `.tab`
+files in the model's folder, read once at load time; `compile/data.py`,
+`frontend/external.py`), for scalar variables.
+
+Not yet (the next engine issue): subscripts (and so subscripted data, GET DIRECT
+SUBSCRIPT, ALLOCATE AVAILABLE and ALLOCATE BY PRIORITY). Like the functions above, these
+raise
 `UnsupportedError` naming the construct and the file (or `ModelSyntaxError` where
 PySD's translator cannot read the file), never a silent wrong answer.
 """

@@ -27,6 +27,7 @@ from .compile import (
     VarKind,
     build_program,
     compile_model,
+    random_streams,
 )
 from .diagnose import Diagnose
 from .errors import ModelError, ParameterError, UnsupportedError
@@ -196,6 +197,7 @@ class Model:
         max_memory: float | str | None = None,
         max_steps: float = limits.DEFAULT_MAX_STEPS,
         backend: str = _DEFAULT.backend,
+        seed: int = _DEFAULT.seed,
     ) -> xr.Dataset:
         """Simulate and return an ``xarray.Dataset`` (dims ``time`` and, for ensembles, ``run``).
 
@@ -203,7 +205,7 @@ class Model:
         a 1-D array of N values: then N runs are integrated together along ``run``.
         ``solver`` says how to integrate (:class:`SolverOptions`); or give its fields as
         keyword arguments (``method``, ``rtol``, ``atol``, ``max_step``, ``first_step``,
-        ``max_evaluations``, ``backend``), not both. ``method`` is ``euler`` or ``rk4``
+        ``max_evaluations``, ``backend``, ``seed``), not both. ``method`` is ``euler`` or ``rk4``
         (fixed TIME STEP, Vensim's semantics) or a ``scipy.integrate.solve_ivp`` method;
         ``backend`` is ``auto`` (native where it can), ``native`` or ``numpy``.
 
@@ -214,7 +216,7 @@ class Model:
         """
         solver = self._solver(solver, method=method, rtol=rtol, atol=atol, max_step=max_step,
                               first_step=first_step, max_evaluations=max_evaluations,
-                              backend=backend)
+                              backend=backend, seed=seed)
         method = solver.method
         grid_overrides = {"initial_time": initial_time, "final_time": final_time,
                           "time_step": time_step, "saveper": saveper}
@@ -229,6 +231,7 @@ class Model:
                 node = self.compiled.by_key[name].node
                 overrides[node] = Override(node, np.asarray(value, dtype=float))  # type: ignore[index]
         n_runs = _n_runs(overrides, self.path)
+        overrides.update(random_streams(self.compiled, solver, n_runs, Override))
         fixed = solver.fixed
         program = self.program(frozenset(
             o for o in overrides if self.compiled.nodes[o].kind != NodeKind.PARAM), fixed)

@@ -263,9 +263,9 @@ def test_bad_control_values_are_refused(growth, controls, match):
 
 
 @pytest.mark.parametrize(("equation", "construct"), [
-    ("RANDOM UNIFORM(0, 1, 1)", "RANDOM UNIFORM"),
-    ("SAMPLE IF TRUE(Time > 1, 3, 0)", "SAMPLE IF TRUE"),
-    ("GET XLS DATA('inputs.xlsx', 'Sheet1', 'A', 'B1')", "GET DATA"),
+    ("RANDOM NEGATIVE BINOMIAL(0, 10, 0.5, 2, 0, 1, 0)", "RANDOM NEGATIVE BINOMIAL"),
+    ("DEPRECIATE STRAIGHTLINE(10, 2, 1, 0)", "DEPRECIATE STRAIGHTLINE"),
+    ("GET TIME VALUE(0, 0, 0)", "GET TIME VALUE"),
     ("VMAX(3)", "VMAX"),
 ])
 def test_unsupported_function_names_construct_variable_and_file(make_model, equation,
@@ -277,16 +277,6 @@ def test_unsupported_function_names_construct_variable_and_file(make_model, equa
     assert construct in text
     assert "(in 'u')" in text
     assert "fancy.mdl:7:" in text
-
-
-def test_non_negative_xmile_stock_is_unsupported(tmp_path):
-    path = tmp_path / "tank.xmile"
-    path.write_text(XMILE_TEMPLATE.format(variables='''
-      <stock name="Tank"><eqn>5</eqn><outflow>drain</outflow><non_negative/></stock>
-      <flow name="drain"><eqn>1</eqn></flow>'''))
-    with pytest.raises(UnsupportedError, match=r"non-negative stocks.*'Tank'") as info:
-        deterrence.load(path)
-    assert "tank.xmile" in str(info.value)
 
 
 SUBSCRIPTED = "{UTF-8}\nregion: (r1-r3)\n~~|\npopulation[region] = 1, 2, 3\n~~|\n"

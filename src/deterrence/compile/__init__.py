@@ -5,7 +5,8 @@
 from .emit_numpy import Controls, EulerRun, Kernels, Program, Rates, Setup, build_program
 from .ir import Node, NodeKind, Variable, VarKind
 from .lower import CONTROLS, CompiledModel, compile_model
+from .randomness import random_streams
 
 __all__ = ["CONTROLS", "CompiledModel", "Controls", "EulerRun", "Kernels", "Node", "NodeKind",
            "Program", "Rates", "Setup", "VarKind", "Variable", "build_program",
-           "compile_model"]
+           "compile_model", "random_streams"]

@@ -22,7 +22,7 @@ from ..frontend.translate import SourceFile
 from ..library import FUNCTIONS, Clock, Family, Function, Lowering
 from ..limits import MAX_NESTING, deep_call
 from ..names import clean_key, close_matches, python_name
-from . import amr, ir, macros, stateful, switches
+from . import amr, data, ir, macros, randomness, stateful, switches
 from .ir import LookupMode, Node, NodeKind, Variable, VarKind, binop, call, num, ref
 from .switches import Switch
 
@@ -156,9 +156,9 @@ class Lowerer:
                 doc=(element.documentation or "").strip(), line=line)
             self.elements[key] = (element, var)
             self.variables.append(var)
-            if isinstance(component, am.AbstractData):
+            if isinstance(component, am.AbstractData):  # read its file now (compile/data)
                 self._owner_var = var
-                raise self.unsupported("data variables")
+                data.data_table(self, key)
             if isinstance(component, am.AbstractLookup) or isinstance(
                     component.ast, ae.LookupsStructure | ae.GetLookupsStructure):
                 var.kind = VarKind.LOOKUP
@@ -166,6 +166,9 @@ class Lowerer:
                 self.lookup_keys[key] = self._table(component.ast)
                 continue
             literal = amr.literal(component.ast)
+            if isinstance(component.ast, ae.GetConstantsStructure):
+                self._owner_var = var
+                literal = data.constant(self, component.ast)
             control = key in CONTROLS
             if isinstance(component.ast, ae.IntegStructure):
                 var.kind = VarKind.STOCK
@@ -427,10 +430,13 @@ class Lowerer:
     # -- lookups -----------------------------------------------------------------------
 
     def _table(self, tree: Any) -> str:
-        if not isinstance(tree, ae.LookupsStructure):
+        if isinstance(tree, ae.GetLookupsStructure):  # read from its file (compile/data)
+            xp, fp = data.lookup_points(self, tree)
+        elif not isinstance(tree, ae.LookupsStructure):
             raise self.unsupported(_STRUCTURE_NAMES.get(type(tree), "this lookup"))
-        xp = np.asarray(tree.x, dtype=float)
-        fp = np.asarray(tree.y, dtype=float)
+        else:
+            xp = np.asarray(tree.x, dtype=float)
+            fp = np.asarray(tree.y, dtype=float)
         if xp.ndim != 1 or xp.size == 0 or xp.shape != fp.shape:
             raise self.error(ModelError, f"the lookup in {self.owner!r} has no valid points")
         if np.any(np.diff(xp) < 0):
@@ -470,6 +476,7 @@ _BY_TYPE: dict[type, _Method] = {
     ae.IntegStructure: Lowerer._integ,
     ae.GameStructure: Lowerer._game,
     **stateful.BUILDERS,
+    **data.BUILDERS,
 }
 #: registry entries lowered by hand (``Lowering.SPECIAL``), by key
 _SPECIAL: dict[str, Callable[[Lowerer, Function, str, list[Any]], ir.Expr]] = {
@@ -479,6 +486,9 @@ _SPECIAL: dict[str, Callable[[Lowerer, Function, str, list[Any]], ir.Expr]] = {
     "lookup_extrapolate": Lowerer._lookup_function,
     "lookup_forward": Lowerer._lookup_function,
     "lookup_backward": Lowerer._lookup_function,
+    **stateful.CALLS,
+    **randomness.CALLS,
+    **data.CALLS,
 }
 
 

@@ -142,17 +142,67 @@ def _lagged(lw: Lowerer, value: ir.Expr, steps: int, label: str) -> ir.Expr:
     return ref(node.id)
 
 
+def _trend(lw: Lowerer, label: str, inp: ir.Expr, avg: ir.Expr,
+           init_trend: ir.Expr) -> ir.Expr:
+    """TREND's structure: the input smoothed over ``avg``, and its fractional trend."""
+    stock = lw.new(NodeKind.STOCK, label + " average")
+    stock.raw = binop("/", binop("-", inp, ref(stock.id)), avg)
+    stock.raw_init = binop("/", inp, binop("+", num(1), binop("*", init_trend, avg)))
+    return ref(lw.new(NodeKind.AUX, label, raw=call(
+        "zidz", binop("-", inp, ref(stock.id)), binop("*", avg, call("abs", ref(stock.id))))).id)
+
+
 def trend(lw: Lowerer, tree: ae.TrendStructure) -> ir.Expr:
     label = f"TREND in {lw.owner!r}"
     inp = lw.hidden_aux(lw.lower(tree.input), label + " input")
     avg = lw.hidden_aux(lw.lower(tree.average_time), label + " average time")
-    init_trend = lw.lower(tree.initial_trend)
-    stock = lw.new(NodeKind.STOCK, label + " average")
-    stock.raw = binop("/", binop("-", inp, ref(stock.id)), avg)
-    stock.raw_init = binop("/", inp, binop("+", num(1), binop("*", init_trend, avg)))
+    return _trend(lw, label, inp, avg, lw.lower(tree.initial_trend))
+
+
+def forecast(lw: Lowerer, tree: ae.ForecastStructure) -> ir.Expr:
+    """FORECAST(input, average time, horizon) = input * (1 + TREND(input, average time,
+    0) * horizon), as Vensim's reference defines it (and PySD computes it)."""
+    label = f"FORECAST in {lw.owner!r}"
+    inp = lw.hidden_aux(lw.lower(tree.input), label + " input")
+    avg = lw.hidden_aux(lw.lower(tree.average_time), label + " average time")
+    slope = _trend(lw, label + " trend", inp, avg, lw.lower(tree.initial_trend))
+    horizon = lw.lower(tree.horizon)
+    return ref(lw.new(NodeKind.AUX, label, raw=binop(
+        "*", inp, binop("+", num(1), binop("*", slope, horizon)))).id)
+
+
+def sample_if_true(lw: Lowerer, tree: ae.SampleIfTrueStructure) -> ir.Expr:
+    """SAMPLE IF TRUE(condition, input, initial): the input while the condition is true,
+    else the value of the previous TIME STEP (``initial`` before the first sample); the
+    held value is a one-step pipe, so it needs a fixed-step method, as in Vensim."""
+    label = f"SAMPLE IF TRUE in {lw.owner!r}"
+    held = lw.new(NodeKind.DISCRETE, label + " held value", raw_init=lw.lower(tree.initial),
+                  delay=lw.control_node("time_step"))
     out = lw.new(NodeKind.AUX, label, raw=call(
-        "zidz", binop("-", inp, ref(stock.id)), binop("*", avg, call("abs", ref(stock.id)))))
+        "if_then_else", lw.lower(tree.condition), lw.lower(tree.input), ref(held.id)))
+    held.raw = ref(out.id)
     return ref(out.id)
+
+
+def npv(lw: Lowerer, entry: Any, fname: str, raw_args: list[Any]) -> ir.Expr:
+    """NPV(stream, discount rate, initial value, factor), as Vensim's reference writes it:
+    ``(accum + stream * TIME STEP * df) * factor`` with ``accum = INTEG(stream * df,
+    initial value)`` and ``df = INTEG(-df * rate / (1 + rate * TIME STEP), 1)``."""
+    if len(raw_args) != 4:
+        raise lw.error(ModelError, f"NPV in {lw.owner!r} takes 4 arguments (stream, "
+                       f"discount rate, initial value, factor), got {len(raw_args)}")
+    label = f"NPV in {lw.owner!r}"
+    stream, rate, init, factor = (lw.lower(a) for a in raw_args)
+    stream = lw.hidden_aux(stream, label + " stream")
+    rate = lw.hidden_aux(rate, label + " discount rate")
+    dt = ref(lw.control_node("time_step"))
+    df = lw.new(NodeKind.STOCK, label + " discount factor", raw_init=num(1.0))
+    df.raw = binop("/", binop("*", ir.negate(ref(df.id)), rate),
+                   binop("+", num(1.0), binop("*", rate, dt)))
+    accum = lw.new(NodeKind.STOCK, label + " accumulated", raw_init=init,
+                   raw=binop("*", stream, ref(df.id)))
+    return ref(lw.new(NodeKind.AUX, label, raw=binop("*", binop(
+        "+", ref(accum.id), binop("*", binop("*", stream, dt), ref(df.id))), factor)).id)
 
 
 def delay_fixed(lw: Lowerer, tree: ae.DelayFixedStructure) -> ir.Expr:
@@ -183,6 +233,8 @@ def non_negative(lw: Lowerer, stock: ir.Node) -> ir.Expr:
     return call("max", stock.raw, binop("/", ir.negate(ref(stock.id)), dt))
 
 
+#: registry entries (``Lowering.SPECIAL``) whose calls build hidden stocks, by key
+CALLS: dict[str, Any] = {"npv": npv}
 #: PySD's structure -> its builder (the lowerer dispatches on the structure's type)
 BUILDERS: dict[type, Any] = {
     ae.InitialStructure: initial,
@@ -192,5 +244,7 @@ BUILDERS: dict[type, Any] = {
     ae.DelayStructure: lambda lw, t: delay(lw, t, int(t.order), "DELAY"),
     ae.DelayNStructure: lambda lw, t: delay_n(lw, t, order(lw, t.order, "DELAY N")),
     ae.TrendStructure: trend,
+    ae.ForecastStructure: forecast,
+    ae.SampleIfTrueStructure: sample_if_true,
     ae.DelayFixedStructure: delay_fixed,
 }

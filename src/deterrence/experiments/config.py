@@ -112,6 +112,8 @@ class SolverConfig:
     max_step: float | None = None
     # auto | native | numpy: what runs euler/rk4 (auto: native where it pays and can)
     backend: str = "auto"
+    # the RANDOM functions' seed (run i of an ensemble draws its own stream)
+    seed: int = 0
     time_step: float | None = None
     saveper: float | None = None
     final_time: float | None = None

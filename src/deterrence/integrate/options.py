@@ -72,6 +72,11 @@ def check_option(name: str, value: Any) -> None:
         if value not in BACKENDS:
             raise ParameterError(f"backend={value!r}: choose one of {', '.join(BACKENDS)}")
         return
+    if name == "seed":
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+            raise ParameterError(f"seed={value!r}: expected a whole number >= 0",
+                                 hint="e.g. seed=42; the same seed gives the same draws")
+        return
     if name == "max_evaluations":
         whole = isinstance(value, int | np.integer) or (
             isinstance(value, float | np.floating) and float(value).is_integer())
@@ -115,6 +120,8 @@ class SolverOptions:
     first_step: float | None = None
     max_evaluations: int = 1_000_000
     backend: str = "auto"
+    #: the RANDOM functions' seed: run i of an ensemble draws its own reproducible stream
+    seed: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "method", method_name(self.method))
@@ -135,5 +142,6 @@ class SolverOptions:
 
     def record(self) -> dict[str, Any]:
         """What a Dataset records of these options (adaptive methods only)."""
-        return {} if self.fixed else {"rtol": self.rtol, "atol": self.atol,
-                                      "max_step": self.max_step}
+        tolerances = {} if self.fixed else {"rtol": self.rtol, "atol": self.atol,
+                                            "max_step": self.max_step}
+        return {**tolerances, "seed": self.seed}

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import native as nv
 from . import numeric as n
+from . import random as rnd
 from .registry import Clock, Family, Function, Lowering, Registry
 
 FUNCTIONS = Registry()
@@ -47,6 +48,8 @@ for _key, _name, _vector, _scalar, _native in [
 ]:
     _add(Function(_key, _name, Family.MATH, 2, _vector, _scalar, _native))
 _add(Function("xidz", "XIDZ", Family.MATH, 3, n.v_xidz, n.s_xidz, nv.n_xidz))
+_add(Function("gamma_ln", "GAMMA LN", Family.MATH, 1, n.v_gamma_ln, n.s_gamma_ln,
+              nv.n_gamma_ln))
 # a ^ b: lowered to the operator; ``_power`` is the scalar flavour's ``**`` (math.pow
 # raises where ``**`` would give a complex number)
 _add(Function("power", "POWER", Family.MATH, 2, np.power, math.pow,
@@ -104,9 +107,12 @@ for _key, _name in [
     ("smooth3", "SMOOTH3"), ("smooth3i", "SMOOTH3I"), ("smooth_n", "SMOOTH N"),
     ("delay1", "DELAY1"), ("delay1i", "DELAY1I"), ("delay3", "DELAY3"),
     ("delay3i", "DELAY3I"), ("delay_n", "DELAY N"), ("delay_fixed", "DELAY FIXED"),
-    ("trend", "TREND"), ("initial", "INITIAL"),
+    ("trend", "TREND"), ("initial", "INITIAL"), ("forecast", "FORECAST"),
+    ("sample_if_true", "SAMPLE IF TRUE"),
 ]:
     _add(Function(_key, _name, Family.STATEFUL, lowering=Lowering.STATEFUL, stocks=True))
+# a call (not a structure of PySD's): its hidden stocks are built by compile/stateful.py
+_add(Function("npv", "NPV", Family.STATEFUL, 4, lowering=Lowering.SPECIAL, stocks=True))
 _add(Function("game", "GAME", Family.OTHER, lowering=Lowering.STATEFUL))
 
 # -- known, not yet computed: refused with a reason, never a wrong number -------------
@@ -117,11 +123,39 @@ for _key, _name in [
     ("elmcount", "ELMCOUNT"), ("vector_select", "VECTOR SELECT"),
     ("vector_sort_order", "VECTOR SORT ORDER"), ("vector_reorder", "VECTOR REORDER"),
     ("vector_rank", "VECTOR RANK"), ("invert_matrix", "INVERT MATRIX"),
+    ("allocate_available", "ALLOCATE AVAILABLE"),
+    ("allocate_by_priority", "ALLOCATE BY PRIORITY"),
 ]:
     _add(Function(_key, _name, Family.ARRAY, lowering=Lowering.UNSUPPORTED, hint=_ARRAYS))
-for _key, _name in [
-    ("random_uniform", "RANDOM UNIFORM"), ("random_normal", "RANDOM NORMAL"),
-    ("random_exponential", "RANDOM EXPONENTIAL"), ("random_poisson", "RANDOM POISSON"),
-    ("get_time_value", "GET TIME VALUE"),
-]:
-    _add(Function(_key, _name, Family.OTHER, lowering=Lowering.UNSUPPORTED))
+# -- data: data variables (:=) and external files, read by frontend/external.py when the
+# model is compiled; lowered by compile/data.py
+for _key, _name in [("get_xls_data", "GET XLS DATA"), ("get_direct_data", "GET DIRECT DATA"),
+                    ("get_xls_constants", "GET XLS CONSTANTS"),
+                    ("get_direct_constants", "GET DIRECT CONSTANTS"),
+                    ("get_xls_lookups", "GET XLS LOOKUPS"),
+                    ("get_direct_lookups", "GET DIRECT LOOKUPS")]:
+    _add(Function(_key, _name, Family.DATA, lowering=Lowering.STATEFUL))
+for _key, _name, _arity in [("get_data_at_time", "GET DATA AT TIME", 2),
+                            ("get_data_first_time", "GET DATA FIRST TIME", 1),
+                            ("get_data_last_time", "GET DATA LAST TIME", 1)]:
+    _add(Function(_key, _name, Family.DATA, _arity, lowering=Lowering.SPECIAL))
+_add(Function("get_direct_subscript", "GET DIRECT SUBSCRIPT", Family.DATA,
+              lowering=Lowering.UNSUPPORTED, hint="subscript ranges from files need "
+              "subscripts"))
+_add(Function("get_time_value", "GET TIME VALUE", Family.OTHER,
+              lowering=Lowering.UNSUPPORTED, hint="it reads the computer's clock: a run "
+              "would not be reproducible"))
+_add(Function("depreciate_straightline", "DEPRECIATE STRAIGHTLINE", Family.STATEFUL,
+              lowering=Lowering.UNSUPPORTED, hint="not computed yet (PySD does not "
+              "compute it either); write the depreciation with stocks"))
+_add(Function("delay_material", "DELAY MATERIAL", Family.STATEFUL,
+              lowering=Lowering.UNSUPPORTED, hint="not computed yet"))
+# -- random numbers: the draw is a hash of (run key, call site, time), see library/random;
+# lowered by compile/randomness.py (the arity counts Vensim's final stream ID)
+for _key, _name, _impl, _arity in rnd.FUNCTIONS:
+    _add(Function(_key, _name, Family.RANDOM, _arity, _impl, _impl,
+                  lowering=Lowering.SPECIAL))
+for _key, _name in [("random_lookup", "RANDOM LOOKUP"),
+                    ("random_negative_binomial", "RANDOM NEGATIVE BINOMIAL")]:
+    _add(Function(_key, _name, Family.RANDOM, lowering=Lowering.UNSUPPORTED,
+                  hint="not computed yet; the other RANDOM functions are"))

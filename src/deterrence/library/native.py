@@ -10,6 +10,8 @@ helper), so every one compiles on its own; ``compile/emit_native.py`` wraps them
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .numeric import SMALL_VENSIM
@@ -89,6 +91,10 @@ def n_and(a, b):
 
 def n_or(a, b):
     return 1.0 if a or b else 0.0
+
+
+def n_gamma_ln(x):  # numba compiles math.lgamma (inf at the poles, as SciPy's gammaln)
+    return math.lgamma(x) if x > 0 or x != np.floor(x) else np.inf
 
 
 def n_interp(x, xp, fp):

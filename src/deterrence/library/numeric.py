@@ -87,6 +87,15 @@ def v_log(x, base):
     return np.log(x) / np.log(base)
 
 
+def v_gamma_ln(x):
+    """GAMMA LN: ln |Gamma(x)| (inf at 0 and the negative integers, where Gamma has poles)."""
+    from scipy.special import gammaln
+
+    x = np.asarray(x, dtype=float)
+    tiny = (np.abs(x) < 1e-300) & (x != 0)  # SciPy gives inf below ~1e-308; lgamma -ln|x|
+    return np.where(tiny, -np.log(np.where(tiny, np.abs(x), 1.0)), gammaln(x))
+
+
 def v_interp(x, xp, fp):
     return np.interp(x, xp, fp)
 
@@ -169,6 +178,10 @@ def s_modulo(a, b):
 
 def s_log(x, base):
     return math.log(x) / math.log(base)
+
+
+def s_gamma_ln(x):  # raises ValueError at the poles: the caller then uses the vector flavour
+    return math.lgamma(x)
 
 
 def s_interp(x, xp, fp):

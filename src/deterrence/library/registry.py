@@ -32,7 +32,9 @@ class Family(StrEnum):
     SWITCH = "Inputs that switch in time"
     LOOKUP = "Lookups"
     STATEFUL = "Stocks and stateful functions (hidden stocks)"
+    DATA = "Data and external files (read once, at load time)"
     ARRAY = "Array functions"
+    RANDOM = "Random numbers (fixed-step methods; a new draw every TIME STEP)"
     OTHER = "Other functions"
 
 

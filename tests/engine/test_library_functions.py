@@ -1,0 +1,86 @@
+"""SAMPLE IF TRUE, FORECAST, NPV and GAMMA LN, against values worked out by hand or the
+equations Vensim's reference gives for them."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import deterrence
+
+
+def run(make_model, equations, method="euler", **controls):
+    model = deterrence.load(make_model(equations, name="functions",
+                                       **{"final": 5, "step": 0.5, **controls}))
+    return model.simulate(method=method)
+
+
+def test_sample_if_true_holds_the_last_sample(make_model):
+    """Sampled while 2 <= Time < 3 (Time * 10: 20, 25), -1 before, 25 held after."""
+    ds = run(make_model, [("s", "SAMPLE IF TRUE(Time >= 2 :AND: Time < 3, Time * 10, -1)")])
+    t = ds["time"].values
+    expected = np.where(t < 2, -1.0, np.where(t < 3, 10 * t, 25.0))
+    np.testing.assert_array_equal(ds["s"].values, expected)
+
+
+def test_sample_if_true_of_a_stock_and_an_ensemble(make_model):
+    """A stock growing by 1 a unit, sampled each time it crosses a whole number of
+    units; the threshold differs by run, and each run holds its own samples."""
+    model = deterrence.load(make_model([
+        ("level", "INTEG(1, 0)"),
+        ("s", "SAMPLE IF TRUE(MODULO(level, every) = 0, level, 0)"),
+        ("every", "2")], name="sampled", final=5, step=0.5))
+    ds = model.simulate(method="euler", params={"every": [2, 3]})
+    t = ds["time"].values
+    np.testing.assert_array_equal(ds["s"].isel(run=0).values, 2 * np.floor(t / 2))
+    np.testing.assert_array_equal(ds["s"].isel(run=1).values, 3 * np.floor(t / 3))
+
+
+def test_sample_if_true_needs_a_fixed_step(make_model):
+    with pytest.raises(deterrence.ModelError, match=r"SAMPLE IF TRUE.*fixed-step"):
+        run(make_model, [("s", "SAMPLE IF TRUE(Time > 1, Time, 0)")], method="RK45")
+
+
+def test_forecast_is_the_input_extrapolated_along_its_trend(make_model):
+    """FORECAST(x, 2, 3) = x * (1 + TREND(x, 2, 0) * 3): written out as Vensim's
+    reference defines TREND, on a growing input."""
+    ds = run(make_model, [
+        ("x", "10 + Time ^ 2"),
+        ("f", "FORECAST(x, 2, 3)"),
+        ("avg", "INTEG((x - avg) / 2, x)"),
+        ("by hand", "x * (1 + ZIDZ(x - avg, 2 * ABS(avg)) * 3)"),
+    ])
+    np.testing.assert_allclose(ds["f"].values, ds["by_hand"].values, rtol=1e-14)
+    assert float(ds["f"].isel(time=-1)) > float(ds["x"].isel(time=-1))
+
+
+def test_npv_discounts_each_payment_but_the_current_one(make_model):
+    """100 a year at 10 %, TIME STEP 1: NPV(t) = sum of 100 / 1.1^k for k = 0..t."""
+    ds = run(make_model, [("value", "NPV(100, 0.1, 0, 1)")], final=3, step=1)
+    expected = np.cumsum([100 / 1.1 ** k for k in range(4)])
+    np.testing.assert_allclose(ds["value"].values, expected, rtol=1e-12)
+
+
+def test_npv_factor_and_initial_value(make_model):
+    ds = run(make_model, [("value", "NPV(100, 0.1, 50, 2)")], final=1, step=1)
+    np.testing.assert_allclose(ds["value"].values, [2 * (50 + 100), 2 * (150 + 100 / 1.1)])
+
+
+def test_npv_takes_four_arguments(make_model):
+    with pytest.raises(deterrence.ModelError, match=r"NPV.*4 arguments"):
+        run(make_model, [("value", "NPV(100, 0.1, 0)")])
+
+
+@pytest.mark.parametrize("backend", ["numpy", "native"])
+def test_gamma_ln(make_model, backend):
+    ds = deterrence.load(make_model([
+        ("g", "GAMMA LN(x + Time)"), ("x", "5"), ("s", "INTEG(g, 0)")], name="gamma",
+        final=1, step=0.5)).simulate(method="euler", backend=backend,
+                                     params={"x": [5, 0.5, 1]})
+    np.testing.assert_allclose(ds["g"].sel(time=0).values,
+                               [math.log(24), math.log(math.sqrt(math.pi)), 0.0], atol=1e-12)
+    np.testing.assert_allclose(ds["g"].sel(time=1).values,
+                               [math.log(120), math.log(math.sqrt(math.pi) / 2), 0.0],
+                               atol=1e-12)
