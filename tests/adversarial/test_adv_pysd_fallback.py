@@ -178,3 +178,29 @@ def test_generated_module_is_private_and_removed(tmp_path: Path) -> None:
     del model
     gc.collect()
     assert not folder.exists(), "the module's folder outlived its model"
+
+
+@pytest.mark.parametrize("code", [
+    "import os",
+    "from subprocess import run",
+    "def f():\n    return open('x', 'w')",
+    "def f():\n    return __import__('os')",
+    "x = ().__class__.__base__",
+    "def f():\n    return _root.joinpath('x').write_text('x')",
+    "def f():\n    return eval('1')",
+])
+def test_generated_module_outside_pysds_templates_is_not_imported(tmp_path: Path,
+                                                                   code: str) -> None:
+    """The second line: code that slipped past the neutralisation is refused by reading
+    the module as a syntax tree, before PySD imports it."""
+    from deterrence.pysd_engine.neutralise import audit
+
+    (tmp_path / "model.py").write_text(
+        "from pathlib import Path\nimport numpy as np\n_root = Path(__file__).parent\n"
+        f"{code}\n", encoding="utf-8")
+    with pytest.raises(RuntimeError, match=r"generated module model\.py holds"):
+        audit(tmp_path)
+    (tmp_path / "model.py").write_text(
+        "from pathlib import Path\nimport numpy as np\n_root = Path(__file__).parent\n"
+        "def f():\n    return float(np.exp(1))\n", encoding="utf-8")
+    audit(tmp_path)  # what the templates write passes

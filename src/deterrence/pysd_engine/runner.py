@@ -38,7 +38,7 @@ from ..model import Model, ParamValue
 from ..names import clean_key
 from ..results import build_dataset, jsonable, variable_attrs
 from .catalogue import Catalogue, catalogue, invariant
-from .neutralise import neutralise
+from .neutralise import audit, neutralise
 
 METHOD = "euler"  # what PySD's runner integrates with
 
@@ -165,7 +165,8 @@ class PySDModel(Model):
         for name, (array, attrs) in arrays.items():
             if name not in ds:
                 ds[name] = self._subscripted(array, attrs, ensemble)
-        return ds[list(arrays)]
+        return xr.Dataset({name: ds[name] for name in arrays}, coords=ds.coords,
+                          attrs=ds.attrs)  # in the file's order, the time axis kept
 
     # -- running PySD ----------------------------------------------------------------
 
@@ -264,6 +265,7 @@ def _build(source: SourceFile, path: Path) -> Any:
         warnings.simplefilter("ignore")
         try:
             module = ModelBuilder(source.abstract).build_model()
+            audit(module.parent)
             return pysd.load(str(module))
         except ModelError:
             raise
