@@ -71,3 +71,10 @@ def test_any_vensim_model_the_compiled_engine_refuses_runs_on_pysd(tmp_path):
                                   "Second Dimension Subscript")
     assert float(ds["stock_a"].sel({"One Dimensional Subscript": "Entry 3",
                                     "Second Dimension Subscript": "Column 2"})[-1]) > 6
+
+
+def test_a_method_pysd_cannot_run_is_refused_before_any_job(tmp_path):
+    proc = cli("model.engine=pysd", "solver=rk4", f"hydra.run.dir={tmp_path / 'x'}")
+    assert proc.returncode == 2
+    assert "euler only" in proc.stderr
+    assert not (tmp_path / "x" / "results.nc").exists()

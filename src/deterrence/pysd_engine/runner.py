@@ -134,7 +134,12 @@ class PySDModel(Model):
         started = _time.perf_counter()
         keep = list(self.variables.values()) if variables is None else [
             self.variable(v) for v in variables]
-        keep = [v for v in keep if v.kind != VarKind.LOOKUP and self._names[v.py_name]]
+        keep = [v for v in keep if v.kind != VarKind.LOOKUP]
+        lost = [v.name for v in keep if not self._names[v.py_name]]
+        if lost:  # PySD's namespace lacks them: say so rather than drop them
+            raise UnsupportedError(f"PySD's model has no variable {lost[0]!r}",
+                                   path=self.path, fallback=False,
+                                   hint="engine='pysd' runs what PySD builds")
         overrides = self._overrides(params or {})
         lengths = {o.value.shape[0] for o in overrides.values() if o.value.ndim == 1}
         if len(lengths) > 1:
@@ -142,6 +147,9 @@ class PySDModel(Model):
                 f"ensemble parameters have different lengths {sorted(lengths)}",
                 path=self.path, hint="give every varied parameter one value per run")
         n_runs = lengths.pop() if lengths else 1
+        if self._dirty:  # undo the settings of an earlier call: start from the file
+            self._pysd.reload()
+            self._dirty = False
         self._check_size(grid, n_runs, len(keep), max_memory, max_steps)
         frames = [self._run(i, overrides, keep, grid) for i in range(n_runs)]
         controls = self._controls()
@@ -175,19 +183,18 @@ class PySDModel(Model):
         """Run ``i`` of the ensemble: PySD's frame, one column per kept variable."""
         params = {self._names[k]: float(o.value if o.value.ndim == 0 else o.value[i])
                   for k, o in overrides.items()}
-        reload = i == 0 and self._dirty  # undo the settings of an earlier call
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 frame = self._pysd.run(
                     params=params, return_columns=[self._names[v.py_name] for v in keep],
-                    reload=reload, progress=False, flatten_output=False, **grid)
+                    progress=False, flatten_output=False, **grid)
         except Exception as exc:
             raise SimulationError(f"PySD's run failed: {type(exc).__name__}: "
                                   f"{_first_line(exc)}", path=self.path,
                                   hint="engine='pysd' runs PySD as it is; its error is "
                                   "reported as it came") from exc
-        self._dirty = bool(params or any(v is not None for v in grid.values()))
+        self._dirty = self._dirty or bool(params) or any(v is not None for v in grid.values())
         return frame
 
     def _controls(self) -> dict[str, float]:
