@@ -215,6 +215,7 @@ def audit(folder: Path) -> None:
                    if isinstance(n, ast.FunctionDef | ast.ClassDef)}
         defined |= {a.asname or a.name for n in ast.walk(tree)
                     if isinstance(n, ast.ImportFrom) for a in n.names}
+        defined |= _macro_inputs(tree)
         defined |= {t.id for n in ast.walk(tree) if isinstance(n, ast.Assign)
                     for t in n.targets if isinstance(t, ast.Name)}
         for node in ast.walk(tree):
@@ -222,6 +223,22 @@ def audit(folder: Path) -> None:
             if problem:
                 raise RuntimeError(f"PySD's generated module {module.name} holds {problem} "
                                    f"(line {getattr(node, 'lineno', '?')}); it is not run")
+
+
+def _macro_inputs(tree: Any) -> set[str]:
+    """A macro module's inputs, which PySD's runner defines when it calls the macro:
+    the identifiers in its ``_params = {"input": "input_1", ...}``."""
+    import ast
+
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "_params" for t in node.targets) \
+                and isinstance(node.value, ast.Dict):
+            names |= {v.value for v in node.value.values
+                      if isinstance(v, ast.Constant) and isinstance(v.value, str)
+                      and v.value.isidentifier()}
+    return names
 
 
 def _problem(node: Any, defined: set[str]) -> str | None:
