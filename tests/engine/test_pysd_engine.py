@@ -32,6 +32,8 @@ TEACUP = ROOT / "samples" / "teacup" / "teacup.mdl"
 #: reproduces: each has a Vensim table beside it
 SUBSCRIPTED = ("subscript_2d_arrays", "subscript_1d_arrays", "subscript_mapping_simple",
                "subscript_subranges")
+#: macros (PySD writes one module per macro, which the fallback reads before importing)
+MACROS = ("macro_stock", "macro_multi_macros", "macro_cross_reference")
 
 
 def _case(folder: str) -> Path:
@@ -71,6 +73,14 @@ def test_refused_subscripted_model_runs_with_pysd_and_matches_vensim(folder: str
     assert ds.attrs["pysd_version"].startswith("3.")
     checked = _matches_vensim(ds, path.parent)
     assert any("[" in c for c in checked), "no subscripted column was compared"
+
+
+@needs_suite
+@pytest.mark.parametrize("folder", MACROS)
+def test_macros_run_with_pysd_and_match_vensim(folder: str) -> None:
+    path = _case(folder)
+    ds = deterrence.load(path, engine="pysd").simulate()
+    assert _matches_vensim(ds, path.parent)
 
 
 @needs_suite
