@@ -23,7 +23,7 @@ import pytest
 from adversarial_support import CONTROLS
 
 import deterrence
-from deterrence.errors import ModelError
+from deterrence.errors import ModelError, UnsupportedError
 
 
 def _doc_model(doc: str, units: str = "Dmnl") -> str:
@@ -204,3 +204,13 @@ def test_generated_module_outside_pysds_templates_is_not_imported(tmp_path: Path
         "from pathlib import Path\nimport numpy as np\n_root = Path(__file__).parent\n"
         "def f():\n    return float(np.exp(1))\n", encoding="utf-8")
     audit(tmp_path)  # what the templates write passes
+
+
+def test_names_the_cleaning_would_merge_are_refused(tmp_path: Path) -> None:
+    """``a'b`` and ``a_b`` are two variables; cleaned for PySD they would be one."""
+    text = ("{UTF-8}\n\"a'b\" = 1\n\t~\t\n\t~\t\n\t|\n\na_b = 2\n\t~\t\n\t~\t\n\t|\n\n"
+            "s = INTEG(a_b, 0)\n\t~\t\n\t~\t\n\t|\n\n" + CONTROLS)
+    path = _write(tmp_path / "merged.mdl", text)
+    with pytest.raises(UnsupportedError, match="same name once quotes") as info:
+        deterrence.load(path, engine="pysd")
+    assert info.value.path == path

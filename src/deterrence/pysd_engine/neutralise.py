@@ -88,11 +88,14 @@ def neutralise(abstract: AbstractModel, folder: Path, model_dir: Path,
             for value in values:
                 if isinstance(value, str):
                     _remember(originals, value)
-    deep_call(_clean, abstract, safe_text)
     main = abstract.sections[0]
-    _refuse_merged([e.name for e in main.elements], "variables", path)
-    _refuse_merged([s.name for s in main.subscripts], "subscript ranges", path)
-    _refuse_merged([s.name for s in abstract.sections[1:]], "macros", path)
+    groups = {"variables": lambda: [e.name for e in main.elements],
+              "subscript ranges": lambda: [s.name for s in main.subscripts],
+              "macros": lambda: [s.name for s in abstract.sections[1:]]}
+    before = {what: names() for what, names in groups.items()}
+    deep_call(_clean, abstract, safe_text)
+    for what, names in groups.items():
+        _refuse_merged(before[what], names(), what, path)
     deep_call(_resolve_files, abstract, model_dir, path)
     abstract.original_path = folder / "model.mdl"
     for k, section in enumerate(abstract.sections):
@@ -107,18 +110,19 @@ def _remember(originals: dict[str, str], name: str) -> None:
     originals.setdefault(safe_text(name), name[1:-1] if quoted else name)
 
 
-def _refuse_merged(names: list[str], what: str, path: Path) -> None:
+def _refuse_merged(originals: list[str], cleaned: list[str], what: str,
+                   path: Path) -> None:
     """Two different names that the cleaning made one (``a'b`` and ``a_b``)."""
     seen: dict[str, str] = {}
-    for name in names:
+    for original, name in zip(originals, cleaned, strict=True):
         key = clean_key(name)
-        if key in seen and seen[key] != name:
+        if key in seen and clean_key(seen[key]) != clean_key(original):
             raise UnsupportedError(
-                f"the {what} {seen[key]!r} and {name!r} are the same name once quotes and "
-                "backslashes are removed, which engine='pysd' does to keep PySD's "
+                f"the {what} {seen[key]!r} and {original!r} are the same name once quotes "
+                "and backslashes are removed, which engine='pysd' does to keep PySD's "
                 "generated code safe", fallback=False, path=path,
                 hint="rename one of them, or run the compiled engine")
-        seen.setdefault(key, name)
+        seen.setdefault(key, original)
 
 
 def _clean(value: Any, fix: Callable[[str], str]) -> Any:
