@@ -272,7 +272,7 @@ class Model:
             times=grid.save_times, time_units=time_units.units if time_units else "",
             ensemble=ensemble, solver=solver.record(), stats=stats, attrs={
                 "title": f"Simulation of {self.name}", "model_file": str(self.path),
-                "model_sha256": self.sha256, "method": method,
+                "model_sha256": self.sha256, "method": method, "engine": "compiled",
                 "backend": "native" if native is not None else "numpy",
                 "initial_time": grid.t0,
                 "final_time": grid.tf, "time_step": grid.dt, "saveper": grid.saveper,

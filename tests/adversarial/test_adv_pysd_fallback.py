@@ -23,7 +23,7 @@ import pytest
 from adversarial_support import CONTROLS
 
 import deterrence
-from deterrence.errors import ModelError
+from deterrence.errors import ModelError, UnsupportedError
 
 
 def _doc_model(doc: str, units: str = "Dmnl") -> str:
@@ -137,8 +137,8 @@ def test_code_in_names_and_subscripts_is_data(tmp_path: Path) -> None:
     assert not marker.exists()
     assert ds["w"].dims == (f"r{payload}",)
     assert ds["w"].values.tolist() == [1.0, 2.0]
-    assert ds["v"].dims == ("time", f"r{payload}")
-    assert ds["v"].isel(time=-1).values.tolist() == [1.0, 2.0]
+    assert ds["v"].dims == (f"r{payload}",)  # computed from constants: fixed for the run
+    assert ds["v"].values.tolist() == [1.0, 2.0]
     fred = next(v for v in ds.data_vars if v.startswith("fred"))
     assert ds[fred].attrs["vensim_name"].strip('"') == f"Fred{payload}"
     assert float(ds[fred]) == 3.0
@@ -178,3 +178,39 @@ def test_generated_module_is_private_and_removed(tmp_path: Path) -> None:
     del model
     gc.collect()
     assert not folder.exists(), "the module's folder outlived its model"
+
+
+@pytest.mark.parametrize("code", [
+    "import os",
+    "from subprocess import run",
+    "def f():\n    return open('x', 'w')",
+    "def f():\n    return __import__('os')",
+    "x = ().__class__.__base__",
+    "def f():\n    return _root.joinpath('x').write_text('x')",
+    "def f():\n    return eval('1')",
+])
+def test_generated_module_outside_pysds_templates_is_not_imported(tmp_path: Path,
+                                                                   code: str) -> None:
+    """The second line: code that slipped past the neutralisation is refused by reading
+    the module as a syntax tree, before PySD imports it."""
+    from deterrence.pysd_engine.neutralise import audit
+
+    (tmp_path / "model.py").write_text(
+        "from pathlib import Path\nimport numpy as np\n_root = Path(__file__).parent\n"
+        f"{code}\n", encoding="utf-8")
+    with pytest.raises(RuntimeError, match=r"generated module model\.py holds"):
+        audit(tmp_path)
+    (tmp_path / "model.py").write_text(
+        "from pathlib import Path\nimport numpy as np\n_root = Path(__file__).parent\n"
+        "def f():\n    return float(np.exp(1))\n", encoding="utf-8")
+    audit(tmp_path)  # what the templates write passes
+
+
+def test_names_the_cleaning_would_merge_are_refused(tmp_path: Path) -> None:
+    """``a'b`` and ``a_b`` are two variables; cleaned for PySD they would be one."""
+    text = ("{UTF-8}\n\"a'b\" = 1\n\t~\t\n\t~\t\n\t|\n\na_b = 2\n\t~\t\n\t~\t\n\t|\n\n"
+            "s = INTEG(a_b, 0)\n\t~\t\n\t~\t\n\t|\n\n" + CONTROLS)
+    path = _write(tmp_path / "merged.mdl", text)
+    with pytest.raises(UnsupportedError, match="same name once quotes") as info:
+        deterrence.load(path, engine="pysd")
+    assert info.value.path == path

@@ -32,6 +32,8 @@ TEACUP = ROOT / "samples" / "teacup" / "teacup.mdl"
 #: reproduces: each has a Vensim table beside it
 SUBSCRIPTED = ("subscript_2d_arrays", "subscript_1d_arrays", "subscript_mapping_simple",
                "subscript_subranges")
+#: macros (PySD writes one module per macro, which the fallback reads before importing)
+MACROS = ("macro_stock", "macro_multi_macros", "macro_cross_reference")
 
 
 def _case(folder: str) -> Path:
@@ -71,6 +73,14 @@ def test_refused_subscripted_model_runs_with_pysd_and_matches_vensim(folder: str
     assert ds.attrs["pysd_version"].startswith("3.")
     checked = _matches_vensim(ds, path.parent)
     assert any("[" in c for c in checked), "no subscripted column was compared"
+
+
+@needs_suite
+@pytest.mark.parametrize("folder", MACROS)
+def test_macros_run_with_pysd_and_match_vensim(folder: str) -> None:
+    path = _case(folder)
+    ds = deterrence.load(path, engine="pysd").simulate()
+    assert _matches_vensim(ds, path.parent)
 
 
 @needs_suite
@@ -121,10 +131,18 @@ def test_unsupported_error_appends_the_hint_once() -> None:
     assert "--engine" not in str(UnsupportedError("x", fallback=False))
 
 
-@needs_suite
-def test_both_engines_give_one_layout_and_the_same_numbers() -> None:
-    compiled = deterrence.load(TEACUP).simulate(method="euler")
-    fallback = deterrence.load(TEACUP, engine="pysd").simulate()
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("path", [
+    pytest.param(TEACUP, marks=needs_suite),
+    REPO / "sd_models" / "alliance_deterrence.mdl",
+    REPO / "sd_models" / "richardson_arms_race.mdl"], ids=lambda p: p.stem)
+def test_both_engines_give_one_layout_and_the_same_numbers(path: Path) -> None:
+    """Variables, dims (values fixed for a run have no time axis), attributes, times and
+    the Euler numbers are the compiled engine's."""
+    compiled = deterrence.load(path).simulate(method="euler", final_time=8)
+    fallback = deterrence.load(path, engine="pysd").simulate(final_time=8)
     assert list(fallback.data_vars) == list(compiled.data_vars)
     for name, da in compiled.data_vars.items():
         assert fallback[name].dims == da.dims, name

@@ -133,6 +133,10 @@ def check_settings(model: Model, cfg: Any) -> None:
             unset = "" if name == "rtol" else ", or null to keep the model's setting"
             raise ParameterError(f"solver.{name}={value}: expected a positive number",
                                  hint=f"set e.g. solver.{name}={example}{unset}")
+    if cfg.model.get("engine") == "pysd" and str(s.method).lower() != "euler":
+        raise ParameterError(f"model.engine=pysd integrates with euler only (PySD's "
+                             f"runner), not solver.method={s.method}",
+                             hint="use solver=euler, or model.engine=compiled")
     if not (math.isfinite(s.atol) and s.atol >= 0):
         raise ParameterError(f"solver.atol={s.atol}: expected a number >= 0",
                              hint="set solver.atol=1e-8")

@@ -88,11 +88,14 @@ def neutralise(abstract: AbstractModel, folder: Path, model_dir: Path,
             for value in values:
                 if isinstance(value, str):
                     _remember(originals, value)
-    deep_call(_clean, abstract, safe_text)
     main = abstract.sections[0]
-    _refuse_merged([e.name for e in main.elements], "variables", path)
-    _refuse_merged([s.name for s in main.subscripts], "subscript ranges", path)
-    _refuse_merged([s.name for s in abstract.sections[1:]], "macros", path)
+    groups = {"variables": lambda: [e.name for e in main.elements],
+              "subscript ranges": lambda: [s.name for s in main.subscripts],
+              "macros": lambda: [s.name for s in abstract.sections[1:]]}
+    before = {what: names() for what, names in groups.items()}
+    deep_call(_clean, abstract, safe_text)
+    for what, names in groups.items():
+        _refuse_merged(before[what], names(), what, path)
     deep_call(_resolve_files, abstract, model_dir, path)
     abstract.original_path = folder / "model.mdl"
     for k, section in enumerate(abstract.sections):
@@ -107,18 +110,19 @@ def _remember(originals: dict[str, str], name: str) -> None:
     originals.setdefault(safe_text(name), name[1:-1] if quoted else name)
 
 
-def _refuse_merged(names: list[str], what: str, path: Path) -> None:
+def _refuse_merged(originals: list[str], cleaned: list[str], what: str,
+                   path: Path) -> None:
     """Two different names that the cleaning made one (``a'b`` and ``a_b``)."""
     seen: dict[str, str] = {}
-    for name in names:
+    for original, name in zip(originals, cleaned, strict=True):
         key = clean_key(name)
-        if key in seen and seen[key] != name:
+        if key in seen and clean_key(seen[key]) != clean_key(original):
             raise UnsupportedError(
-                f"the {what} {seen[key]!r} and {name!r} are the same name once quotes and "
-                "backslashes are removed, which engine='pysd' does to keep PySD's "
+                f"the {what} {seen[key]!r} and {original!r} are the same name once quotes "
+                "and backslashes are removed, which engine='pysd' does to keep PySD's "
                 "generated code safe", fallback=False, path=path,
                 hint="rename one of them, or run the compiled engine")
-        seen.setdefault(key, name)
+        seen.setdefault(key, original)
 
 
 def _clean(value: Any, fix: Callable[[str], str]) -> Any:
@@ -147,20 +151,24 @@ def _resolve_files(value: Any, model_dir: Path, path: Path) -> None:
         node = todo.pop()
         if dataclasses.is_dataclass(node) and not isinstance(node, type):
             if isinstance(getattr(node, "file", None), str):
-                target = str((model_dir / node.file).resolve())
-                if not is_safe(target):
-                    raise ModelError(
-                        f"the external file {target!r} has a quote, backslash or control "
-                        "character in its path, which engine='pysd' cannot pass safely "
-                        "to PySD's generated code", path=path,
-                        hint="move the model and its data to a folder with a plain name")
-                object.__setattr__(node, "file", target)
+                object.__setattr__(node, "file", _absolute(node.file, model_dir, path))
             todo.extend(getattr(node, f.name) for f in dataclasses.fields(node))
         elif isinstance(node, list | tuple):
             todo.extend(node)
-        elif isinstance(node, dict):
-            todo.extend(node.keys())
+        elif isinstance(node, dict):  # GET XLS SUBSCRIPT: {"file": ..., "tab": ...}
+            if isinstance(node.get("file"), str):
+                node["file"] = _absolute(node["file"], model_dir, path)
             todo.extend(node.values())
+
+
+def _absolute(name: str, model_dir: Path, path: Path) -> str:
+    target = str((model_dir / name).resolve())
+    if not is_safe(target):
+        raise ModelError(
+            f"the external file {target!r} has a quote, backslash or control character in "
+            "its path, which engine='pysd' cannot pass safely to PySD's generated code",
+            path=path, hint="move the model and its data to a folder with a plain name")
+    return target
 
 
 def check(abstract: AbstractModel) -> None:
@@ -181,3 +189,82 @@ def check(abstract: AbstractModel) -> None:
         elif isinstance(node, dict):
             todo.extend(node.keys())
             todo.extend(node.values())
+
+
+# -- the generated module, read before it is imported ------------------------------------
+
+#: modules PySD's generated code imports (its runtime, NumPy, xarray, pathlib.Path)
+_IMPORTS = ("pysd", "numpy", "xarray", "scipy", "pathlib")
+#: builtins PySD's templates call; any other (open, eval, exec, __import__...) is refused
+_BUILTINS = frozenset({"float", "int", "abs", "min", "max", "len", "range", "bool", "str",
+                       "round", "sum", "isinstance", "dict", "list", "tuple", "zip"})
+#: module-level names of the templates that start with two underscores
+_DUNDERS = frozenset({"__data", "__file__", "__pysd_version__"})
+#: methods that write, delete or run; PySD's templates call none of them
+_EFFECTS = frozenset({"write_text", "write_bytes", "unlink", "rmdir", "mkdir", "touch",
+                      "chmod", "system", "popen", "spawn", "to_netcdf", "to_csv",
+                      "to_pickle", "savez", "savetxt", "tofile", "exec_module", "rmtree"})
+
+
+def audit(folder: Path) -> None:
+    """Refuse a generated module whose code is not what PySD's templates write: an
+    import of another module, a call of a builtin outside :data:`_BUILTINS`, a dunder
+    attribute, or a method that writes, deletes or runs. A second line behind
+    :func:`neutralise`: it reads the module as a syntax tree, it never runs it."""
+    import ast
+
+    for module in sorted(folder.glob("*.py")):
+        tree = ast.parse(module.read_text(encoding="utf-8"), filename=str(module))
+        defined = {n.name for n in ast.walk(tree)
+                   if isinstance(n, ast.FunctionDef | ast.ClassDef)}
+        defined |= {a.asname or a.name for n in ast.walk(tree)
+                    if isinstance(n, ast.ImportFrom) for a in n.names}
+        defined |= _macro_inputs(tree)
+        defined |= {t.id for n in ast.walk(tree) if isinstance(n, ast.Assign)
+                    for t in n.targets if isinstance(t, ast.Name)}
+        for node in ast.walk(tree):
+            problem = _problem(node, defined)
+            if problem:
+                raise RuntimeError(f"PySD's generated module {module.name} holds {problem} "
+                                   f"(line {getattr(node, 'lineno', '?')}); it is not run")
+
+
+def _macro_inputs(tree: Any) -> set[str]:
+    """A macro module's inputs, which PySD's runner defines when it calls the macro:
+    the identifiers in its ``_params = {"input": "input_1", ...}``."""
+    import ast
+
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "_params" for t in node.targets) \
+                and isinstance(node.value, ast.Dict):
+            names |= {v.value for v in node.value.values
+                      if isinstance(v, ast.Constant) and isinstance(v.value, str)
+                      and v.value.isidentifier()}
+    return names
+
+
+def _problem(node: Any, defined: set[str]) -> str | None:
+    import ast
+
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        names = [node.module] if isinstance(node, ast.ImportFrom) else [
+            a.name for a in node.names]
+        for name in names:
+            if (name or "").split(".")[0] not in _IMPORTS:
+                return f"an import of {name!r}"
+        if isinstance(node, ast.ImportFrom) and node.module == "pathlib" and any(
+                a.name != "Path" for a in node.names):
+            return "an import from pathlib other than Path"
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        if node.func.id not in defined and node.func.id not in _BUILTINS:
+            return f"a call of {node.func.id!r}"
+    elif isinstance(node, ast.Attribute):
+        if node.attr.startswith("__"):
+            return f"the attribute {node.attr!r}"
+        if node.attr in _EFFECTS:
+            return f"a call of the method {node.attr!r}"
+    elif isinstance(node, ast.Name) and node.id.startswith("__") and node.id not in _DUNDERS:
+        return f"the name {node.id!r}"
+    return None

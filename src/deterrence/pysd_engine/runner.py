@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import shutil
 import tempfile
 import time as _time
@@ -31,15 +30,15 @@ import numpy as np
 import xarray as xr
 
 from .. import diagnose, integrate, limits
-from ..compile import CONTROLS, Variable, VarKind
-from ..compile.amr import additive_terms, literal
+from ..compile import Variable, VarKind
 from ..errors import ModelError, ParameterError, SimulationError, UnsupportedError
 from ..frontend.translate import SourceFile, read_model
 from ..integrate import SolverOptions, check_option
 from ..model import Model, ParamValue
-from ..names import clean_key, python_name
+from ..names import clean_key
 from ..results import build_dataset, jsonable, variable_attrs
-from .neutralise import neutralise
+from .catalogue import Catalogue, catalogue, invariant
+from .neutralise import audit, neutralise
 
 METHOD = "euler"  # what PySD's runner integrates with
 
@@ -48,65 +47,6 @@ def load_pysd(path: str | Path, *, max_model_mb: float | None = None) -> PySDMod
     """Parse ``path`` with the guarded front end and build it with PySD."""
     source = limits.deep_call(read_model, path, max_model_mb=max_model_mb)
     return PySDModel(source, source.path.read_bytes())
-
-
-class _Catalogue:
-    """What :class:`Model`'s look-ups read of a compiled model: its variables."""
-
-    def __init__(self, variables: list[Variable]) -> None:
-        self.variables = variables
-        self.by_key = {clean_key(v.name): v for v in variables}
-        self.order_dependencies: dict[str, set[str]] = {}
-
-
-def catalogue(source: SourceFile) -> list[Variable]:
-    """The main section's variables, classified as the compiled engine classifies them
-    (stock, flow, auxiliary, constant, lookup, control), with their Python names."""
-    section = next((s for s in source.abstract.sections if s.type == "main"),
-                   source.abstract.sections[0])
-    used: set[str] = set()
-    variables: list[Variable] = []
-    by_key: dict[str, Variable] = {}
-    stocks = []
-    for element in section.elements:
-        component = element.components[0]
-        key = clean_key(element.name)
-        limits_ = tuple(None if (v is None or not math.isfinite(v)) else float(v)
-                        for v in tuple(element.limits or (None, None))[:2])
-        var = Variable(name=element.name, py_name=python_name(element.name, used),
-                       kind=VarKind.AUXILIARY, units=(element.units or "").strip(),
-                       limits=(*limits_, None, None)[:2],  # type: ignore[arg-type]
-                       doc=(element.documentation or "").strip(),
-                       line=source.line_of(element.name))
-        var.node = var.py_name
-        ast = component.ast
-        scalar = len(element.components) == 1 and not component.subscripts[0]
-        value = literal(ast) if scalar else None
-        if type(component).__name__ == "AbstractLookup" or type(ast).__name__ in (
-                "LookupsStructure", "GetLookupsStructure"):
-            var.kind = VarKind.LOOKUP
-        elif type(ast).__name__ == "IntegStructure":
-            var.kind = VarKind.STOCK
-            stocks.append(ast)
-        elif value is not None or all(_numbers(c.ast) for c in element.components):
-            var.kind = VarKind.CONTROL if key in CONTROLS else VarKind.CONSTANT
-            var.default = value
-            var.overridable = type(component).__name__ != "AbstractUnchangeableConstant"
-        elif key in CONTROLS:
-            var.kind = VarKind.CONTROL
-        variables.append(var)
-        by_key.setdefault(key, var)
-    for ast in stocks:
-        for term, _ in additive_terms(ast.flow):
-            target = by_key.get(clean_key(term))
-            if target is not None and target.kind == VarKind.AUXILIARY:
-                target.kind = VarKind.FLOW
-    return variables
-
-
-def _numbers(ast: Any) -> bool:
-    """A literal number, or an array of them (a subscripted constant)."""
-    return literal(ast) is not None or isinstance(ast, np.ndarray)
 
 
 class PySDModel(Model):
@@ -119,8 +59,10 @@ class PySDModel(Model):
         self.name = self.path.stem
         self.sha256 = hashlib.sha256(content).hexdigest()
         variables = catalogue(source)
-        self.compiled = _Catalogue(variables)  # type: ignore[assignment]
+        self.compiled = Catalogue(variables)  # type: ignore[assignment]
         self.variables = {v.py_name: v for v in variables}
+        fixed = invariant(source)  # before neutralise() rewrites the names
+        self._fixed = {v.py_name for v in variables if clean_key(v.name) in fixed}
         self._programs = {}
         folder = Path(tempfile.mkdtemp(prefix="deterrence-pysd-"))
         self.folder = folder
@@ -192,7 +134,12 @@ class PySDModel(Model):
         started = _time.perf_counter()
         keep = list(self.variables.values()) if variables is None else [
             self.variable(v) for v in variables]
-        keep = [v for v in keep if v.kind != VarKind.LOOKUP and self._names[v.py_name]]
+        keep = [v for v in keep if v.kind != VarKind.LOOKUP]
+        lost = [v.name for v in keep if not self._names[v.py_name]]
+        if lost:  # PySD's namespace lacks them: say so rather than drop them
+            raise UnsupportedError(f"PySD's model has no variable {lost[0]!r}",
+                                   path=self.path, fallback=False,
+                                   hint="engine='pysd' runs what PySD builds")
         overrides = self._overrides(params or {})
         lengths = {o.value.shape[0] for o in overrides.values() if o.value.ndim == 1}
         if len(lengths) > 1:
@@ -200,6 +147,9 @@ class PySDModel(Model):
                 f"ensemble parameters have different lengths {sorted(lengths)}",
                 path=self.path, hint="give every varied parameter one value per run")
         n_runs = lengths.pop() if lengths else 1
+        if self._dirty:  # undo the settings of an earlier call: start from the file
+            self._pysd.reload()
+            self._dirty = False
         self._check_size(grid, n_runs, len(keep), max_memory, max_steps)
         frames = [self._run(i, overrides, keep, grid) for i in range(n_runs)]
         controls = self._controls()
@@ -223,7 +173,8 @@ class PySDModel(Model):
         for name, (array, attrs) in arrays.items():
             if name not in ds:
                 ds[name] = self._subscripted(array, attrs, ensemble)
-        return ds[list(arrays)]
+        return xr.Dataset({name: ds[name] for name in arrays}, coords=ds.coords,
+                          attrs=ds.attrs)  # in the file's order, the time axis kept
 
     # -- running PySD ----------------------------------------------------------------
 
@@ -232,19 +183,18 @@ class PySDModel(Model):
         """Run ``i`` of the ensemble: PySD's frame, one column per kept variable."""
         params = {self._names[k]: float(o.value if o.value.ndim == 0 else o.value[i])
                   for k, o in overrides.items()}
-        reload = i == 0 and self._dirty  # undo the settings of an earlier call
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 frame = self._pysd.run(
                     params=params, return_columns=[self._names[v.py_name] for v in keep],
-                    reload=reload, progress=False, flatten_output=False, **grid)
+                    progress=False, flatten_output=False, **grid)
         except Exception as exc:
             raise SimulationError(f"PySD's run failed: {type(exc).__name__}: "
                                   f"{_first_line(exc)}", path=self.path,
                                   hint="engine='pysd' runs PySD as it is; its error is "
                                   "reported as it came") from exc
-        self._dirty = bool(params or any(v is not None for v in grid.values()))
+        self._dirty = self._dirty or bool(params) or any(v is not None for v in grid.values())
         return frame
 
     def _controls(self) -> dict[str, float]:
@@ -257,7 +207,7 @@ class PySDModel(Model):
 
     def _stack(self, var: Variable, frames: list[Any]) -> xr.DataArray:
         """One variable of every run: (time, run, *subscripts), or (run, *subscripts)
-        for a constant, as the compiled engine lays them out."""
+        for a value fixed for the run, as the compiled engine lays them out."""
         column = self._names[var.py_name]
         runs = []
         for frame in frames:
@@ -271,9 +221,8 @@ class PySDModel(Model):
                 dims, coords = [], {}
             runs.append(np.stack(arrays))
         values = np.stack(runs, axis=1)  # (time, run, *dims)
-        if var.kind in (VarKind.CONSTANT, VarKind.CONTROL):
-            values = values[0]
-            return xr.DataArray(values, dims=["run", *dims], coords=coords)
+        if var.py_name in self._fixed and _same_at_all_times(values):
+            return xr.DataArray(values[0], dims=["run", *dims], coords=coords)
         return xr.DataArray(values, dims=["time", "run", *dims], coords=coords)
 
     def _subscripted(self, array: xr.DataArray, attrs: dict[str, Any],
@@ -323,6 +272,7 @@ def _build(source: SourceFile, path: Path) -> Any:
         warnings.simplefilter("ignore")
         try:
             module = ModelBuilder(source.abstract).build_model()
+            audit(module.parent)
             return pysd.load(str(module))
         except ModelError:
             raise
@@ -331,6 +281,13 @@ def _build(source: SourceFile, path: Path) -> Any:
                                    f"{type(exc).__name__}: {_first_line(exc)}", path=path,
                                    hint="engine='pysd' runs what PySD supports",
                                    fallback=False) from exc
+
+
+def _same_at_all_times(values: np.ndarray) -> bool:
+    """The values of a variable classified as fixed really are (a classification that
+    missed a time dependence keeps the time axis: the layout may differ, never a value)."""
+    first = values[:1]
+    return bool(np.all((values == first) | (np.isnan(values) & np.isnan(first))))
 
 
 def _first_line(exc: BaseException) -> str:
