@@ -6,15 +6,21 @@ processes falls on all alike), the median of ``--repeat`` calls:
 a. ``samples/SIR/SIR.mdl`` (shared test models), one Euler run;
 b. ``sd_models/alliance_deterrence.mdl``, one Euler run;
 c. the alliance model, one ``rk4`` run (PySD has Euler only: its Euler run is the anchor);
-d. the alliance model, ``--runs`` (default 10,000) parameter sets, ``rk4``, in one call,
+d. the alliance model, one ``RK45`` run (SciPy's integrator on compiled rates);
+e. the alliance model, ``--runs`` (default 10,000) parameter sets, ``rk4``, in one call,
    keeping two stocks, against that many sequential PySD Euler runs extrapolated from
-   ``--pysd-sample`` timed ones; and the native kernel on 1 and 2 threads.
+   ``--pysd-sample`` timed ones; and the native kernel on 1 and 2 threads;
+f. time to first result in a fresh process (``deterrence simulate`` of the alliance
+   model, and one ``deterrence run`` job): NumPy, auto (the default) and native with the
+   kernel cache cold (emptied) and warm, the median of ``--fresh`` processes each;
+g. peak memory (max RSS) of a process running ``--big-runs`` (default 100,000) alliance
+   runs with ``rk4`` on native, keeping two stocks, beside the size of all trajectories.
 
 Times are of ``Model.simulate`` (and PySD's ``run``) end to end; the native kernel's
-own time (integration only, no outputs, no Dataset) is printed beside it. Numba's
-compile time for each kernel is printed too (compiled code of exec'd source cannot use
-numba's cache, so every new process pays it once per model and scheme). Times are
-printed, never asserted.
+own time (integration only, no outputs, no Dataset) is printed beside it, as is the
+first call's time (numba's compile, or its load from the disk cache). The fresh
+processes use a kernel cache of their own in a temporary folder. Times are printed,
+never asserted.
 
     .venv/bin/python benchmarks/bench_native.py [--runs 10000] [--pysd-sample 20]
 """
@@ -22,9 +28,11 @@ printed, never asserted.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -107,11 +115,86 @@ def kernel_time(model: Any, method: str, params: dict[str, Any] | None, repeat: 
     return statistics.median(times)
 
 
+def _timed(command: list[str], env: dict[str, str], before: Callable[[], Any] | None = None
+           ) -> float:
+    if before is not None:
+        before()
+    start = time.perf_counter()
+    subprocess.run(command, env=env, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def fresh_processes(repeat: int) -> None:
+    """Time to first result in new processes, the cases in alternation."""
+    cli = str(Path(sys.executable).with_name("deterrence"))
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = Path(tmp) / "kernels"
+        env = {**os.environ, "DETERRENCE_KERNEL_CACHE_DIR": str(cache)}
+
+        def cold() -> None:
+            shutil.rmtree(cache, ignore_errors=True)
+
+        simulate = [cli, "simulate", str(ALLIANCE)]
+        job = [cli, "run", f"hydra.run.dir={tmp}/run", "output.plot=false"]
+        cases: dict[str, tuple[list[str], Callable[[], Any] | None]] = {}
+        for method in ("RK45", "euler"):
+            base = [*simulate, "--method", method]
+            cases[f"simulate {method}, numpy (the old default)"] = ([*base, "--backend",
+                                                                     "numpy"], None)
+            cases[f"simulate {method}, auto (the default)"] = (base, None)
+            cases[f"simulate {method}, native, cache cold"] = ([*base, "--backend",
+                                                                "native"], cold)
+            cases[f"simulate {method}, native, cache warm"] = ([*base, "--backend",
+                                                                "native"], None)
+        cases["run (one job, euler), numpy"] = ([*job, "solver.backend=numpy"], None)
+        cases["run (one job, euler), auto (the default)"] = (job, None)
+        cases["run (one job, euler), native, cache warm"] = ([*job, "solver.backend=native"],
+                                                             None)
+        _timed([*simulate, "--backend", "native"], env)  # the parse cache warm
+        samples: dict[str, list[float]] = {k: [] for k in cases}
+        for _ in range(repeat):
+            for key, (command, before) in cases.items():
+                if key.endswith("cache warm"):
+                    _timed(command, env)  # make sure the entry is there
+                samples[key].append(_timed(command, env, before))
+    print(f"Time to first result in a fresh process (median of {repeat}; alliance model):")
+    for key, values in samples.items():
+        print(f"  {key}: {fmt(statistics.median(values))} "
+              f"(min {fmt(min(values))}, max {fmt(max(values))})")
+
+
+def peak_memory(n_runs: int) -> None:
+    """Max RSS of a process keeping two stocks of ``n_runs`` rk4 runs, beside the size
+    of every variable's trajectory."""
+    code = f"""
+import resource, numpy as np, deterrence
+m = deterrence.load({str(ALLIANCE)!r})
+ranged = [n for n, v in m.constants.items() if v.limits[0] is not None
+          and v.limits[1] is not None][:2]
+rng = np.random.default_rng(1)
+params = {{n: rng.uniform(*m.constants[n].limits, {n_runs}) for n in ranged}}
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+ds = m.simulate(params, method="rk4", backend="native", variables=list(m.stocks)[:2])
+full = len(m.simulate(method="rk4").data_vars) * ds.sizes["time"] * {n_runs} * 8
+print(base, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, full, ds.nbytes)
+"""
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                         text=True).stdout.split()
+    base, peak, full, kept = (int(x) for x in out[-4:])
+    print(f"Peak memory, {n_runs:,} alliance runs (rk4, native, two stocks kept): max RSS "
+          f"{peak / 1024:,.0f} MB ({base / 1024:,.0f} MB before the run); the kept Dataset "
+          f"{kept / 1e6:,.0f} MB; every variable's trajectories would take {full / 1e9:,.1f} GB")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--pysd-sample", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--fresh", type=int, default=5,
+                        help="fresh processes timed per case (0: skip)")
+    parser.add_argument("--big-runs", type=int, default=100_000,
+                        help="runs of the peak-memory case (0: skip)")
     parser.add_argument("--models-root", type=Path, default=Path(os.environ.get(
         "DETERRENCE_TEST_MODELS", REPO.parent / "shared" / "test-models")))
     args = parser.parse_args(argv)
@@ -129,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{os.cpu_count()} CPUs, numba threads {numba.get_num_threads()}, load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     rows: list[tuple[str, ...]] = []
+    single_times: dict[str, float] = {}
 
     def single(label: str, path: Path, method: str) -> None:
         pysd_model = pysd_load(path)
@@ -136,21 +220,27 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         model.simulate(method=method, backend="native")
         first = time.perf_counter() - start
-        compiled = model.program(frozenset(), True).native.compile_seconds
+        fixed = method in ("euler", "rk4")
+        compiled = model.program(frozenset(), fixed).native.compile_seconds
         t = alternate({"pysd": lambda: pysd_model.run(),
                        "numpy": lambda: model.simulate(method=method, backend="numpy"),
                        "native": lambda: model.simulate(method=method, backend="native")},
                       args.repeat)
-        kernel = kernel_time(model, method, None, args.repeat)
+        kernel = kernel_time(model, method, None, args.repeat) if fixed else math.nan
         rows.append((label, fmt(t["pysd"]), fmt(t["numpy"]), fmt(t["native"]), fmt(kernel),
                      f"{t['pysd'] / t['numpy']:,.0f}x", f"{t['pysd'] / t['native']:,.0f}x",
-                     f"{t['pysd'] / kernel:,.0f}x"))
+                     f"{t['pysd'] / kernel:,.0f}x" if fixed else "-"))
+        single_times[label] = t["native"]
         print(f"  {label}: first native call {fmt(first)} (numba compile "
               + ", ".join(f"{k} {fmt(v)}" for k, v in compiled.items()) + ")")
 
     single("SIR, one Euler run", sir_path, "euler")
     single("alliance, one Euler run", ALLIANCE, "euler")
     single("alliance, one rk4 run (PySD: Euler)", ALLIANCE, "rk4")
+    single("alliance, one RK45 run (PySD: Euler)", ALLIANCE, "RK45")
+    ratio = single_times["alliance, one rk4 run (PySD: Euler)"] / \
+        single_times["alliance, one Euler run"]
+    print(f"  rk4 / Euler, alliance, native: {ratio:.2f}x")
 
     # -- the ensemble --------------------------------------------------------------
     model = deterrence.load(ALLIANCE)
@@ -184,6 +274,12 @@ def main(argv: list[str] | None = None) -> int:
           f"on 2 threads {fmt(k2)} ({k1 / k2:.2f}x); PySD extrapolated from "
           f"{args.pysd_sample} runs")
     print()
+    if args.fresh:
+        fresh_processes(args.fresh)
+        print()
+    if args.big_runs:
+        peak_memory(args.big_runs)
+        print()
     head = ("run", "PySD", "numpy", "native", "native kernel", "PySD/numpy", "PySD/native",
             "PySD/kernel")
     widths = [max(len(r[i]) for r in [*rows, head]) for i in range(len(head))]

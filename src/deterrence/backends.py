@@ -13,9 +13,12 @@ disk cache or not) costs more than NumPy spends on a small run, so a single smal
 a fresh process stays on NumPy, as fast as before. Where native would pay but cannot
 compile the run, auto runs NumPy with one logged warning per model and reason naming
 the construct (DELAY FIXED, controls that change during the run, or code numba
-refused); an adaptive method, which has no native path yet, is logged at INFO level
-only, so the default method (RK45) does not warn on every run. ``"native"`` refuses
-such a run with an ``UnsupportedError`` naming it.
+refused). ``"native"`` refuses such a run with an ``UnsupportedError`` naming it.
+
+The SciPy methods (RK45, RK23, DOP853, Radau, BDF, LSODA) keep SciPy's integrator and
+call compiled rates (:func:`rates_of`): each evaluation of every run in one compiled
+call, the same numbers as NumPy's; the Jacobians of the implicit methods are SciPy's
+(or the ensemble's block-diagonal) finite differences of those rates.
 
 A run whose stocks stop being finite is repeated on the NumPy path, which raises the
 error of today (the stock, the run and the step): both backends report it alike.
@@ -52,25 +55,25 @@ def _numba_missing() -> str | None:
 
 def choose(backend: str, program: Program, method: str, n_runs: int,
            path: Any, model_sha256: str = "") -> NativeProgram | None:
-    """The native program to run ``method`` with (its kernel compiled or loaded from the
-    disk cache, whose entry ``model_sha256`` keys), or None."""
+    """The native program to run ``method`` with (its kernel, or for a SciPy method its
+    rates, compiled or loaded from the disk cache whose entry ``model_sha256`` keys), or
+    None: NumPy runs it."""
     if backend == "numpy":
         return None
-    adaptive = method not in SCHEMES
-    if backend == "auto" and not adaptive and not _pays(program, method, n_runs):
+    kind = method if method in SCHEMES else "rates"
+    if backend == "auto" and not _pays(program, method, kind, n_runs):
         return None
-    if adaptive:
-        reason = (f"the method {method!r} (it runs {' and '.join(SCHEMES)}; adaptive "
-                  "methods run on NumPy for now)")
-    else:
-        reason = _numba_missing() or (unsupported(program.plan)  # type: ignore[arg-type]
-                                      if program.plan is not None else "this program")
+    reason = _numba_missing() or (unsupported(program.plan)  # type: ignore[arg-type]
+                                  if program.plan is not None else "this program")
     if reason is None:
         try:
             if program.native is None:
                 program.native = build_native(program.plan,  # type: ignore[arg-type]
                                               model_sha256)
-            program.native.kernel(method, n_runs > 1)
+            if kind == "rates":
+                program.native.rates_kernel()
+            else:
+                program.native.kernel(method, n_runs > 1)
             return program.native
         except UnsupportedError:
             raise
@@ -81,18 +84,49 @@ def choose(backend: str, program: Program, method: str, n_runs: int,
                                hint="use backend='auto' or 'numpy'", fallback=False)
     if (str(path), reason) not in _WARNED:
         _WARNED.add((str(path), reason))
-        log.log(logging.INFO if adaptive else logging.WARNING,
-                "%s: the native backend cannot compile %s; running on NumPy",
-                getattr(path, "name", path), reason)
+        log.warning("%s: the native backend cannot compile %s; running on NumPy",
+                    getattr(path, "name", path), reason)
     return None
 
 
-def _pays(program: Program, method: str, n_runs: int) -> bool:
-    """Whether compiling (or loading) the kernel repays numba's start-up here."""
+def _pays(program: Program, method: str, kind: str, n_runs: int) -> bool:
+    """Whether compiling (or loading) the kernel repays numba's start-up here; a SciPy
+    method counts as four evaluations a step, as ``rk4``."""
     native = program.native
-    if native is not None and native.compiled(method):
+    if native is not None and native.compiled(kind):
         return True
-    return n_runs * integrate.SCHEMES[method].evals_per_step >= AUTO_MIN_WORK
+    per_step = integrate.SCHEMES[method].evals_per_step if method in SCHEMES else 4
+    return n_runs * per_step >= AUTO_MIN_WORK
+
+
+def rates_of(native: NativeProgram | None, constants: tuple[Any, ...],
+             rates: integrate.RatesFn) -> integrate.RatesFn:
+    """The rates the SciPy methods call: the compiled ones of ``native`` (the same
+    numbers as ``rates``, NumPy's, in a few microseconds a call), else ``rates``."""
+    if native is None:
+        return rates
+    kernel = native.rates_kernel()
+    tables: dict[int, np.ndarray] = {}
+
+    def compiled(t: Any, tc: Any, ts: Any, y: np.ndarray, z: Any) -> tuple[np.ndarray, Any]:
+        n_runs = y.shape[1]
+        table = tables.get(n_runs)
+        if table is None:
+            table = tables[n_runs] = _table(constants, n_runs)
+        dy = np.empty(y.shape)
+        kernel(float(t), float(tc), float(ts), np.ascontiguousarray(y, dtype=np.float64),
+               table, dy)
+        return dy, ()
+
+    return compiled
+
+
+def _table(constants: tuple[Any, ...], n_runs: int) -> np.ndarray:
+    """The constants as the kernels read them: (runs, constants)."""
+    table = np.empty((n_runs, len(constants)))
+    for i, value in enumerate(constants):
+        table[:, i] = np.asarray(value, dtype=np.float64)
+    return table
 
 
 def _first_line(exc: BaseException) -> str:
@@ -105,11 +139,8 @@ def run_native(native: NativeProgram, method: str, constants: tuple[Any, ...],
     """The run on the native kernel; None if a stock stopped being finite (the caller
     repeats it on NumPy, which raises today's error)."""
     n_runs = y0.shape[1]
-    table = np.empty((n_runs, len(constants)))
-    for i, value in enumerate(constants):
-        table[:, i] = np.asarray(value, dtype=np.float64)
-    states, fail = native.run(method, table, y0.T, grid.t0, grid.dt, grid.n_steps,
-                              grid.every, len(grid.save_times))
+    states, fail = native.run(method, _table(constants, n_runs), y0.T, grid.t0, grid.dt,
+                              grid.n_steps, grid.every, len(grid.save_times))
     if (fail >= 0).any():
         return None
     evals = integrate.SCHEMES[method].evals_per_step

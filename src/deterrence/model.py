@@ -426,10 +426,11 @@ class Model:
         """The run on a known grid (its failures are worded by the caller's Diagnose);
         a native run that fails is repeated on NumPy, which raises today's error."""
         method = solver.method
-        if native is not None:
+        if native is not None and solver.fixed:
             trajectory = backends.run_native(native, method, constants, y0, grid)
             return trajectory or integrate.fixed_step(rates, y0, z_init, z_delays, grid,
                                                       method)
+        rates = backends.rates_of(native, constants, rates)  # SciPy's: compiled rates
         if solver.fixed:
             if integrate.SCHEMES[method].scalar_kernel and n_runs == 1 \
                     and program.make_scalar_euler is not None \

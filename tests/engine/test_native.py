@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 import deterrence
 from deterrence import ParameterError, UnsupportedError, backends
 from deterrence.analysis import conformance
+from deterrence.compile import emit_native
 from deterrence.compile.emit_native import _library
 from deterrence.integrate import SolverOptions
 from deterrence.library import FUNCTIONS, Family
@@ -64,8 +65,8 @@ def _both(model, params=None, **kwargs):
 @pytest.mark.parametrize("name", PASSING)
 def test_conformance_cases_give_the_same_numbers_on_both_backends(name, method):
     model = deterrence.load(CASES[name].model)
-    auto = model.simulate(method=method, backend="auto")
-    if auto.attrs["backend"] == "numpy":  # a construct the kernel does not compile
+    program = model.program(frozenset(), True)
+    if emit_native.unsupported(program.plan) is not None:  # a construct it does not run
         with pytest.raises(UnsupportedError, match="native backend cannot compile"):
             model.simulate(method=method, backend="native")
         return
@@ -141,15 +142,60 @@ def test_auto_falls_back_to_numpy_naming_delay_fixed(make_model, caplog):
         model.simulate(method="euler", backend="native")
 
 
-def test_adaptive_methods_are_refused_by_native_and_run_by_auto(make_model, caplog):
-    """Adaptive methods have no native path yet: auto says so at INFO level only (the
-    default method must not print a warning on every run)."""
+SCIPY = ["RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA"]
+
+
+@pytest.mark.parametrize("method", SCIPY)
+def test_scipy_methods_call_compiled_rates_with_the_same_numbers(alliance, method):
+    """The compiled rates give NumPy's numbers, so SciPy takes the same steps: single
+    runs and an ensemble (Radau and BDF with the ensemble's Jacobian, LSODA banded)."""
+    native, numpy = _both(alliance, method=method)
+    assert_same(native, numpy)
+    assert native.attrs["solver_nfev"] == numpy.attrs["solver_nfev"]
+    params = {"joint_exercise_intensity": np.linspace(0.1, 0.9, 3)}
+    assert_same(*_both(alliance, params, method=method))
+
+
+def test_compiled_rates_at_the_same_points(alliance):
+    """At random states, times and constants: the compiled rates and NumPy's agree to
+    1e-12 (relative), every stock of every run."""
+    program = alliance.program(frozenset(), False)
+    start = program.setup([np.float64(alliance.compiled.nodes[p].default)
+                           for p in program.param_ids], False, 1e-9)
+    rng = np.random.default_rng(5)
+    n_runs = 50
+    y0 = np.array([float(v) for v in start.y0])[:, None]
+    y = y0 * rng.uniform(0.5, 1.5, (len(y0), n_runs))
+    constants = tuple(np.asarray(k, dtype=float) * rng.uniform(0.9, 1.1, n_runs)
+                      for k in start.constants)
+    numpy_rates = program.make_vector(constants).rates
+    native = backends.choose("native", program, "RK45", n_runs, alliance.path)
+    compiled = backends.rates_of(native, constants, numpy_rates)
+    assert compiled is not numpy_rates
+    for t in rng.uniform(0, 80, 10):
+        with np.errstate(all="ignore"):
+            expected, _ = numpy_rates(np.float64(t), t, t, y, ())
+        got, _ = compiled(t, t, t, y, ())
+        np.testing.assert_allclose(got, np.broadcast_to(expected, got.shape), rtol=1e-12,
+                                   atol=1e-300)
+
+
+def test_max_evaluations_on_compiled_rates(make_model):
+    model = deterrence.load(make_model([("x", "INTEG(-1 / x, 1)")], name="creep", final=2))
+    with pytest.raises(deterrence.SimulationError, match=r"creep\.mdl.*20,000 evaluations"):
+        model.simulate(method="LSODA", max_evaluations=20_000, backend="native")
+
+
+def test_adaptive_methods_run_natively_and_auto_keeps_small_runs_on_numpy(make_model,
+                                                                         caplog):
+    """A SciPy method on native: compiled rates; auto leaves a small run in a fresh
+    process to NumPy without a word (numba's start-up would cost more)."""
     model = deterrence.load(make_model(CHANGING_STEP))
-    with pytest.raises(UnsupportedError, match="'RK45'"):
-        model.simulate(method="RK45", backend="native")
+    assert model.simulate(method="RK45", backend="native").attrs["backend"] == "native"
+    fresh = deterrence.load(model.path)
     with caplog.at_level(logging.INFO, logger="deterrence"):
-        assert model.simulate(method="RK45", backend="auto").attrs["backend"] == "numpy"
-    assert [(r.levelno, "RK45" in r.message) for r in caplog.records] == [(logging.INFO, True)]
+        assert fresh.simulate(method="RK45", backend="auto").attrs["backend"] == "numpy"
+    assert caplog.records == []
 
 
 def test_auto_compiles_where_it_pays(make_model, caplog):
@@ -246,3 +292,31 @@ def test_native_implementations_agree_with_the_vector_flavour(entry):
                                                                        expected, got)
 
     check()
+
+
+# -- model text is data ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["euler", "rk4", "RK45"])
+def test_no_text_of_the_model_becomes_native_code(tmp_path, method):
+    """A model whose names, units and comments are Python code: on the native backend
+    nothing runs (no marker file), and neither the generated module nor the file the
+    disk cache keeps contains any of the text."""
+    from test_bad_input import hostile_mdl
+
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    path = tmp_path / "hostile.mdl"
+    path.write_text(hostile_mdl(markers))
+    model = deterrence.load(path)
+    ds = model.simulate(method=method, backend="native")
+    assert ds.attrs["backend"] == "native"
+    assert list(markers.iterdir()) == []
+    native = model.program(frozenset(), method != "RK45").native
+    assert native.entry is not None
+    on_disk = native.entry.module_file.read_text(encoding="utf-8")
+    assert on_disk == native.source
+    for fragment in ("__import__", "system", "touch", "os.", "remove", "lambda", "exec",
+                     "eval", "__class__", str(markers)):
+        assert fragment not in native.source, fragment
+    assert_same(ds, model.simulate(method=method, backend="numpy"))

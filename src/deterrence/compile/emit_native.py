@@ -42,7 +42,8 @@ from .plan import Plan
 
 log = logging.getLogger("deterrence")
 
-#: fixed-step schemes the kernel implements (the integrator's registry names)
+#: fixed-step schemes the kernel implements (the integrator's registry names); the SciPy
+#: methods get compiled rates (:meth:`NativeProgram.rates_kernel`)
 SCHEMES = ("euler", "rk4")
 
 # The run kernels, one per scheme, with the arithmetic of integrate/schemes.py in the
@@ -127,10 +128,25 @@ def _run_rk4(K, Y0, t0, dt, n, every, out, fail):
 }
 
 
+# The rates of every run for SciPy's methods: ``Y`` and ``DY`` (stocks, runs), ``K``
+# (runs, constants); one run at a time through ``_rates``, as the kernels do.
+_RATES_ALL = """
+def _rates_all(t, tc, ts, Y, K, DY):
+    n_stocks, n_runs = Y.shape
+    y = _np.empty(n_stocks)
+    dy = _np.empty(n_stocks)
+    for r in range(n_runs):
+        for i in range(n_stocks):
+            y[i] = Y[i, r]
+        _rates(t, tc, ts, y, K[r], dy)
+        for i in range(n_stocks):
+            DY[i, r] = dy[i]
+_rates_all = _jit(_rates_all)
+"""
+
+
 def unsupported(plan: Plan) -> str | None:
     """What in ``plan`` the native kernel cannot run, in words; None if it can."""
-    if not plan.fixed:
-        return "adaptive methods (native rate functions for SciPy are not written yet)"
     if plan.discrete:
         return f"DELAY FIXED ({plan.label(plan.discrete[0])})"
     if plan.dynamic_controls:
@@ -227,6 +243,7 @@ def _kernel_code() -> list[ast.stmt]:
                 if isinstance(node, ast.Name) and node.id == "_loop":
                     node.id = loop
             body += [tree, _assign(tree.name, _call_jit(jit, tree.name))]
+    body += ast.parse(_RATES_ALL).body
     return body
 
 
@@ -271,22 +288,29 @@ class NativeProgram:
 
     def kernel(self, scheme: str, parallel: bool) -> Callable[..., None]:
         """The run kernel of ``scheme`` (one of :data:`SCHEMES`), compiled by numba."""
-        key = (scheme, parallel)
+        return self._function((scheme, parallel))
+
+    def rates_kernel(self) -> Callable[..., None]:
+        """``_rates_all(t, tc, ts, Y, K, DY)``: the rates of every run, Y and DY (stocks,
+        runs), K (runs, constants), for the SciPy methods."""
+        return self._function(("rates", False))
+
+    def _function(self, key: tuple[str, bool]) -> Callable[..., None]:
         if key not in self._kernels:
             if self.entry is not None:
                 try:
                     with self.entry.locked():
-                        self._kernels[key] = deep_call(self._compile, scheme, parallel)
+                        self._kernels[key] = deep_call(self._compile, *key)
                         self.entry.seal()
                     return self._kernels[key]
                 except OSError as exc:  # an unusable cache: compile in memory instead
                     log.warning("the kernel cache is not used (%s)", exc)
                     self.entry, self._module = None, None
-            self._kernels[key] = deep_call(self._compile, scheme, parallel)
+            self._kernels[key] = deep_call(self._compile, *key)
         return self._kernels[key]
 
     def compiled(self, scheme: str) -> bool:
-        """Whether a kernel of ``scheme`` is ready in this process."""
+        """Whether a kernel of ``scheme`` (or ``"rates"``) is ready in this process."""
         return any(key[0] == scheme for key in self._kernels)
 
     def _load(self) -> Any:
@@ -302,10 +326,15 @@ class NativeProgram:
 
     def _compile(self, scheme: str, parallel: bool) -> Callable[..., None]:
         started = time.perf_counter()
-        run = getattr(self._load(), f"_run_{scheme}_{'p' if parallel else 's'}")
-        n_constants = max(self.n_constants, 0)
-        run(np.zeros((1, n_constants)), np.zeros((1, self.n_stocks)), 0.0, 1.0, 0, 1,
-            np.empty((self.n_stocks, 1, 1)), np.empty(1, dtype=np.int64))  # compile now
+        n_constants, n_stocks = max(self.n_constants, 0), self.n_stocks
+        if scheme == "rates":
+            run = self._load()._rates_all
+            run(0.0, 0.0, 0.0, np.zeros((n_stocks, 1)), np.zeros((1, n_constants)),
+                np.empty((n_stocks, 1)))  # compile now
+        else:
+            run = getattr(self._load(), f"_run_{scheme}_{'p' if parallel else 's'}")
+            run(np.zeros((1, n_constants)), np.zeros((1, n_stocks)), 0.0, 1.0, 0, 1,
+                np.empty((n_stocks, 1, 1)), np.empty(1, dtype=np.int64))  # compile now
         name = scheme + (" parallel" if parallel else "")
         self.compile_seconds[name] = time.perf_counter() - started
         self.from_cache[name] = bool(self.entry is not None and sum(
