@@ -172,10 +172,10 @@ def test_hydra_solver_backend():
 
     from deterrence.experiments.config import SolverConfig, solver_kwargs
 
-    cfg = OmegaConf.structured(SolverConfig)
-    assert solver_kwargs(cfg)["solver"].backend == "numpy"  # the default, for now
+    cfg = OmegaConf.structured(SolverConfig(method="euler"))
+    assert solver_kwargs(cfg, None)["solver"].backend == "numpy"  # the default, for now
     cfg.backend = "native"
-    assert solver_kwargs(cfg)["solver"].backend == "native"
+    assert solver_kwargs(cfg, None)["solver"].backend == "native"
 
 
 def test_cli_backend(make_model, capsys):
