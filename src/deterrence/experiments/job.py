@@ -94,6 +94,7 @@ def run_sensitivity(model: Model, cfg: Any, output_dir: Path) -> xr.Dataset:
              n_runs)
     ds = model.simulate(params, **solver_kwargs(cfg.solver, model),
                         variables=[*outcomes, *problem["names"]])
+    ds.attrs["method_source"] = method_source(model, cfg.solver)
     indices = sobol_indices(ds, problem, outcomes, s.reduce, seed=s.seed)
     indices["parameter"].attrs["long_name"] = "sampled constant"
     indices = indices.assign_coords(vensim_name=("parameter", [
