@@ -71,10 +71,12 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     params = _parse_set(args.set)
     if not args.zip:
         params = _crossed(params)
-    if args.method is None:  # PySD's runner integrates with Euler only
-        args.method = "euler" if args.engine == "pysd" else SolverOptions.method
+    if not args.allow_out_of_range:
+        model.check_ranges(params)  # as deterrence run does
+    declared = args.method is None
+    method = model.declared_method.require(model.path) if declared else args.method
     try:
-        solver = SolverOptions.from_mapping(vars(args))
+        solver = SolverOptions.from_mapping({**vars(args), "method": method})
     except ParameterError as exc:  # a bad option, named with the model's file
         raise ParameterError(exc.message, path=model.path, hint=exc.hint) from None
     ds = model.simulate(
@@ -82,6 +84,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         initial_time=args.initial_time, final_time=args.final_time,
         max_memory=args.max_memory, max_steps=args.max_steps,
     )
+    ds.attrs["method_source"] = model.declared_method.source if declared else \
+        f"{solver.method}: --method"
     if args.output:
         path = write_results(ds, args.output)
         print(f"wrote {path} ({ds.sizes.get('time', 0)} times, {len(ds.data_vars)} variables"
@@ -317,8 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--method", default=None,
                      help=f"{' or '.join(integrate.fixed_methods())} (Vensim semantics, TIME "
                      "STEP), or a solve_ivp method: "
-                     f"{', '.join(integrate.adaptive_methods())} (default "
-                     f"{SolverOptions.method}; euler with --engine pysd)")
+                     f"{', '.join(integrate.adaptive_methods())} (default: the model's "
+                     "own, as its file declares it; Euler for a Vensim file that declares "
+                     "none; Euler with --engine pysd)")
     _add_engine(sim)
     sim.add_argument("--backend", choices=integrate.BACKENDS, default=SolverOptions.backend,
                      help="what runs euler and rk4: native (one compiled numba kernel, "
@@ -332,6 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--zip", action="store_true",
                      help="pair the --set lists element by element instead of crossing "
                      "them (they must have the same length)")
+    sim.add_argument("--allow-out-of-range", action="store_true",
+                     help="simulate values outside a constant's declared [min,max] range "
+                     "(refused by default, as in deterrence run)")
     sim.add_argument("--output", "-o", help="write results to .nc (NetCDF) or .csv")
     sim.add_argument("--rtol", type=float, default=SolverOptions.rtol,
                      help="relative tolerance (adaptive)")

@@ -31,6 +31,7 @@ from .compile import (
 )
 from .diagnose import Diagnose
 from .errors import ModelError, ParameterError, UnsupportedError
+from .frontend.settings import declared_method
 from .frontend.translate import read_model
 from .integrate import SolverOptions, check_option
 from .names import clean_key, close_matches
@@ -90,6 +91,7 @@ class Model:
         self.compiled = compiled
         self.variables: dict[str, Variable] = {v.py_name: v for v in compiled.variables}
         self._programs: dict[tuple[frozenset[str], bool], Program] = {}
+        self.declared_method = declared_method(self.path, content)  # the file's own method
 
     def __repr__(self) -> str:
         return (f"<deterrence.Model {self.name!r}: {len(self.stocks)} stocks, "
@@ -173,8 +175,9 @@ class Model:
                 raise ParameterError(
                     f"{var.name} = {bad[0]:g} is outside its declared range "
                     f"[{_fmt(lo)}, {_fmt(hi)}]", path=self.path, line=var.line,
-                    variable=var.name, hint="choose a value within the range, or widen the "
-                    "range in the model file if it is wrong")
+                    variable=var.name, hint="choose a value within the range, widen it in "
+                    "the model file if it is wrong, or allow values outside it "
+                    "(--allow-out-of-range; experiment.allow_out_of_range=true)")
 
     # -- simulation --------------------------------------------------------------------
 

@@ -89,10 +89,13 @@ def test_set_several_values_runs_an_ensemble(model_path, tmp_path, capsys):
 
 
 def test_simulate_without_output_prints_final_stocks(model_path, capsys):
+    """Without --method the model's own method: Euler for a Vensim file declaring none."""
     code, out, _ = run_cli("simulate", str(model_path), capsys=capsys)
     assert code == 0
-    final = float(deterrence.load(model_path).simulate()["mutual_trust"].isel(time=-1))
+    ds = deterrence.load(model_path).simulate(method="euler")
+    final = float(ds["mutual_trust"].isel(time=-1))
     assert f"Mutual Trust = {final:.6g} Dmnl" in out
+    assert ": euler," in out
 
 
 def test_control_overrides(model_path, tmp_path, capsys):

@@ -237,10 +237,10 @@ def test_hydra_solver_backend():
 
     from deterrence.experiments.config import SolverConfig, solver_kwargs
 
-    cfg = OmegaConf.structured(SolverConfig)
-    assert solver_kwargs(cfg)["solver"].backend == "auto"  # the default
+    cfg = OmegaConf.structured(SolverConfig(method="euler"))
+    assert solver_kwargs(cfg, None)["solver"].backend == "auto"  # the default
     cfg.backend = "native"
-    assert solver_kwargs(cfg)["solver"].backend == "native"
+    assert solver_kwargs(cfg, None)["solver"].backend == "native"
 
 
 def test_cli_backend(make_model, capsys):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from matplotlib.collections import QuadMesh
 from matplotlib.colors import to_hex
 from matplotlib.contour import ContourSet
@@ -233,27 +234,34 @@ def test_difference_with_other_baseline_label(make_results):
 # --------------------------------------------------------------------------- fan chart
 
 
-def test_fan_chart_median_and_two_bands_per_scenario(make_results):
+def test_fan_chart_by_draws_one_column_of_fans_per_label(make_results):
+    """Small multiples, not overlays: one column per scenario, one row per variable, a
+    row's panels on one y scale, and a title that counts every run drawn."""
     ds = make_results(dims={"scenario": SCENARIOS[:3], "run": list(range(20))}, windows=WINDOWS)
     fig = plot.fan_chart(ds, vars=["mutual_trust", "crisis_tension"], by="scenario")
-    assert len(fig.axes) == 2
-    for ax in fig.axes:
-        assert len(ax.get_lines()) == 3
-        assert len(ax.collections) == 6  # 50% and 90% band per scenario
-        median = _labelled(ax)["leadership_change"].get_ydata()
-        assert to_hex(_labelled(ax)["baseline"].get_color()) == plot.BASELINE_COLOR
+    assert len(fig.axes) == 6
+    grid = np.array(fig.axes).reshape(2, 3)
+    assert [ax.get_title(loc="left") for ax in grid[0]] == SCENARIOS[:3]
+    for row in grid:
+        assert len({ax.get_ylim() for ax in row}) == 1  # one scale along a row
+        for ax, scenario in zip(row, SCENARIOS[:3], strict=True):
+            labelled = [k for k in _labelled(ax) if not k.startswith("_")]
+            assert labelled == [scenario]  # one fan per panel
+            assert len(ax.collections) == 2  # its 50% and 90% bands
+    median = _labelled(grid[1, 1])["leadership_change"].get_ydata()
     want = ds["crisis_tension"].sel(scenario="leadership_change").median("run").values
     np.testing.assert_allclose(median, want)
+    assert to_hex(_labelled(grid[0, 0])["baseline"].get_color()) == plot.BASELINE_COLOR
     texts = _legend_texts(fig)
     assert {"median", "50% band", "90% band"} <= set(texts)
-    assert "20 runs" in fig.get_suptitle()
+    assert "3 x 20 = 60 runs drawn" in fig.get_suptitle()
 
 
 def test_fan_chart_finds_the_only_swept_dimension(make_results):
     ds = make_results(dims={"policy": ["a", "b"], "run": list(range(10))})
     fig = plot.fan_chart(ds, vars=["mutual_trust"])
-    assert len(fig.axes[0].get_lines()) == 2
-    assert fig.legends[0].get_title().get_text() == "Policy"
+    assert [ax.get_title(loc="left") for ax in fig.axes] == ["a", "b"]
+    assert "by Policy" in fig.get_suptitle()
 
 
 def test_fan_chart_single_ensemble(make_results):
@@ -290,6 +298,33 @@ def test_policy_map_heatmap_contours_and_colorbar(make_results):
     assert "Dmnl" in cbar.get_ylabel()
     assert "Deterrence Survival" in cbar.get_ylabel()
     assert "final time (t = 50 Year)" in ax.get_title(loc="left")
+
+
+@pytest.mark.parametrize("field", ["corner", "diagonal", "ripple"])
+def test_policy_map_contour_labels_are_inside_the_frame_and_apart(make_results, field):
+    """A contour label cut by the map's frame or lying on another is dropped: each one
+    left is whole inside the axes and overlaps no other."""
+    xs, ys = np.linspace(0, 1, 11), np.linspace(0, 1, 11)
+    ds = make_results(dims={"joint_exercise_intensity": list(xs), "consultation": list(ys)},
+                      variables=["deterrence_survival"])
+    x, y = np.meshgrid(xs, ys, indexing="ij")
+    z = {"corner": x * x + 0.3 * y, "diagonal": x + y,  # corner: a label at the frame
+         "ripple": np.sin(6 * x) * np.cos(5 * y)}[field]
+    ds["deterrence_survival"] = ds["deterrence_survival"] * 0 + z[..., None]
+    fig = plot.policy_map(ds, "deterrence_survival", "joint_exercise_intensity", "consultation")
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    (contours,) = [c for c in ax.get_children() if isinstance(c, ContourSet)]
+    boxes = [text.get_window_extent(renderer) for text in contours.labelTexts]
+    assert boxes  # some labels are legible on each of these fields
+    for i, box in enumerate(boxes):
+        assert frame.x0 <= box.x0, "cut at the left"
+        assert box.x1 <= frame.x1, "cut at the right"
+        assert frame.y0 <= box.y0, "cut at the bottom"
+        assert box.y1 <= frame.y1, "cut at the top"
+        assert not any(box.overlaps(other) for other in boxes[i + 1:])
 
 
 def test_policy_map_min_over_time(make_results):

@@ -64,6 +64,16 @@ def compose_scenarios(cfg: Any, overrides: Sequence[str]) -> None:
         cfg.scenario = OmegaConf.merge(OmegaConf.structured(ScenarioConfig), composed)
 
 
+def name_composition(argv: Sequence[str]) -> list[str]:
+    """``scenario=[a,b]`` in a single run also names it ``a+b`` from the start, so its
+    folder is named for both (Hydra names it after composing, from the last option)."""
+    if any(a in ("-m", "--multirun") for a in argv) or any(
+            a.split("=", 1)[0].lstrip("+~") == "scenario.name" for a in argv):
+        return list(argv)
+    names = listed_options([a for a in argv if not a.startswith("-")], "scenario")
+    return [*argv, f"scenario.name='{'+'.join(names)}'"] if names else list(argv)
+
+
 def grid_argument(arg: str) -> str:
     """``grid.KEY=a,b,c`` as one list (Hydra would read it as a multirun sweep)."""
     key, sep, value = arg.partition("=")

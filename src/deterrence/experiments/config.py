@@ -106,7 +106,7 @@ def grid_node() -> DictConfig:
 
 @dataclass
 class SolverConfig:
-    method: str = "euler"
+    method: str | None = None  # None: the model's own (Model.declared_method)
     rtol: float = 1e-6
     atol: float = 1e-8
     max_step: float | None = None
@@ -122,15 +122,30 @@ class SolverConfig:
     max_steps: float | None = None
 
 
-def solver_kwargs(solver: Any) -> dict[str, Any]:
+def solver_kwargs(solver: Any, model: Model | None) -> dict[str, Any]:
     """``Model.simulate``'s arguments from a solver config: the one place that maps one
-    onto the other. How to integrate is one :class:`SolverOptions`; the grid overrides
+    onto the other. How to integrate is one :class:`SolverOptions` (``method: null``,
+    the default ``solver=model``: the model file's own method); the grid overrides
     and the size limits (absent ones keep the engine's defaults) go beside it."""
-    kwargs: dict[str, Any] = {"solver": SolverOptions.from_mapping(solver)}
+    method = solver.get("method")
+    if not method:
+        if model is None:
+            raise ParameterError("solver.method is null (the model's own) but no model "
+                                 "was given to read it from")
+        method = model.declared_method.require(model.path)
+    kwargs: dict[str, Any] = {"solver": SolverOptions.from_mapping({**solver,
+                                                                     "method": method})}
     kwargs.update({k: solver[k] for k in ("time_step", "saveper", "final_time")})
     kwargs.update({k: solver[k] for k in ("max_memory", "max_steps")
                    if solver.get(k) is not None})
     return kwargs
+
+
+def method_source(model: Model, solver: Any) -> str:
+    """Where a run's integration method came from, for the Dataset's attrs."""
+    if solver.get("method"):
+        return f"{solver.method}: solver.method (the run's config)"
+    return model.declared_method.source
 
 
 @dataclass
@@ -177,6 +192,8 @@ class ExperimentConfig(EnsembleConfig):
     description: str = ""
     batch: dict[str, list[Any]] = field(default_factory=dict)
     sensitivity: SensitivityConfig | None = None
+    # a value outside a constant's declared [min,max] is refused unless this is true
+    allow_out_of_range: bool = False
 
 
 @dataclass

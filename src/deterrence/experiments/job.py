@@ -33,6 +33,7 @@ from .config import (
     ScenarioConfig,
     get_model,
     group_option,
+    method_source,
     model_path,
     solver_kwargs,
 )
@@ -76,7 +77,9 @@ def _py_name(model: Model, name: Any, key: str) -> str:
 
 def simulate_config(model: Model, cfg: Any, params: dict[str, Any]) -> xr.Dataset:
     variables = list(cfg.output.variables) if cfg.output.variables else None
-    return model.simulate(params, **solver_kwargs(cfg.solver), variables=variables)
+    ds = model.simulate(params, **solver_kwargs(cfg.solver, model), variables=variables)
+    ds.attrs["method_source"] = method_source(model, cfg.solver)
+    return ds
 
 
 def run_sensitivity(model: Model, cfg: Any, output_dir: Path) -> xr.Dataset:
@@ -89,8 +92,9 @@ def run_sensitivity(model: Model, cfg: Any, output_dir: Path) -> xr.Dataset:
     n_runs = len(next(iter(params[n] for n in problem["names"])))
     log.info("Sobol sample: %d parameters, %d runs in one ensemble", problem["num_vars"],
              n_runs)
-    ds = model.simulate(params, **solver_kwargs(cfg.solver),
+    ds = model.simulate(params, **solver_kwargs(cfg.solver, model),
                         variables=[*outcomes, *problem["names"]])
+    ds.attrs["method_source"] = method_source(model, cfg.solver)
     indices = sobol_indices(ds, problem, outcomes, s.reduce, seed=s.seed)
     indices["parameter"].attrs["long_name"] = "sampled constant"
     indices = indices.assign_coords(vensim_name=("parameter", [

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import ModelError
-from .compose import grid_argument
+from .compose import grid_argument, name_composition
 from .config import FAILURE, conf_dir, register_configs
 from .folders import claimed, release_folder
 from .job import task
@@ -44,7 +44,7 @@ def hydra_main(argv: Sequence[str]) -> int:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    argv = [grid_argument(_spaced_key(a)) for a in argv]
+    argv = name_composition([grid_argument(_spaced_key(a)) for a in argv])
     if not any(a in _INFO or a.startswith("--cfg") for a in argv):
         try:
             preflight(argv)

@@ -155,8 +155,15 @@ def job_params(model: Model, cfg: Any) -> dict[str, Any]:
     params.update(policy_params(model, cfg.model.levers, cfg.policy, timing))
     params.update(_resolve(model, dict(cfg.params), "params"))
     check_timing(model, cfg, params)
-    model.check_ranges(params)
+    check_ranges(model, cfg, params)
     return params
+
+
+def check_ranges(model: Model, cfg: Any, params: dict[str, Any]) -> None:
+    """A value outside a declared range is refused (as ``deterrence simulate`` does),
+    unless ``experiment.allow_out_of_range=true``."""
+    if not cfg.experiment.get("allow_out_of_range"):
+        model.check_ranges(params)
 
 
 def dim_name(key: str) -> str:
@@ -201,7 +208,7 @@ def batch_grid(model: Model, cfg: Any) -> tuple[list[str], list[list[Any]], dict
             column[row] = value
         arrays[name] = column
     check_timing(model, cfg, arrays)
-    model.check_ranges(arrays)
+    check_ranges(model, cfg, arrays)
     return keys, values, arrays
 
 

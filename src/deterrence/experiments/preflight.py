@@ -73,7 +73,9 @@ def preflight(overrides: Sequence[str]) -> None:
                     batch_grid(model, cfg)
                 else:
                     job_params(model, cfg)
-                if cfg.solver.method.lower() not in {m.lower() for m in _methods()}:
+                if cfg.solver.method is None:
+                    model.declared_method.require(model.path)
+                elif cfg.solver.method.lower() not in {m.lower() for m in _methods()}:
                     raise ParameterError(f"solver.method={cfg.solver.method!r} is unknown; "
                                          f"choose one of {', '.join(_methods())}")
     finally:

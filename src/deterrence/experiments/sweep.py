@@ -18,6 +18,7 @@ from omegaconf import DictConfig
 
 from ..files import atomic_write_text
 from ..results import write_results
+from .compose import listed_options
 from .config import COMBINED, FAILURE, FAILURES, GROUPS, POLICY_KEYS, RESULTS, SWEEP, OutputConfig
 from .folders import (
     FolderInUse,
@@ -116,6 +117,11 @@ def merge_sweep(sweep_dir: Path, baseline: str = "baseline", plot: bool = True,
             if k not in swept:
                 swept.append(k)
         point = {k: _job_value(job_cfg, choices, k) for k in keys}
+        for k in keys:  # scenario=[a,b] in a sweep: the composition's name, a+b
+            listed = listed_options(overrides, k.lstrip("+~")) if k.lstrip("+~") in GROUPS \
+                else None
+            if listed:
+                point[k] = "+".join(listed)
         failure = read_yaml(job / FAILURE, missing_ok=True)
         if failure is not None and sweep_id is not None and (
                 failure.get("sweep_id") != sweep_id):

@@ -38,11 +38,11 @@ def fan_chart(
     title: str | None = None,
     figsize: tuple[float, float] | None = None,
 ) -> Figure:
-    """Ensemble spread: median with 50% and 90% bands over ``dim``, one colour per label.
+    """Ensemble spread: median with 50% and 90% bands over ``dim``.
 
-    ``by=None`` uses the only swept dimension if there is one.  Bands get fainter as
-    labels are added so overlaps stay readable; with many labels,
-    :func:`difference_from_baseline` of the medians is often the clearer picture.
+    ``by=None`` uses the only swept dimension if there is one.  With several labels the
+    fans are small multiples, one column per label and one row per variable (y shared
+    along a row), not overlays: overlapping bands turn to mud.
     """
     if dim not in ds.dims:
         raise MissingRunDimensionError(
@@ -55,6 +55,8 @@ def fan_chart(
     if frame.by is None:
         styles = [{"color": PALETTE[0], "linestyle": "-", "linewidth": 2.2, "zorder": 3}]
     n = len(frame.labels) if frame.by else 1
+    if n > 1:
+        return _fan_columns(ds, frame, base, styles, dim, title, figsize)
     outer = min(0.15, 0.5 / n)
     inner = 2.2 * outer
     with mpl.rc_context(STYLE):
@@ -93,5 +95,75 @@ def fan_chart(
         legend_title = pretty(frame.by) if frame.by else None
         figure_legend(fig, handles, labels, legend_title, (key_handles, key_labels))
         default = f"Ensemble of {ds.sizes[dim]} runs: median, 50% and 90% bands"
+        suptitle(fig, title, default, frame.notes)
+    return fig
+
+
+def _bands(ax: Any, da: xr.DataArray, dim: str, style: dict[str, Any], label: str) -> None:
+    """Median, 50% and 90% bands of ``da`` (time, ``dim``) in one colour."""
+    q = da.quantile([0.05, 0.25, 0.5, 0.75, 0.95], dim=dim).values
+    t = da[TIME].values
+    ax.fill_between(t, q[0], q[4], color=style["color"], alpha=OUTER, linewidth=0)
+    ax.fill_between(t, q[1], q[3], color=style["color"], alpha=INNER, linewidth=0)
+    ax.plot(t, q[2], label=label, **{**style, "linestyle": "-"})
+
+
+OUTER, INNER = 0.15, 0.33  # the 90% and 50% bands' opacity, one fan per panel
+
+
+def _fan_columns(ds: xr.Dataset, frame: Any, base: int | None, styles: list[dict[str, Any]],
+                 dim: str, title: str | None, figsize: tuple[float, float] | None) -> Figure:
+    """One column per label, one row per variable; each row shares its y axis so the
+    columns compare at a glance; each column is shaded with its own shock windows."""
+    import dataclasses
+    import textwrap
+
+    from .style import BRIEFING_SIZE, new_figure, short_title, units_of
+
+    order = legend_order(len(frame.labels), base)
+    names = list(frame.arrays)
+    ncols, nrows = len(order), len(names)
+    if figsize is None:
+        figsize = (max(BRIEFING_SIZE[0], 2.3 * ncols + 1.2), max(4.0, 2.3 * nrows + 2.2))
+    with mpl.rc_context(STYLE):
+        fig = new_figure(figsize)
+        grid = fig.subplots(nrows, ncols, sharex=True, sharey="row", squeeze=False)
+        panel = (figsize[0] - 1.4) / ncols - 0.25  # inches a column's title may take
+        chars = max(10, int(panel * 72 / (STYLE["axes.titlesize"] * 0.62)))
+        spans: list[Any] = []
+        for col, i in enumerate(order):
+            label = baseline_text(frame.labels[i]) if i == base else frame.labels[i]
+            grid[0, col].set_title(plain(textwrap.fill(label, chars, max_lines=2,
+                                                       placeholder=" …")),
+                                   fontweight="bold", loc="left", color=styles[i]["color"])
+            for row, name in enumerate(names):
+                _bands(grid[row, col], frame.arrays[name].isel({frame.by: i}), dim,
+                       styles[i], plain(frame.labels[i]))
+            one = dataclasses.replace(frame, values=[frame.values[i]], labels=[frame.labels[i]])
+            spans += shade_windows(list(grid[:, col]), ds, one, [styles[i]])
+        for row, name in enumerate(names):
+            da = frame.arrays[name]
+            units = units_text(units_of(da))
+            text = short_title(name, da) + (f" ({units})" if units else "")
+            grid[row, 0].set_ylabel(plain(textwrap.fill(text, 22)))
+        for ax in grid[-1]:
+            units = units_of(ds[TIME])
+            ax.set_xlabel(plain(f"Time ({units})" if units else "Time"))
+            ax.margins(x=0)
+        fig.align_ylabels(list(grid[:, 0]))
+        unique = list({(w.label, w.start, w.end, str(w.colour)): w for w in spans}.values())
+        window_handles, window_labels = window_legend(unique)
+        key_colour = "#555555"
+        both = INNER + OUTER * (1 - INNER)
+        key = ([Line2D([], [], color=key_colour, linewidth=2.2),
+                Patch(facecolor=to_rgba(key_colour, both), edgecolor=key_colour,
+                      linewidth=0.5),
+                Patch(facecolor=to_rgba(key_colour, OUTER), edgecolor=key_colour,
+                      linewidth=0.5), *window_handles],
+               ["median", "50% band", "90% band", *window_labels])
+        figure_legend(fig, [], [], None, key)
+        per = ds.sizes[dim]
+        default = (f"Ensembles by {pretty(frame.by)}: {ncols} x {per} = {ncols * per} runs "
+                   f"drawn, median, 50% and 90% bands")
         suptitle(fig, title, default, frame.notes)
     return fig

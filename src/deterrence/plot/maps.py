@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+from typing import Any
 
 import matplotlib as mpl
 import numpy as np
@@ -129,6 +130,7 @@ def policy_map(
             for axis, values in ((ax.xaxis, xs), (ax.yaxis, ys)):
                 if len(values) <= 11:
                     axis.set_ticks(values, [fmt(v) for v in values])
+        cs, labels = None, []
         if not categorical and finite.size and np.ptp(finite) > 0:
             # Contours only between numbers: between labels they would invent a gradient.
             levels = MaxNLocator(nbins=6).tick_values(finite.min(), finite.max())
@@ -136,7 +138,7 @@ def policy_map(
             if levels.size:
                 colours = [contrast(mesh.cmap(norm(v))) for v in levels]
                 cs = ax.contour(xs, ys, z, levels=levels, colors=colours, linewidths=1.2)
-                ax.clabel(cs, fmt=fmt, fontsize=9, inline=True)
+                labels = ax.clabel(cs, fmt=fmt, fontsize=9, inline=False)
         elif z.size <= 150 and finite.size:
             # Three significant digits of the largest value, the same decimals everywhere.
             biggest = float(np.max(np.abs(finite))) or 1.0
@@ -175,4 +177,30 @@ def policy_map(
         text = title if title is not None else plain(
             f"{short}, {how}" + (f" ({'; '.join(fixed)})" if fixed else ""))
         ax.set_title(textwrap.fill(text, 70), fontweight="bold", loc="left")
+        if cs is not None:
+            _legible_labels(fig, ax, cs, labels)
     return fig
+
+
+def _legible_labels(fig: Figure, ax: Any, cs: Any, labels: list[Any]) -> None:
+    """Keep only the contour labels a reader can read: a label cut by the frame or
+    overlapping another is dropped (the colour bar still gives the values), and the
+    kept ones are placed again, inline, where they were."""
+    fig.canvas.draw()  # the final layout: label extents are measured in it
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    kept: list[Any] = []
+    boxes: list[Any] = []
+    for text in labels:
+        box = text.get_window_extent(renderer).expanded(1.1, 1.2)
+        inside = (frame.x0 <= box.x0 and box.x1 <= frame.x1
+                  and frame.y0 <= box.y0 and box.y1 <= frame.y1)
+        if inside and not any(box.overlaps(other) for other in boxes):
+            kept.append(text.get_position())
+            boxes.append(box)
+    for text in list(labels):
+        text.remove()
+    cs.labelTexts.clear()
+    cs.labelCValues.clear()
+    if kept:
+        ax.clabel(cs, fmt=fmt, fontsize=9, inline=True, manual=kept)

@@ -33,6 +33,7 @@ from .. import diagnose, integrate, limits
 from ..compile import Variable, VarKind
 from ..errors import ModelError, ParameterError, SimulationError, UnsupportedError
 from ..frontend.translate import SourceFile, read_model
+from ..frontend.settings import DeclaredMethod
 from ..integrate import SolverOptions, check_option
 from ..model import Model, ParamValue
 from ..names import clean_key
@@ -58,6 +59,8 @@ class PySDModel(Model):
         self.path = source.path.resolve()
         self.name = self.path.stem
         self.sha256 = hashlib.sha256(content).hexdigest()
+        self.declared_method = DeclaredMethod(  # whatever the file declares
+            "euler", "euler: PySD's runner (engine='pysd') integrates with Euler only")
         variables = catalogue(source)
         self.compiled = Catalogue(variables)  # type: ignore[assignment]
         self.variables = {v.py_name: v for v in variables}
