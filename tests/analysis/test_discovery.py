@@ -123,6 +123,7 @@ def test_the_boxes_are_written_and_described(found, tmp_path):
     assert text.startswith(f"PRIM box {found.chosen} of {len(found.trajectory) - 1} (chosen)")
     assert re.search(r"x1: 0\.(19|20)\d* to 0\.(49|50)", text)
     assert re.search(r"x2: 0\.(69|70)\d* to 1 ", text)
+    assert text.count("quasi-p < 0.001") == 2
 
 
 def test_prim_takes_a_dataarray_and_a_subset_of_parameters():

@@ -117,25 +117,29 @@ def _share(name: str, value: float, low: float, high: float, *,
 # -- PRIM ----------------------------------------------------------------------------------
 
 
-def _quantile(a: np.ndarray, q: float) -> np.ndarray:
-    """sdtoolkit's quantile of each column (EMA Workbench's ``get_quantile``), vectorised.
+def _quantile(a: np.ndarray, *qs: float) -> list[np.ndarray]:
+    """sdtoolkit's quantiles of each column (EMA Workbench's ``get_quantile``), vectorised.
 
     The mean of the two order statistics around ``(m - 1) q``; when they tie, the one on
     the inside moves to the next distinct value, so a peel always cuts between values.
+    One partition serves every ``q``.
     """
     m = a.shape[0]
-    i = (m - 1) * q
-    lo, hi = math.floor(i), math.ceil(i)
-    part = np.partition(a, sorted({lo, hi}), axis=0)
-    s_lo, s_hi = part[lo], part[hi]
-    tied = s_lo == s_hi
-    if q > 0.5:
-        below = np.where(a < s_hi, a, -np.inf).max(axis=0)
-        inner = np.where(tied, np.where(np.isfinite(below), below, s_hi), s_lo)
-        return (inner + s_hi) / 2
-    above = np.where(a > s_lo, a, np.inf).min(axis=0)
-    inner = np.where(tied, np.where(np.isfinite(above), above, s_lo), s_hi)
-    return (s_lo + inner) / 2
+    spots = [(math.floor((m - 1) * q), math.ceil((m - 1) * q)) for q in qs]
+    part = np.partition(a, sorted({k for pair in spots for k in pair}), axis=0)
+    out = []
+    for q, (lo, hi) in zip(qs, spots, strict=True):
+        s_lo, s_hi = part[lo], part[hi]
+        tied = s_lo == s_hi
+        if q > 0.5:
+            below = np.where(a < s_hi, a, -np.inf).max(axis=0)
+            inner = np.where(tied, np.where(np.isfinite(below), below, s_hi), s_lo)
+            out.append((inner + s_hi) / 2)
+        else:
+            above = np.where(a > s_lo, a, np.inf).min(axis=0)
+            inner = np.where(tied, np.where(np.isfinite(above), above, s_lo), s_hi)
+            out.append((s_lo + inner) / 2)
+    return out
 
 
 def _objective(n_old: int, k_old: int, n_new: np.ndarray, k_new: np.ndarray) -> np.ndarray:
@@ -167,7 +171,8 @@ def _peel_candidates(xb: np.ndarray, yb: np.ndarray, lims: np.ndarray, integer: 
     Candidates are ordered as EMA Workbench lists them: per dimension, upper then lower.
     """
     d = xb.shape[1]
-    values = {"upper": _quantile(xb, 1 - alpha), "lower": _quantile(xb, alpha)}
+    upper, lower = _quantile(xb, 1 - alpha, alpha)
+    values = {"upper": upper, "lower": lower}
     masks, new_lims = [], []
     for side in ("upper", "lower"):
         v = values[side]
@@ -213,7 +218,7 @@ def _paste_candidates(x: np.ndarray, y: np.ndarray, lims: np.ndarray, init: np.n
             region = rest & ((x[:, j] <= lims[0, j]) if side == 0 else (x[:, j] >= lims[1, j]))
             data = x[region, j]
             if data.size:
-                value = float(_quantile(data[:, None], 1 - alpha if side == 0 else alpha)[0])
+                value = float(_quantile(data[:, None], 1 - alpha if side == 0 else alpha)[0][0])
             else:
                 value = float(init[side, j])
             if integer[j]:
@@ -411,8 +416,13 @@ class PrimResult:
         for row in self.box_limits(i).itertuples():
             lines.append(f"  {row.parameter}: {row.min:.4g} to {row.max:.4g} (sampled "
                          f"{row.sampled_min:.4g} to {row.sampled_max:.4g}), "
-                         f"quasi-p {row.qp_value:.2g}")
+                         f"quasi-p {_p_text(row.qp_value)}")
         return "\n".join(lines)
+
+
+def _p_text(p: float) -> str:
+    """A quasi-p-value as a reader takes it: below 0.001 as a bound, not 0 or 5e-114."""
+    return "< 0.001" if p < 0.001 else f"{p:.2g}"
 
 
 # -- CART and feature scores ---------------------------------------------------------------

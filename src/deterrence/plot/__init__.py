@@ -28,6 +28,7 @@ figures and no window ever opens; :func:`save_figure` writes through the Agg can
 
 from __future__ import annotations
 
+from .discovery import prim_box, prim_tradeoff, robustness_bars
 from .errors import (
     DimensionNotFoundError,
     LabelNotFoundError,
@@ -46,7 +47,7 @@ from .select import (
     fix_other_dims,
     select_labels,
 )
-from .sensitivity import sensitivity_bars
+from .sensitivity import sensitivity_bars, tornado
 from .series import difference_from_baseline, scenario_comparison
 from .style import BASELINE_COLOR, PALETTE, plain
 
@@ -71,8 +72,12 @@ __all__ = [
     "plain",
     "plot_command",
     "policy_map",
+    "prim_box",
+    "prim_tradeoff",
+    "robustness_bars",
     "save_figure",
     "scenario_comparison",
     "select_labels",
     "sensitivity_bars",
+    "tornado",
 ]

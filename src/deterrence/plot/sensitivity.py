@@ -1,8 +1,13 @@
-"""Sobol sensitivity indices as bars: which parameters the outcome's spread comes from."""
+"""Sensitivity indices as bars: which parameters the outcome's spread comes from.
+
+:func:`sensitivity_bars` draws the Sobol indices of several outcomes side by side;
+:func:`tornado` ranks the parameters of one outcome (Sobol or Morris), long names wrapped.
+"""
 
 from __future__ import annotations
 
 import math
+import textwrap
 
 import matplotlib as mpl
 import numpy as np
@@ -10,7 +15,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from .errors import PlotInputError, dims_text, names_text, source_of
-from .style import PALETTE, STYLE, new_figure, plain
+from .style import PALETTE, STYLE, SUBTITLE_SIZE, new_figure, plain
 
 
 def sensitivity_bars(indices: xr.Dataset, *, top: int = 12,
@@ -64,4 +69,111 @@ def sensitivity_bars(indices: xr.Dataset, *, top: int = 12,
         runs = indices.attrs.get("n_runs")
         suptitle = "Global sensitivity (Sobol indices)" + (f", {runs} runs" if runs else "")
         fig.suptitle(plain(suptitle), x=0.01, ha="left", fontweight="bold")
+    return fig
+
+
+#: Characters per line of a parameter's name on a tornado's axis before it wraps.
+WRAP = 30
+
+
+def wrapped(name: str, width: int = WRAP) -> str:
+    """A long parameter name on a few lines, so the bars keep their width.
+
+    Python-style names (``maximum_aggression_hazard``) are spelled with spaces first, so
+    they wrap between words.
+    """
+    text = plain(name)
+    if " " not in text and "_" in text:
+        text = text.replace("_", " ")
+        text = text[:1].upper() + text[1:]
+    return "\n".join(textwrap.wrap(text, width=width, break_long_words=True)) or "?"
+
+
+def _measures(indices: xr.Dataset) -> tuple[str, list[tuple[str, str, str]]]:
+    """Which kind of indices these are, and (variable, confidence, legend label) per bar."""
+    if "ST" in indices.data_vars and "S1" in indices.data_vars:
+        return "ST", [("ST", "ST_conf", "total (ST): interactions included"),
+                      ("S1", "S1_conf", "first order (S1): alone")]
+    if "mu_star" in indices.data_vars:
+        return "mu_star", [("mu_star", "mu_star_conf", "mean absolute effect (mu*)")]
+    raise PlotInputError(
+        f"not sensitivity indices: {source_of(indices)} has neither S1 and ST (Sobol) nor "
+        f"mu_star (Morris); variables: {names_text(indices.data_vars)}")
+
+
+def tornado(indices: xr.Dataset, *, top: int | None = None,
+            figsize: tuple[float, float] | None = None) -> Figure:
+    """Parameters ranked by their influence on one outcome, the largest at the top.
+
+    Sobol indices (``analysis.sensitivity.sobol``): total and first-order bars with their
+    confidence half-widths as whiskers; Morris (``analysis.sensitivity.morris``): ``mu_star``
+    with its whisker. ``top`` keeps the most influential parameters and says on the figure
+    how many were left out. Indices with an ``outcome`` dim need one outcome selected.
+    """
+    rank_by, bars = _measures(indices)
+    if "parameter" not in indices.dims:
+        raise PlotInputError(f"sensitivity indices need a 'parameter' dim; {dims_text(indices)}")
+    if "outcome" in indices.dims:
+        if indices.sizes["outcome"] != 1:
+            raise PlotInputError(
+                f"tornado draws one outcome; these indices have {indices.sizes['outcome']}: "
+                f"{names_text(indices['outcome'].values)}; select one with "
+                ".sel(outcome=...), or draw them all with sensitivity_bars")
+        outcome_label = str(indices["outcome"].values[0])
+        indices = indices.isel(outcome=0)
+    else:
+        outcome_label = str(indices.attrs.get("outcome", "the outcome"))
+    if top is not None and top < 1:
+        raise PlotInputError(f"top must be at least 1, got {top!r}")
+    names = [str(n) for n in (indices["vensim_name"].values if "vensim_name" in indices.coords
+                              else indices["parameter"].values)]
+    rank = np.nan_to_num(indices[rank_by].values.astype(float), nan=-np.inf)
+    order = np.argsort(-rank, kind="stable")
+    shown = order if top is None else order[:top]
+    cut = len(names) - len(shown)
+    labels = [wrapped(names[i]) for i in shown]
+    lines = sum(label.count("\n") + 1 for label in labels)
+    per_row = 0.26 + 0.16 * len(bars)
+    height = per_row * len(shown) + 0.14 * (lines - len(shown)) + 1.7
+    with mpl.rc_context(STYLE):
+        fig = new_figure(figsize or (9.5, max(3.8, height)))
+        ax = fig.add_subplot()
+        y = np.arange(len(shown))[::-1].astype(float)  # the largest at the top
+        step = 0.8 / len(bars)
+        right = 0.0
+        for k, (var, conf, label) in enumerate(bars):
+            values = indices[var].values.astype(float)[shown]
+            err = (np.abs(indices[conf].values.astype(float)[shown])
+                   if conf in indices.data_vars else None)
+            offset = (len(bars) - 1) / 2 * step - k * step
+            ax.barh(y + offset, values, height=step * 0.92, xerr=err, color=PALETTE[k],
+                    label=label, error_kw={"elinewidth": 0.9, "capsize": 2.5,
+                                           "ecolor": "#333333"})
+            right = max(right, float(np.nanmax(values + (err if err is not None else 0))))
+        ax.set_yticks(y, labels)
+        ax.set_ylim(-0.6, len(shown) - 0.4)
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.grid(axis="y", visible=False)
+        if rank_by == "ST":
+            ax.set_xlim(min(0.0, ax.get_xlim()[0]), max(1.0, right * 1.05))
+            ax.set_xlabel("share of the outcome's variance (Sobol index); whiskers: "
+                          f"{float(indices.attrs.get('conf_level', 0.95)):.0%} confidence")
+            kind = "Sobol indices"
+        else:
+            ax.set_xlim(0, right * 1.08 if right > 0 else 1)
+            ax.set_xlabel("Morris mu*: mean absolute elementary effect, in the outcome's "
+                          "units")
+            kind = "Morris screening"
+        runs = indices.attrs.get("n_runs")
+        title = f"What drives {outcome_label.replace('_', ' ')}: {kind}"
+        ax.set_title(plain(title), loc="left", fontweight="bold")
+        notes = [f"{runs} runs" if runs else "", "ranked by " + ("total index" if rank_by
+                                                                 == "ST" else "mu*")]
+        if cut:
+            notes.append(f"{len(shown)} most influential of {len(names)} parameters shown, "
+                         f"{cut} left out")
+        fig.supxlabel(plain("; ".join(n for n in notes if n)), x=0.01, ha="left",
+                      fontsize=SUBTITLE_SIZE, color="#444444")
+        ax.legend(loc="lower right", frameon=False)
+        fig.get_layout_engine().set(h_pad=0.25)
     return fig
