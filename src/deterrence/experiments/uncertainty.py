@@ -162,6 +162,7 @@ def run_uncertainty(model: Model, cfg: Any, output_dir: Path, sweep_id: str | No
         "experiment": cfg.experiment.name, "ensemble": "uncertainty",
         "config": OmegaConf.to_yaml(cfg, resolve=True),
         "failure": str(plan.failure or ""), "satisficing": str(plan.satisficing or ""),
+        "analyses": ",".join(cfg.experiment.analyses),
         "nominal": json.dumps({p: {k: float(v) for k, v in m.items()}
                                for p, m in nominal.items()})})
     if sweep_id is not None:
@@ -341,7 +342,7 @@ def analyse_sweep(combined: xr.Dataset, sweep_dir: Path, plot_format: str = "png
                  "run); these results have dims %s", dict(combined.sizes))
         return
     text = combined.attrs.get("satisficing")
-    if not text:
+    if not text or "robustness" not in str(combined.attrs.get("analyses", "")).split(","):
         return
     metrics = {str(k): unc.OutcomeMetric(str(k), "", "final") for k in combined.data_vars}
     cond = unc.Condition.parse(str(text), metrics, "experiment.satisficing")
