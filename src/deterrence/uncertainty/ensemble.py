@@ -133,36 +133,39 @@ def compute_chunk(model: Any, plan: Plan, sample: np.ndarray) -> dict[str, np.nd
     return out
 
 
-def series_times(model: Any, plan: Plan) -> np.ndarray:
-    """The saved times the thinned series keep (from a one-run probe)."""
-    ds = model.simulate({}, variables=[plan.series[0]], **plan.simulate)
-    return ds["time"].values[::plan.thin]
+_GRID = ("initial_time", "final_time", "time_step", "saveper")
 
 
-def template(model: Any, design: Design, plan: Plan
+def probe(model: Any, plan: Plan) -> xr.Dataset:
+    """One Euler run on the ensemble's time grid: its saved times and the kept
+    variables' attributes (the method does not change the saved times)."""
+    grid = {k: plan.simulate[k] for k in _GRID if plan.simulate.get(k) is not None}
+    return model.simulate({}, method="euler", backend="numpy", **grid, variables=list(
+        dict.fromkeys([m.variable for m in plan.metrics] + list(plan.series))))
+
+
+def template(model: Any, design: Design, plan: Plan, saved: xr.Dataset
              ) -> tuple[dict[str, Layout], dict[str, Any]]:
-    """The ensemble's Dataset, small arrays standing for the big ones (shapes, attrs,
-    coordinates): the layout of the store and of the result."""
+    """The ensemble's variables before their values exist (dims, shapes, attrs) and its
+    coordinates: the layout of the store and of the result."""
     n_pol, n = len(plan.policies), design.n_runs
-    probe = model.simulate({}, variables=list(dict.fromkeys(
-        [m.variable for m in plan.metrics] + list(plan.series))), **plan.simulate)
     data: dict[str, Layout] = {}
     for m in plan.metrics:
-        data[m.name] = Layout(("policy", "run"), (n_pol, n), m.attrs(probe))
+        data[m.name] = Layout(("policy", "run"), (n_pol, n), m.attrs(saved))
     coords: dict[str, Any] = {"policy": np.array([p for p, _ in plan.policies], dtype=object),
                               "run": xr.Variable(("run",), np.arange(n),
                                                  {"long_name": "future (design row)"})}
     if plan.series:
         coords["series_time"] = xr.Variable(("series_time",),
-                                            probe["time"].values[::plan.thin],
-                                            dict(probe["time"].attrs))
+                                            saved["time"].values[::plan.thin],
+                                            dict(saved["time"].attrs))
     for name in plan.series:
         data[f"series_{name}"] = Layout(("policy", "run", "series_time"),
                                         (n_pol, n, len(coords["series_time"])),
-                                        dict(probe[name].attrs))
+                                        dict(saved[name].attrs))
     for i, name in enumerate(design.names):
         coords[name] = xr.Variable(("run",), design.sample[:, i],
-                                   {**dict(probe.get(name, xr.DataArray()).attrs),
+                                   {**dict(saved.get(name, xr.DataArray()).attrs),
                                     "uncertain": 1, "distribution": json.dumps(
                                         design.uncertainties[i].record())})
     return data, coords
@@ -178,14 +181,14 @@ class Layout:
 
 
 def estimate(model: Any, plan: Plan, design: Design, chunk: int,
-             max_memory: float | str | None = None) -> float:
+             max_memory: float | str | None = None, saved: xr.Dataset | None = None
+             ) -> float:
     """Peak bytes: one chunk's simulation (every run's kept series at every saved time,
     the engine's temporaries for all its variables) plus the ensemble's metrics and
-    design held at the end. Raises ResourceError above ``max_memory``."""
+    design held at the end. Raises ResourceError above ``max_memory``. ``saved``: the
+    :func:`probe` if made already."""
     budget = limits.parse_memory(max_memory)
-    probe = model.simulate({}, variables=list(needed_variables(
-        {m.name: m for m in plan.metrics})), **plan.simulate)
-    n_saves = probe.sizes["time"]
+    n_saves = (saved if saved is not None else probe(model, plan)).sizes["time"]
     runs = len(plan.policies) * min(chunk, design.n_runs)
     n_vars, n_stocks = len(model.variables), len(model.stocks)
     kept = len(needed_variables({m.name: m for m in plan.metrics})) + len(plan.series)
@@ -238,8 +241,9 @@ def run_ensemble(model: Any, design: Design, metrics: Mapping[str, OutcomeMetric
         raise ParameterError(f"chunk={chunk!r}: expected a positive number of runs")
     plan = make_plan(model, design, metrics, policies=policies, base=base, series=series,
                      thin=thin, max_memory=max_memory, **simulate)
-    estimate(model, plan, design, chunk, max_memory)
-    data, coords = template(model, design, plan)
+    saved = probe(model, plan)
+    estimate(model, plan, design, chunk, max_memory, saved)
+    data, coords = template(model, design, plan, saved)
     bounds = _bounds(design.n_runs, chunk)
     record = plan.record(design, chunk)
     attrs = {"design": json.dumps(design.record()), "design_fingerprint":
