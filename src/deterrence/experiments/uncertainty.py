@@ -287,7 +287,7 @@ def _sensitivity(metrics: xr.Dataset, design: unc.Design, cfg: Any, folder: Path
                           "skipped_non_finite": ", ".join(skipped)})
     out = [write_results(indices, fresh(folder / "sensitivity.nc"))]
     primary = _primary(cfg, parsed)
-    if primary in kept:
+    if primary in kept and "S1" in indices:  # a tornado of Sobol indices
         one = indices.sel(outcome=primary).isel(policy=0)
         out.append(plot.save_figure(plot.tornado(one), fresh(folder / f"tornado.{fmt}")))
     return out
