@@ -135,7 +135,7 @@ def check(model: Model, cfg: Any) -> None:
     plan = plan_for(model, cfg)
     kwargs = dict(plan.simulate)
     max_memory = kwargs.pop("max_memory", None)
-    made = unc.ensemble.make_plan(model, plan.design, plan.metrics, policies=plan.policies,
+    made = unc.chunks.make_plan(model, plan.design, plan.metrics, policies=plan.policies,
                                   base=plan.base, series=list(cfg.experiment.series),
                                   thin=cfg.experiment.thin, **kwargs)
     unc.estimate(model, made, plan.design, int(cfg.experiment.chunk), max_memory)
@@ -176,10 +176,10 @@ def run_uncertainty(model: Model, cfg: Any, output_dir: Path, sweep_id: str | No
 def _nominal(model: Model, plan: UncertaintyPlan, kwargs: dict[str, Any]
              ) -> dict[str, dict[str, float]]:
     """Each policy's metrics at the model's nominal values of the uncertain constants."""
-    made = unc.ensemble.make_plan(model, plan.design, plan.metrics, policies=plan.policies,
+    made = unc.chunks.make_plan(model, plan.design, plan.metrics, policies=plan.policies,
                                   base=plan.base, **kwargs)
     point = np.array([[model.variables[n].default for n in plan.design.names]])
-    values = unc.ensemble.compute_chunk(model, made, point)
+    values = unc.chunks.compute_chunk(model, made, point)
     return {p: {m: float(values[m][i, 0]) for m in plan.metrics}
             for i, p in enumerate(plan.policies)}
 
