@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 
@@ -156,12 +157,19 @@ def test_a_sweep_compares_policies_on_the_same_futures(tmp_path):
     assert not np.array_equal(sq, re)
 
 
-def test_policies_crossed_in_one_job(tmp_path):
+def test_policies_crossed_in_one_job(tmp_path, model):
     run_dir = tmp_path / "run"
     proc = cli("run", *TINY, "experiment.policies=[status_quo,reassurance]",
                f"hydra.run.dir={run_dir}")
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = xr.load_dataset(run_dir / "results.nc")
     assert results["survival_50y"].dims == ("policy", "run")
-    outcomes = (run_dir / "outcomes.csv").read_text()
-    assert outcomes.count("reassurance,survival_50y") == 1
+    outcomes = pd.read_csv(run_dir / "outcomes.csv").set_index(["policy", "metric"])
+    row = outcomes.loc[("reassurance", "survival_50y")]
+    # the nominal run is the model at its own values under the policy
+    nominal = model.simulate({"Joint Exercise Intensity": 0.8, "Forward Presence": 0.8,
+                              "Declaratory Clarity": 0.8}, method="euler", final_time=10.0)
+    assert row["nominal"] == pytest.approx(float(nominal["deterrence_survival"][-1]),
+                                           rel=1e-12)
+    assert row["mean"] == pytest.approx(float(results["survival_50y"].sel(
+        policy="reassurance").mean()), rel=1e-12)
