@@ -9,31 +9,18 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+from unc_support import REPO, _env, cli
 
 from deterrence import uncertainty as unc
 
-REPO = Path(__file__).resolve().parents[2]
 # a short horizon and no analyses (they are tested with the analysis modules)
 TINY = ("experiment=uncertainty", "experiment.samples=8", "experiment.sampler=lhs",
         "experiment.analyses=[]", "solver.final_time=10", "experiment.chunk=3")
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DETERRENCE_CONF",)}
-    env["MPLBACKEND"] = "Agg"
-    return env
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "deterrence", *args], cwd=REPO,
-                          env=_env(), capture_output=True, text=True, timeout=600,
-                          check=False)
 
 
 MAH = "+uncertainty.parameters.maximum_aggression_hazard"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
-from conftest import POLICIES, SHORT
+from unc_support import POLICIES, SHORT
 
 from deterrence import uncertainty as unc
 from deterrence.analysis.summary import Metric

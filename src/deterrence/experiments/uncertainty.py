@@ -238,6 +238,18 @@ def analyse(metrics: xr.Dataset, design: unc.Design, cfg: Any, folder: Path) -> 
     return written
 
 
+def _figure(draw: Any, path: Path) -> list[Path]:
+    """Draw and save one figure; a figure that cannot be drawn is only logged (the
+    analysis it shows is written already), as for every other job's plots."""
+    from .. import plot
+
+    try:
+        return [plot.save_figure(draw(), fresh(path))]
+    except Exception as exc:
+        log.warning("%s not drawn: %s", path.name, exc)
+        return []
+
+
 def _primary(cfg: Any, parsed: dict[str, unc.OutcomeMetric]) -> str:
     """The metric the figures show: the failure condition's, else the first."""
     e = cfg.experiment
@@ -255,8 +267,7 @@ def _indices(design: unc.Design, y: xr.DataArray) -> xr.Dataset:
         return sensitivity.sobol(problem, y, second_order=design.second_order,
                                  seed=design.seed)
     if design.sampler == "morris":
-        bounds = [[float(b) for b in u.frozen().support()] for u in design.uncertainties]
-        return sensitivity.morris({**problem, "bounds": bounds}, design.sample, y)
+        return sensitivity.morris(problem, design.sample, y)
     scores = discovery.feature_scores(design.frame(), y.values)
     return xr.Dataset({"feature_score": ("parameter", np.asarray(
         scores.reindex(design.names).values, dtype=float), {
@@ -289,7 +300,7 @@ def _sensitivity(metrics: xr.Dataset, design: unc.Design, cfg: Any, folder: Path
     primary = _primary(cfg, parsed)
     if primary in kept and "S1" in indices:  # a tornado of Sobol indices
         one = indices.sel(outcome=primary).isel(policy=0)
-        out.append(plot.save_figure(plot.tornado(one), fresh(folder / f"tornado.{fmt}")))
+        out += _figure(lambda: plot.tornado(one), folder / f"tornado.{fmt}")
     return out
 
 
@@ -306,8 +317,8 @@ def _prim(metrics: xr.Dataset, design: unc.Design, failure: unc.Condition, folde
     result = discovery.prim(design.frame(), y)
     csv = fresh(folder / "prim.csv")
     result.to_csv(csv)
-    return [csv, plot.save_figure(plot.prim_tradeoff(result), fresh(folder / f"prim.{fmt}")),
-            plot.save_figure(plot.prim_box(result), fresh(folder / f"prim_box.{fmt}"))]
+    return [csv, *_figure(lambda: plot.prim_tradeoff(result), folder / f"prim.{fmt}"),
+            *_figure(lambda: plot.prim_box(result), folder / f"prim_box.{fmt}")]
 
 
 def _robustness(metrics: xr.Dataset, satisficing: unc.Condition, folder: Path,
@@ -321,8 +332,8 @@ def _robustness(metrics: xr.Dataset, satisficing: unc.Condition, folder: Path,
                                   larger_is_better=satisficing.larger_is_better)
     csv = fresh(folder / "robustness.csv")
     atomic_write_text(csv, table.to_csv())
-    return [csv, plot.save_figure(plot.robustness_bars(table),
-                                  fresh(folder / f"robustness.{fmt}"))]
+    return [csv, *_figure(lambda: plot.robustness_bars(table),
+                          folder / f"robustness.{fmt}")]
 
 
 def analyse_sweep(combined: xr.Dataset, sweep_dir: Path, plot_format: str = "png") -> None:
