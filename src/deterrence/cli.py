@@ -160,9 +160,12 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 def _cmd_summary(args: argparse.Namespace) -> int:
     from .analysis import summary
     from .results import read_results
+    from .uncertainty import store
 
-    table = summary.summarise(read_results(args.results), args.metric, args.vars, args.by,
-                              baseline=args.baseline)
+    # an uncertainty ensemble's metrics.zarr reads as its results do (one row per policy)
+    ds = store.read(args.results) if store.is_store(args.results) else read_results(
+        args.results)
+    table = summary.summarise(ds, args.metric, args.vars, args.by, baseline=args.baseline)
     table = summary.select_rows(table, args.sel)
     print(summary.format_table(table))
     if args.out:
@@ -187,7 +190,8 @@ def _add_table_commands(sub: argparse._SubParsersAction) -> None:
         "summary", help="a table of outcome metrics per scenario, policy or swept value",
         description="One row per label of the swept dimensions (scenario, policy, levers), "
         "one column per variable with its units; an ensemble's runs are averaged.")
-    table.add_argument("results", metavar="RESULTS.nc", type=Path, help="results file")
+    table.add_argument("results", metavar="RESULTS.nc", type=Path,
+                       help="results file, or an uncertainty ensemble's metrics.zarr")
     table.add_argument("--metric", default="final",
                        help=f"{METRIC_HELP} (default: final)")
     table.add_argument("--vars", nargs="+", metavar="VAR", default=None,

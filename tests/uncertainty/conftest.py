@@ -6,16 +6,11 @@ the ensemble's properties (chunking, resuming, Dask) do not depend on the horizo
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from unc_support import MODEL
 
 import deterrence
 from deterrence import uncertainty as unc
-
-REPO = Path(__file__).resolve().parents[2]
-MODEL = REPO / "sd_models" / "alliance_deterrence.mdl"
-SHORT = {"method": "euler", "final_time": 10.0}
 
 
 @pytest.fixture(scope="session")
@@ -47,5 +42,3 @@ def metrics(model):
         "trust_recovery": "mutual_trust:recovery=2",
     }, model)
 
-
-POLICIES = {"status_quo": {}, "exercises": {"Joint Exercise Intensity": 0.9}}

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
+from unc_support import POLICIES, SHORT
 
-from conftest import POLICIES, SHORT
 from deterrence import uncertainty as unc
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
+from unc_support import POLICIES, SHORT
 
-from conftest import POLICIES, SHORT
 from deterrence import uncertainty as unc
 from deterrence.analysis.summary import Metric
 from deterrence.errors import ParameterError, ResourceError
@@ -150,7 +150,7 @@ def test_memory_is_refused_before_anything_runs(model, design, metrics, tmp_path
     assert "needs about" in str(info.value)
     assert not store.exists()
     big = unc.sample(design.uncertainties, 10**6, "mc", seed=1)
-    plan = unc.ensemble.make_plan(model, big, metrics, **SHORT)
+    plan = unc.chunks.make_plan(model, big, metrics, **SHORT)
     assert unc.estimate(model, plan, big, 10_000) < 4 * 2**30  # a million runs fit 4 GiB
 
 

@@ -20,8 +20,9 @@ What the model is (its levers, key outputs and default outcome) comes from its c
 
 Modules, in the order a run passes through them: ``config`` (schemas, conf/ and models),
 ``preflight`` (checks before any job), ``params`` (config -> parameters, batch grids,
-Sobol samples), ``job`` (one job and its plots), ``folders`` (owning folders, the sweep
-record), ``sweep`` (merging a multirun), ``main`` (the command).
+Sobol samples), ``job`` (one job and its plots), ``uncertainty`` (an uncertainty
+ensemble's job and analyses, ``experiment=uncertainty``), ``folders`` (owning folders,
+the sweep record), ``sweep`` (merging a multirun), ``main`` (the command).
 """
 
 from .config import conf_dir

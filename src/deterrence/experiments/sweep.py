@@ -246,8 +246,11 @@ def _same_layout(datasets: list[xr.Dataset]) -> bool:
         return {k: (v.dims, v.shape) for k, v in ds.variables.items()}
 
     first = datasets[0]
-    return all(layout(ds) == layout(first) and np.array_equal(
-        ds.variables["time"].values, first.variables["time"].values) for ds in datasets[1:])
+    def times(ds: xr.Dataset) -> Any:  # per-run metrics (an uncertainty job) have none
+        return ds.variables["time"].values if "time" in ds.variables else None
+
+    return all(layout(ds) == layout(first) and np.array_equal(times(ds), times(first))
+               for ds in datasets[1:])
 
 
 def _fill_grid(datasets: list[xr.Dataset], cells: list[tuple[Any, ...]], dims: list[str],

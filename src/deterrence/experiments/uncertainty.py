@@ -135,7 +135,7 @@ def check(model: Model, cfg: Any) -> None:
     plan = plan_for(model, cfg)
     kwargs = dict(plan.simulate)
     max_memory = kwargs.pop("max_memory", None)
-    made = unc.ensemble.make_plan(model, plan.design, plan.metrics, policies=plan.policies,
+    made = unc.chunks.make_plan(model, plan.design, plan.metrics, policies=plan.policies,
                                   base=plan.base, series=list(cfg.experiment.series),
                                   thin=cfg.experiment.thin, **kwargs)
     unc.estimate(model, made, plan.design, int(cfg.experiment.chunk), max_memory)
@@ -162,6 +162,7 @@ def run_uncertainty(model: Model, cfg: Any, output_dir: Path, sweep_id: str | No
         "experiment": cfg.experiment.name, "ensemble": "uncertainty",
         "config": OmegaConf.to_yaml(cfg, resolve=True),
         "failure": str(plan.failure or ""), "satisficing": str(plan.satisficing or ""),
+        "analyses": ",".join(cfg.experiment.analyses),
         "nominal": json.dumps({p: {k: float(v) for k, v in m.items()}
                                for p, m in nominal.items()})})
     if sweep_id is not None:
@@ -175,10 +176,10 @@ def run_uncertainty(model: Model, cfg: Any, output_dir: Path, sweep_id: str | No
 def _nominal(model: Model, plan: UncertaintyPlan, kwargs: dict[str, Any]
              ) -> dict[str, dict[str, float]]:
     """Each policy's metrics at the model's nominal values of the uncertain constants."""
-    made = unc.ensemble.make_plan(model, plan.design, plan.metrics, policies=plan.policies,
+    made = unc.chunks.make_plan(model, plan.design, plan.metrics, policies=plan.policies,
                                   base=plan.base, **kwargs)
     point = np.array([[model.variables[n].default for n in plan.design.names]])
-    values = unc.ensemble.compute_chunk(model, made, point)
+    values = unc.chunks.compute_chunk(model, made, point)
     return {p: {m: float(values[m][i, 0]) for m in plan.metrics}
             for i, p in enumerate(plan.policies)}
 
@@ -237,6 +238,18 @@ def analyse(metrics: xr.Dataset, design: unc.Design, cfg: Any, folder: Path) -> 
     return written
 
 
+def _figure(draw: Any, path: Path) -> list[Path]:
+    """Draw and save one figure; a figure that cannot be drawn is only logged (the
+    analysis it shows is written already), as for every other job's plots."""
+    from .. import plot
+
+    try:
+        return [plot.save_figure(draw(), fresh(path))]
+    except Exception as exc:
+        log.warning("%s not drawn: %s", path.name, exc)
+        return []
+
+
 def _primary(cfg: Any, parsed: dict[str, unc.OutcomeMetric]) -> str:
     """The metric the figures show: the failure condition's, else the first."""
     e = cfg.experiment
@@ -254,8 +267,7 @@ def _indices(design: unc.Design, y: xr.DataArray) -> xr.Dataset:
         return sensitivity.sobol(problem, y, second_order=design.second_order,
                                  seed=design.seed)
     if design.sampler == "morris":
-        bounds = [[float(b) for b in u.frozen().support()] for u in design.uncertainties]
-        return sensitivity.morris({**problem, "bounds": bounds}, design.sample, y)
+        return sensitivity.morris(problem, design.sample, y)
     scores = discovery.feature_scores(design.frame(), y.values)
     return xr.Dataset({"feature_score": ("parameter", np.asarray(
         scores.reindex(design.names).values, dtype=float), {
@@ -286,9 +298,9 @@ def _sensitivity(metrics: xr.Dataset, design: unc.Design, cfg: Any, folder: Path
                           "skipped_non_finite": ", ".join(skipped)})
     out = [write_results(indices, fresh(folder / "sensitivity.nc"))]
     primary = _primary(cfg, parsed)
-    if primary in kept:
+    if primary in kept and "S1" in indices:  # a tornado of Sobol indices
         one = indices.sel(outcome=primary).isel(policy=0)
-        out.append(plot.save_figure(plot.tornado(one), fresh(folder / f"tornado.{fmt}")))
+        out += _figure(lambda: plot.tornado(one), folder / f"tornado.{fmt}")
     return out
 
 
@@ -305,8 +317,8 @@ def _prim(metrics: xr.Dataset, design: unc.Design, failure: unc.Condition, folde
     result = discovery.prim(design.frame(), y)
     csv = fresh(folder / "prim.csv")
     result.to_csv(csv)
-    return [csv, plot.save_figure(plot.prim_tradeoff(result), fresh(folder / f"prim.{fmt}")),
-            plot.save_figure(plot.prim_box(result), fresh(folder / f"prim_box.{fmt}"))]
+    return [csv, *_figure(lambda: plot.prim_tradeoff(result), folder / f"prim.{fmt}"),
+            *_figure(lambda: plot.prim_box(result), folder / f"prim_box.{fmt}")]
 
 
 def _robustness(metrics: xr.Dataset, satisficing: unc.Condition, folder: Path,
@@ -320,8 +332,8 @@ def _robustness(metrics: xr.Dataset, satisficing: unc.Condition, folder: Path,
                                   larger_is_better=satisficing.larger_is_better)
     csv = fresh(folder / "robustness.csv")
     atomic_write_text(csv, table.to_csv())
-    return [csv, plot.save_figure(plot.robustness_bars(table),
-                                  fresh(folder / f"robustness.{fmt}"))]
+    return [csv, *_figure(lambda: plot.robustness_bars(table),
+                          folder / f"robustness.{fmt}")]
 
 
 def analyse_sweep(combined: xr.Dataset, sweep_dir: Path, plot_format: str = "png") -> None:
@@ -341,7 +353,7 @@ def analyse_sweep(combined: xr.Dataset, sweep_dir: Path, plot_format: str = "png
                  "run); these results have dims %s", dict(combined.sizes))
         return
     text = combined.attrs.get("satisficing")
-    if not text:
+    if not text or "robustness" not in str(combined.attrs.get("analyses", "")).split(","):
         return
     metrics = {str(k): unc.OutcomeMetric(str(k), "", "final") for k in combined.data_vars}
     cond = unc.Condition.parse(str(text), metrics, "experiment.satisficing")

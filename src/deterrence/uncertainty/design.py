@@ -195,10 +195,12 @@ class Design:
         return int(self.sample.shape[0])
 
     def problem(self) -> dict[str, Any]:
-        """SALib's problem over the unit cube (the sample is its image through the
-        distributions, so the indices are those of the declared distributions)."""
+        """SALib's problem: the names and each distribution's support as bounds. (The
+        samplers draw the unit cube and map it through the distributions, so Sobol
+        indices from a Saltelli design are those of the declared distributions.)"""
         return {"num_vars": len(self.names), "names": self.names,
-                "bounds": [[0.0, 1.0]] * len(self.names)}
+                "bounds": [[float(b) for b in u.frozen().support()]
+                           for u in self.uncertainties]}
 
     def record(self) -> dict[str, Any]:
         return {"sampler": self.sampler, "n": self.n, "seed": self.seed,

@@ -38,7 +38,7 @@ def run_task(plan: Any, sample: np.ndarray, k: int, start: int, stop: int,
              store: str) -> int:
     """One chunk on a worker: compute, write to ``store``, mark done; returns ``k``."""
     from . import store as zstore
-    from .ensemble import compute_chunk, part_dataset
+    from .chunks import compute_chunk, part_dataset
 
     model = _model(plan.model_path, plan.model_sha256)
     part = compute_chunk(model, plan, sample)

@@ -21,7 +21,7 @@ import logging
 import math
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,138 +31,48 @@ import xarray as xr
 from .. import limits
 from ..errors import ParameterError, ResourceError
 from . import store as zstore
-from .design import Design, DesignError
+from .chunks import NOMINAL, Plan, compute_chunk, make_plan, part_dataset
+from .design import Design
 from .metrics import OutcomeMetric, needed_variables
+
+__all__ = ["NOMINAL", "Plan", "compute_chunk", "estimate", "make_plan", "probe",
+           "run_ensemble", "template"]
 
 log = logging.getLogger("deterrence.uncertainty")
 
-#: The policy label of an ensemble run without named policies.
-NOMINAL = "nominal"
+_GRID = ("initial_time", "final_time", "time_step", "saveper")
 
 
-@dataclass(frozen=True)
-class Plan:
-    """What one chunk needs to be computed anywhere (small and picklable; the sample is
-    sliced per chunk): the model file, the constants every run shares (``base``), each
-    policy's constants, the metrics, the solver's keyword arguments, the series kept."""
-
-    model_path: str
-    model_sha256: str
-    names: tuple[str, ...]  # the sampled constants, the design's columns
-    metrics: tuple[OutcomeMetric, ...]
-    policies: tuple[tuple[str, tuple[tuple[str, float], ...]], ...]
-    base: tuple[tuple[str, float], ...] = ()
-    simulate: Mapping[str, Any] = field(default_factory=dict)
-    series: tuple[str, ...] = ()
-    thin: int = 1
-
-    def record(self, design: Design, chunk: int) -> dict[str, Any]:
-        """What decides the numbers, as the store records it (JSON, order-free)."""
-        solver = {k: (v.record() if hasattr(v, "record") else v)
-                  for k, v in sorted(self.simulate.items()) if k != "max_memory"}
-        return {"design": design.fingerprint(), "model_sha256": self.model_sha256,
-                "metrics": {m.name: m.spec for m in self.metrics},
-                "policies": {p: dict(v) for p, v in self.policies},
-                "base": dict(self.base), "solver": json.loads(json.dumps(solver,
-                                                                           default=str)),
-                "series": list(self.series), "thin": self.thin, "chunk": int(chunk),
-                "runs": design.n_runs}
+def probe(model: Any, plan: Plan) -> xr.Dataset:
+    """One Euler run on the ensemble's time grid: its saved times and the kept
+    variables' attributes (the method does not change the saved times)."""
+    grid = {k: plan.simulate[k] for k in _GRID if plan.simulate.get(k) is not None}
+    return model.simulate({}, method="euler", backend="numpy", **grid, variables=list(
+        dict.fromkeys([m.variable for m in plan.metrics] + list(plan.series))))
 
 
-def make_plan(model: Any, design: Design, metrics: Mapping[str, OutcomeMetric], *,
-              policies: Mapping[str, Mapping[str, float]] | None = None,
-              base: Mapping[str, float] | None = None, series: Sequence[str] = (),
-              thin: int = 1, **simulate: Any) -> Plan:
-    """The plan, every name resolved against ``model`` and every clash refused."""
-    base = {model.variable(k).py_name: float(v) for k, v in (base or {}).items()}
-    policies = dict(policies or {NOMINAL: {}})
-    if not policies:
-        raise ParameterError("no policy to run: give at least one")
-    resolved = {str(p): {model.variable(k).py_name: float(v) for k, v in ps.items()}
-                for p, ps in policies.items()}
-    sampled = set(design.names)
-    for where, values in [("the fixed settings", base), *(
-            (f"policy {p!r}", v) for p, v in resolved.items())]:
-        clash = sorted(sampled & set(values))
-        if clash:
-            raise DesignError(f"{', '.join(clash)}: set by {where} and sampled as "
-                              "uncertain; choose one", hint="drop it from the "
-                              "uncertainties, or do not set it")
-    every = {**base, **{k: v for ps in resolved.values() for k, v in ps.items()}}
-    model.check_ranges(every)
-    model.check_ranges({n: design.sample[:, i] for i, n in enumerate(design.names)})
-    if isinstance(thin, bool) or not isinstance(thin, int) or thin < 1:
-        raise ParameterError(f"thin={thin!r}: keep every thin-th saved time, thin >= 1")
-    kept = tuple(model.variable(v).py_name for v in series)
-    return Plan(str(model.path), model.sha256, tuple(design.names), tuple(metrics.values()),
-                tuple((p, tuple(sorted(v.items()))) for p, v in resolved.items()),
-                tuple(sorted(base.items())), dict(simulate), kept, int(thin))
-
-
-def chunk_params(model: Any, plan: Plan, sample: np.ndarray) -> dict[str, Any]:
-    """The parameter arrays of one chunk: policies x futures, policy-major."""
-    n_pol, n = len(plan.policies), sample.shape[0]
-    params: dict[str, Any] = dict(plan.base)
-    for i, name in enumerate(plan.names):
-        params[name] = np.tile(sample[:, i], n_pol)
-    set_by_policy = sorted({k for _, values in plan.policies for k, _ in values})
-    for name in set_by_policy:
-        default = params.get(name, model.variables[name].default)
-        params[name] = np.repeat([dict(v).get(name, default) for _, v in plan.policies], n)
-    return params
-
-
-def compute_chunk(model: Any, plan: Plan, sample: np.ndarray) -> dict[str, np.ndarray]:
-    """Metrics (and thinned series) of one chunk: arrays (policy, run[, series_time])."""
-    n_pol, n = len(plan.policies), sample.shape[0]
-    keep = list(dict.fromkeys([*needed_variables({m.name: m for m in plan.metrics}),
-                               *plan.series]))
-    params = chunk_params(model, plan, sample)
-    if not any(np.ndim(v) for v in params.values()):  # one run: still an ensemble of 1
-        first = plan.names[0] if plan.names else next(iter(params))
-        params[first] = np.atleast_1d(params[first])
-    ds = model.simulate(params, variables=keep, **plan.simulate)
-    if "run" not in ds.dims:
-        ds = ds.expand_dims(run=[0]).transpose("time", "run", ...)
-    out = {m.name: m.of(ds).reshape(n_pol, n) for m in plan.metrics}
-    for name in plan.series:
-        da = ds[name].transpose("time", "run") if "time" in ds[name].dims else \
-            ds[name].expand_dims(time=ds["time"].values)
-        values = da.values[::plan.thin]  # (series_time, policy*run)
-        out[f"series_{name}"] = values.T.reshape(n_pol, n, -1)
-    return out
-
-
-def series_times(model: Any, plan: Plan) -> np.ndarray:
-    """The saved times the thinned series keep (from a one-run probe)."""
-    ds = model.simulate({}, variables=[plan.series[0]], **plan.simulate)
-    return ds["time"].values[::plan.thin]
-
-
-def template(model: Any, design: Design, plan: Plan
+def template(model: Any, design: Design, plan: Plan, saved: xr.Dataset
              ) -> tuple[dict[str, Layout], dict[str, Any]]:
-    """The ensemble's Dataset, small arrays standing for the big ones (shapes, attrs,
-    coordinates): the layout of the store and of the result."""
+    """The ensemble's variables before their values exist (dims, shapes, attrs) and its
+    coordinates: the layout of the store and of the result."""
     n_pol, n = len(plan.policies), design.n_runs
-    probe = model.simulate({}, variables=list(dict.fromkeys(
-        [m.variable for m in plan.metrics] + list(plan.series))), **plan.simulate)
     data: dict[str, Layout] = {}
     for m in plan.metrics:
-        data[m.name] = Layout(("policy", "run"), (n_pol, n), m.attrs(probe))
+        data[m.name] = Layout(("policy", "run"), (n_pol, n), m.attrs(saved))
     coords: dict[str, Any] = {"policy": np.array([p for p, _ in plan.policies], dtype=object),
                               "run": xr.Variable(("run",), np.arange(n),
                                                  {"long_name": "future (design row)"})}
     if plan.series:
         coords["series_time"] = xr.Variable(("series_time",),
-                                            probe["time"].values[::plan.thin],
-                                            dict(probe["time"].attrs))
+                                            saved["time"].values[::plan.thin],
+                                            dict(saved["time"].attrs))
     for name in plan.series:
         data[f"series_{name}"] = Layout(("policy", "run", "series_time"),
                                         (n_pol, n, len(coords["series_time"])),
-                                        dict(probe[name].attrs))
+                                        dict(saved[name].attrs))
     for i, name in enumerate(design.names):
         coords[name] = xr.Variable(("run",), design.sample[:, i],
-                                   {**dict(probe.get(name, xr.DataArray()).attrs),
+                                   {**dict(saved.get(name, xr.DataArray()).attrs),
                                     "uncertain": 1, "distribution": json.dumps(
                                         design.uncertainties[i].record())})
     return data, coords
@@ -178,14 +88,14 @@ class Layout:
 
 
 def estimate(model: Any, plan: Plan, design: Design, chunk: int,
-             max_memory: float | str | None = None) -> float:
+             max_memory: float | str | None = None, saved: xr.Dataset | None = None
+             ) -> float:
     """Peak bytes: one chunk's simulation (every run's kept series at every saved time,
     the engine's temporaries for all its variables) plus the ensemble's metrics and
-    design held at the end. Raises ResourceError above ``max_memory``."""
+    design held at the end. Raises ResourceError above ``max_memory``. ``saved``: the
+    :func:`probe` if made already."""
     budget = limits.parse_memory(max_memory)
-    probe = model.simulate({}, variables=list(needed_variables(
-        {m.name: m for m in plan.metrics})), **plan.simulate)
-    n_saves = probe.sizes["time"]
+    n_saves = (saved if saved is not None else probe(model, plan)).sizes["time"]
     runs = len(plan.policies) * min(chunk, design.n_runs)
     n_vars, n_stocks = len(model.variables), len(model.stocks)
     kept = len(needed_variables({m.name: m for m in plan.metrics})) + len(plan.series)
@@ -238,8 +148,9 @@ def run_ensemble(model: Any, design: Design, metrics: Mapping[str, OutcomeMetric
         raise ParameterError(f"chunk={chunk!r}: expected a positive number of runs")
     plan = make_plan(model, design, metrics, policies=policies, base=base, series=series,
                      thin=thin, max_memory=max_memory, **simulate)
-    estimate(model, plan, design, chunk, max_memory)
-    data, coords = template(model, design, plan)
+    saved = probe(model, plan)
+    estimate(model, plan, design, chunk, max_memory, saved)
+    data, coords = template(model, design, plan, saved)
     bounds = _bounds(design.n_runs, chunk)
     record = plan.record(design, chunk)
     attrs = {"design": json.dumps(design.record()), "design_fingerprint":
@@ -282,12 +193,6 @@ def run_ensemble(model: Any, design: Design, metrics: Mapping[str, OutcomeMetric
     result = zstore.read(path)
     result.attrs.update(attrs)
     return result
-
-
-def part_dataset(part: dict[str, np.ndarray]) -> xr.Dataset:
-    """One chunk's arrays as the store's region: (policy, run[, series_time])."""
-    dims = ("policy", "run", "series_time")
-    return xr.Dataset({k: xr.Variable(dims[:v.ndim], v) for k, v in part.items()})
 
 
 def _in_memory(model: Any, plan: Plan, design: Design, data: dict[str, Layout],
