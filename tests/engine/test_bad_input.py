@@ -266,7 +266,7 @@ def test_bad_control_values_are_refused(growth, controls, match):
     ("RANDOM UNIFORM(0, 1, 1)", "RANDOM UNIFORM"),
     ("SAMPLE IF TRUE(Time > 1, 3, 0)", "SAMPLE IF TRUE"),
     ("GET XLS DATA('inputs.xlsx', 'Sheet1', 'A', 'B1')", "GET DATA"),
-    ("VMAX(3)", "VMAX"),
+    ("INVERT MATRIX(3, 1)", "INVERT MATRIX"),
 ])
 def test_unsupported_function_names_construct_variable_and_file(make_model, equation,
                                                                  construct):
@@ -289,13 +289,15 @@ def test_non_negative_xmile_stock_is_unsupported(tmp_path):
     assert "tank.xmile" in str(info.value)
 
 
-SUBSCRIPTED = "{UTF-8}\nregion: (r1-r3)\n~~|\npopulation[region] = 1, 2, 3\n~~|\n"
+# subscripts are computed (tests/engine/test_subscripts.py), subscripted lookups not yet
+SUBSCRIPTED = ("{UTF-8}\nregion: (r1-r3)\n~~|\npopulation[region](\n[(0,0)-(1,1)],(0,0),(1,1))"
+               "\n~~|\n")
 MACRO = ("{UTF-8}\n:MACRO: DOUBLE(input)\nDOUBLE = 2 * input * outside\n~~|\n"
          ":END OF MACRO:\noutside = 1\n~~|\ndoubled = DOUBLE(3)\n~~|\n")
 
 
 @pytest.mark.parametrize(("head", "construct"), [
-    (SUBSCRIPTED, "subscript ranges (region)"),
+    (SUBSCRIPTED, "subscripted lookups"),
     (MACRO, "the macro 'DOUBLE' (called by 'doubled') refers to 'outside'")],
                          ids=["subscripts", "macro"])
 def test_subscripts_and_macros_are_unsupported(make_model, head, construct):

@@ -109,11 +109,10 @@ for _key, _name in [
 _add(Function("game", "GAME", Family.OTHER, lowering=Lowering.STATEFUL))
 
 # -- known, not yet computed: refused with a reason, never a wrong number -------------
-_ARRAYS = "array functions need subscripts (next engine release)"
+_ARRAYS = "not computed yet (subscripts are; this array function is not)"
 for _key, _name in [
-    ("sum", "SUM"), ("prod", "PROD"), ("vmin", "VMIN"), ("vmax", "VMAX"),
     ("vmin_xmile", "MIN (XMILE array)"), ("vmax_xmile", "MAX (XMILE array)"),
-    ("elmcount", "ELMCOUNT"), ("vector_select", "VECTOR SELECT"),
+    ("vector_select", "VECTOR SELECT"),
     ("vector_sort_order", "VECTOR SORT ORDER"), ("vector_reorder", "VECTOR REORDER"),
     ("vector_rank", "VECTOR RANK"), ("invert_matrix", "INVERT MATRIX"),
 ]:
@@ -124,3 +123,9 @@ for _key, _name in [
     ("get_time_value", "GET TIME VALUE"),
 ]:
     _add(Function(_key, _name, Family.OTHER, lowering=Lowering.UNSUPPORTED))
+
+# -- array functions over subscript ranges (compile/lower.py ``_array_reduce``; their
+# implementations, NumPy's reductions over one trailing axis, are compile/arrayops.py's)
+for _key, _name in [("sum", "SUM"), ("prod", "PROD"), ("vmin", "VMIN"), ("vmax", "VMAX")]:
+    _add(Function(_key, _name, Family.ARRAY, 1, lowering=Lowering.SPECIAL))
+_add(Function("elmcount", "ELMCOUNT", Family.ARRAY, 1, lowering=Lowering.SPECIAL))

@@ -1,0 +1,91 @@
+"""The array operations generated code calls for subscripted values (globals ``_a_*``).
+
+A value's array is ``(*lead, *axes)``: ``lead`` is whatever the caller gives (nothing for
+a constant, the runs, or times and runs), the subscript axes come last, so NumPy's
+broadcasting from the right lines the axes up once they are in the same order. Every
+argument describing axes (positions, shapes, index arrays) is fixed at compile time;
+none of these functions loops over runs or elements.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+ALL = slice(None)
+
+
+def align(x: Any, perm: tuple[int, ...], index: tuple[Any, ...]) -> np.ndarray:
+    """The trailing ``len(perm)`` axes of ``x`` put in order ``perm``, then size-1 axes
+    inserted where ``index`` has None (``index`` is ALL for each kept axis)."""
+    x = np.asarray(x)
+    k = len(perm)
+    if perm != tuple(range(k)):
+        lead = x.ndim - k
+        x = x.transpose(tuple(range(lead)) + tuple(lead + p for p in perm))
+    return x[(Ellipsis, *index)]
+
+
+def alignment(source: tuple[str, ...], target: tuple[str, ...]
+              ) -> tuple[tuple[int, ...], tuple[Any, ...]]:
+    """``align``'s arguments taking axes ``source`` to ``target`` (a superset; names
+    not in ``source``, such as "" for an element of a left-hand side, become size 1)."""
+    perm = tuple(source.index(a) for a in target if a in source)
+    return perm, tuple(ALL if a in source else None for a in target)
+
+
+def full(x: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """``x`` broadcast to its axes' whole ``shape`` (a view), keeping its lead."""
+    x = np.asarray(x)
+    return np.broadcast_to(x, x.shape[:x.ndim - len(shape)] + shape)
+
+
+def take(x: Any, axis: int, index: int | tuple[int, ...]) -> np.ndarray:
+    """Elements ``index`` along trailing axis ``axis`` (negative)."""
+    return np.take(np.asarray(x), index, axis=axis)
+
+
+def load(y: np.ndarray, start: int, stop: int, shape: tuple[int, ...]) -> np.ndarray:
+    """A subscripted stock from its rows ``start:stop`` of the state ``y`` (rows, *lead)."""
+    v = y[start:stop]
+    v = v.reshape(shape + v.shape[1:])
+    k = len(shape)
+    return np.moveaxis(v, tuple(range(k)), tuple(range(-k, 0)))
+
+
+def rows(x: Any, shape: tuple[int, ...], lead: tuple[int, ...]) -> np.ndarray:
+    """A subscripted value as state rows (elements, *lead): the inverse of ``load``."""
+    k = len(shape)
+    v = np.broadcast_to(np.asarray(x), lead + shape)
+    return np.moveaxis(v, tuple(range(-k, 0)), tuple(range(k))).reshape(
+        (int(np.prod(shape)), *lead))
+
+
+def split(x: Any, shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
+    """A subscripted initial value as one array per state row (each of its lead shape)."""
+    x = np.asarray(x)
+    lead = x.shape[:max(0, x.ndim - len(shape))]
+    return tuple(rows(x, shape, lead))
+
+
+def assemble(shape: tuple[int, ...], *parts: tuple[Any, Any]) -> np.ndarray:
+    """An array of ``shape`` (NaN where undefined) written part by part: each part is a
+    value (aligned to its grid) and its target ``(ix, mask)`` (see ``subscripts.Grid``).
+    The loop is over the equations of one variable, fixed at compile time."""
+    values = [np.asarray(v) for v, _ in parts]
+    k = len(shape)
+    lead = np.broadcast_shapes(*(v.shape[:max(0, v.ndim - k)] for v in values))
+    out = np.full(lead + shape, np.nan)
+    for v, (ix, mask) in zip(values, (t for _, t in parts), strict=True):
+        where = (Ellipsis, *ix)
+        out[where] = v if mask is None else np.where(mask, v, out[where])
+    return out
+
+
+#: SUM, PROD, VMIN, VMAX: (values, axis) -> the reduction over that trailing axis
+REDUCTIONS = {"sum": np.sum, "prod": np.prod, "vmin": np.min, "vmax": np.max}
+
+NAMESPACE = {"_a_align": align, "_a_full": full, "_a_take": take, "_a_load": load,
+             "_a_rows": rows, "_a_split": split, "_a_assemble": assemble, "_a_all": ALL,
+             **{f"_a_{key}": fn for key, fn in REDUCTIONS.items()}}

@@ -1,0 +1,219 @@
+"""Subscripts (Vensim arrays) in the compiled engine: ranges as named axes of the arrays
+and of the Dataset, definitions element by element, subranges, :EXCEPT:, mappings,
+copies, numeric ranges, transposition, up-dimensioning and the array functions.
+
+Each model is written here; expected values are computed by hand (Euler steps), or by
+PySD's own run of the same file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import mdl_text
+
+import deterrence
+from deterrence.results import to_table
+
+RANGES = """
+Region: north, south, east
+\t~\t~\t|
+Sub: north, south
+\t~\t~\t|
+Age: young, old
+\t~\t~\t|
+"""
+
+
+def write(tmp_path: Path, equations, ranges: str = RANGES, **controls) -> Path:
+    path = tmp_path / "arrays.mdl"
+    text = mdl_text(equations, **controls)
+    path.write_text(text.replace("{UTF-8}\n", "{UTF-8}\n" + ranges, 1), encoding="utf-8")
+    return path
+
+
+def run(tmp_path: Path, equations, ranges: str = RANGES, **kw):
+    controls = {k: kw.pop(k) for k in ("final", "step") if k in kw}
+    return deterrence.load(write(tmp_path, equations, ranges, **controls)).simulate(
+        method=kw.pop("method", "euler"), **kw)
+
+
+def test_a_subscripted_stock_grows_element_by_element_on_a_named_dimension(tmp_path):
+    ds = run(tmp_path, [
+        ("Population[Region]", "INTEG(growth[Region], initial population[Region])"),
+        ("initial population[Region]", "10, 20, 30"),
+        ("growth[Region]", "rate * Population[Region]"),
+        ("rate", "0.1"),
+    ], final=2, step=1)
+    assert ds["population"].dims == ("time", "Region")
+    assert list(ds["Region"].values) == ["north", "south", "east"]
+    expected = np.array([10, 20, 30.0]) * 1.1 ** np.arange(3)[:, None]
+    np.testing.assert_allclose(ds["population"].values, expected)
+    assert ds["initial_population"].dims == ("Region",)
+
+
+def test_element_by_element_and_except_definitions_assemble_one_array(tmp_path):
+    ds = run(tmp_path, [
+        ("x[north]", "1"), ("x[south]", "Time"), ("x[east]", "3"),
+        ("y[Region] :EXCEPT: [south]", "5 * x[Region]"), ("y[south]", "-1"),
+    ], final=2, step=1)
+    np.testing.assert_allclose(ds["x"].values, [[1, 0, 3], [1, 1, 3], [1, 2, 3]])
+    np.testing.assert_allclose(ds["y"].sel(Region="north").values, 5.0)
+    np.testing.assert_allclose(ds["y"].sel(Region="south").values, -1.0)
+    np.testing.assert_allclose(ds["y"].sel(Region="east").values, 15.0)
+
+
+def test_a_constant_defined_by_elements_is_folded_into_one_array(tmp_path):
+    ds = run(tmp_path, [("k[north]", "1"), ("k[south]", "2"), ("k[east]", "4"),
+                        ("total", "SUM(k[Region!])")])
+    assert ds["k"].dims == ("Region",)
+    assert float(ds["total"]) == 7.0
+
+
+def test_subranges_take_their_elements_and_write_their_slice(tmp_path):
+    ds = run(tmp_path, [
+        ("v[Region]", "1, 2, 3"),
+        ("w[Sub]", "v[Sub] * 10"),
+        ("z[Sub]", "100"), ("z[east]", "v[east]"),
+    ])
+    assert ds["w"].dims == ("Sub",)
+    np.testing.assert_allclose(ds["w"].values, [10, 20])
+    assert ds["z"].dims == ("Region",)
+    np.testing.assert_allclose(ds["z"].values, [100, 100, 3])
+
+
+def test_up_dimensioning_and_transposition_broadcast_by_axis_name(tmp_path):
+    ds = run(tmp_path, [
+        ("a[Region]", "1, 2, 3"), ("b[Age]", "10, 20"),
+        ("m[Region, Age]", "a[Region] + b[Age] * Time"),
+        ("t[Age, Region]", "m[Region, Age]"),
+        ("row[Region]", "SUM(m[Region, Age!])"),
+        ("col[Age]", "VMAX(m[Region!, Age])"),
+    ], final=1, step=1)
+    m = ds["m"].values  # (time, Region, Age)
+    np.testing.assert_allclose(m[1], np.array([1, 2, 3.0])[:, None] + [10, 20])
+    assert ds["t"].dims == ("time", "Age", "Region")
+    np.testing.assert_allclose(ds["t"].values, np.swapaxes(m, 1, 2))
+    np.testing.assert_allclose(ds["row"].values, m.sum(axis=2))
+    np.testing.assert_allclose(ds["col"].values, m.max(axis=1))
+
+
+def test_the_array_functions_reduce_over_the_marked_range(tmp_path):
+    ds = run(tmp_path, [
+        ("v[Region]", "2, 3, 4"),
+        ("s", "SUM(v[Region!])"), ("p", "PROD(v[Region!])"),
+        ("lo", "VMIN(v[Region!])"), ("hi", "VMAX(v[Region!] * Time)"),
+        ("n", "ELMCOUNT(Region)"), ("position[Region]", "Region"),
+    ], final=2, step=1)
+    assert (float(ds["s"]), float(ds["p"]), float(ds["lo"]), float(ds["n"])) == (
+        9.0, 24.0, 2.0, 3.0)
+    np.testing.assert_allclose(ds["hi"].values, [0, 4, 8])
+    np.testing.assert_allclose(ds["position"].values, [1, 2, 3])
+
+
+def test_mappings_copies_and_numeric_ranges(tmp_path):
+    ranges = """
+A: (a1-a3)
+\t~\t~\t|
+B: b1, b2, b3 -> A
+\t~\t~\t|
+C <-> A
+\t~\t~\t|
+"""
+    ds = run(tmp_path, [
+        ("x[A]", "1, 2, 3"), ("y[B]", "x[A] * 2"), ("z[C]", "x[a2]"),
+        ("cross[A, C]", "x[A] * 10 + z[C]"),
+    ], ranges=ranges)
+    assert list(ds["A"].values) == ["a1", "a2", "a3"]
+    np.testing.assert_allclose(ds["y"].values, [2, 4, 6])
+    assert list(ds["C"].values) == ["a1", "a2", "a3"]
+    np.testing.assert_allclose(ds["cross"].values, np.broadcast_to(
+        np.array([10, 20, 30.0])[:, None] + 2, (3, 3)))
+
+
+def test_subscripted_models_run_with_rk4_adaptive_methods_and_ensembles(tmp_path):
+    equations = [("s[Region]", "INTEG(-k[Region] * s[Region], 1)"), ("k[Region]", "1, 2, 3"),
+                 ("scale", "1"), ("out[Region]", "s[Region] * scale")]
+    for method in ("rk4", "RK45"):
+        ds = run(tmp_path, equations, final=1, step=0.01, method=method, rtol=1e-8,
+                 atol=1e-10)
+        np.testing.assert_allclose(ds["s"].values[-1], np.exp(-np.array([1, 2, 3.0])),
+                                   rtol=1e-5)
+    ds = run(tmp_path, equations, final=1, step=0.5, params={"scale": [1.0, 2.0]})
+    assert ds["out"].dims == ("time", "run", "Region")
+    np.testing.assert_allclose(ds["out"].values[:, 1], 2 * ds["out"].values[:, 0])
+
+
+def test_the_csv_table_names_columns_as_vensim_does(tmp_path):
+    ds = run(tmp_path, [("m[Region, Age]", "1, 2; 3, 4; 5, 6")], final=1, step=1)
+    table = to_table(ds)
+    assert "m[south,old]" in table.columns
+    assert table["m[south,old]"].iloc[0] == 4.0
+
+
+def test_a_subscripted_model_matches_pysd(tmp_path):
+    pysd = pytest.importorskip("pysd")
+    path = write(tmp_path, [
+        ("stock[Region, Age]", "INTEG(inflow[Region, Age] - outflow[Region, Age], 5)"),
+        ("inflow[Region, Age]", "share[Age] * base[Region] * (1 + SIN(Time))"),
+        ("outflow[Region, Age]", "stock[Region, Age] / delay[Age]"),
+        ("share[Age]", "0.3, 0.7"), ("base[Region]", "1, 2, 3"), ("delay[young]", "2"),
+        ("delay[old]", "5"), ("total[Region]", "SUM(stock[Region, Age!])"),
+    ], final=5, step=0.25)
+    ours = deterrence.load(path).simulate(method="euler")
+    theirs = pysd.read_vensim(str(path)).run(return_columns=["total"])
+    for region in ("north", "south", "east"):
+        np.testing.assert_allclose(ours["total"].sel(Region=region).values,
+                                   theirs[f"total[{region}]"].values, rtol=1e-9)
+
+
+# -- refused or wrong input: errors naming the variable and the line -------------------
+
+
+def test_an_element_defined_twice_is_an_error_naming_it(tmp_path):
+    with pytest.raises(deterrence.ModelError, match=r"x\[south\] is defined more than once"
+                       ) as info:
+        deterrence.load(write(tmp_path, [("x[Region]", "1"), ("x[south]", "2")]))
+    assert info.value.line is not None
+
+
+def test_a_range_missing_from_the_left_hand_side_is_an_error(tmp_path):
+    with pytest.raises(deterrence.ModelError, match="'Age', which its left-hand side"):
+        deterrence.load(write(tmp_path, [("b[Age]", "1, 2"), ("y[Region]", "b[Age]")]))
+    with pytest.raises(deterrence.ModelError, match="is not subscripted, but its equation"):
+        deterrence.load(write(tmp_path, [("b[Age]", "1, 2"), ("y", "b[Age]")]))
+
+
+def test_a_wrong_element_or_range_in_a_reference_is_an_error(tmp_path):
+    with pytest.raises(deterrence.ModelError, match="'young' is not an element of 'Region'"):
+        deterrence.load(write(tmp_path, [("v[Region]", "1, 2, 3"), ("y", "v[young]")]))
+
+
+def test_a_mapping_of_the_wrong_length_is_an_error(tmp_path):
+    ranges = "A: a1, a2\n\t~\t~\t|\nB: b1, b2, b3 -> A\n\t~\t~\t|\n"
+    with pytest.raises(deterrence.ModelError, match="mapped to"):
+        deterrence.load(write(tmp_path, [("x[A]", "1, 2")], ranges=ranges))
+
+
+def test_subscripted_lookups_are_refused_by_name(tmp_path):
+    with pytest.raises(deterrence.UnsupportedError, match="subscripted lookups") as info:
+        deterrence.load(write(tmp_path, [("y", "1")], ranges=RANGES + (
+            "tab[Region](\n\t[(0,0)-(1,1)],(0,0),(1,1))\n\t~\t~\t|\n")))
+    assert info.value.variable == "tab"
+
+
+def test_the_native_backend_refuses_subscripts_and_auto_runs_them_on_numpy(tmp_path):
+    pytest.importorskip("numba")
+    model = deterrence.load(write(tmp_path, [("s[Region]", "INTEG(1, 0)")]))
+    with pytest.raises(deterrence.UnsupportedError, match="subscripted"):
+        model.simulate(method="euler", backend="native")
+    ds = model.simulate(method="euler", backend="auto")
+    assert ds.attrs["backend"] == "numpy"
+    np.testing.assert_allclose(ds["s"].values[-1], 10.0)
+
+
+def test_an_array_function_without_a_marked_range_is_an_error(tmp_path):
+    with pytest.raises(deterrence.ModelError, match=r"VMAX in 'y' has no range"):
+        deterrence.load(write(tmp_path, [("y", "VMAX(3)")]))
