@@ -49,7 +49,7 @@ EXPECTED_UNSUPPORTED: dict[str, str] = {
     "tests/get_constants_subranges/test_get_constants_subranges.mdl":
         f"GET DIRECT CONSTANTS: {SPREADSHEETS}",
     "tests/get_lookups_data_3d_xls/test_get_lookups_data_3d_xls.mdl":
-        f"subscripted lookups; GET XLS DATA, GET XLS LOOKUPS: {SPREADSHEETS}",
+        f"GET XLS DATA, GET XLS LOOKUPS: {SPREADSHEETS}",
     "tests/get_lookups_subscripted_args/test_get_lookups_subscripted_args.mdl":
         f"GET XLS LOOKUPS: {SPREADSHEETS}",
     "tests/get_mixed_definitions/test_get_mixed_definitions.mdl":
@@ -86,7 +86,6 @@ EXPECTED_UNSUPPORTED: dict[str, str] = {
     "tests/subscript_subranges/test_subscript_subrange.xmile": XMILE_DIMENSIONS,
     "tests/subscript_subranges_equal/test_subscript_subrange_equal.xmile": XMILE_DIMENSIONS,
     "tests/subscripted_flows/test_subscripted_flows.xmile": XMILE_DIMENSIONS,
-    "tests/subscripted_lookups/test_subscripted_lookups.mdl": "subscripted lookups",
 }
 
 KNOWN_MISMATCH: dict[str, str] = {

@@ -289,15 +289,14 @@ def test_non_negative_xmile_stock_is_unsupported(tmp_path):
     assert "tank.xmile" in str(info.value)
 
 
-# subscripts are computed (tests/engine/test_subscripts.py), subscripted lookups not yet
-SUBSCRIPTED = ("{UTF-8}\nregion: (r1-r3)\n~~|\npopulation[region](\n[(0,0)-(1,1)],(0,0),(1,1))"
-               "\n~~|\n")
+# subscripts are computed (tests/engine/test_subscripts.py), a matrix on one range not yet
+SUBSCRIPTED = "{UTF-8}\nregion: (r1-r3)\n~~|\npopulation[region, region] = 1\n~~|\n"
 MACRO = ("{UTF-8}\n:MACRO: DOUBLE(input)\nDOUBLE = 2 * input * outside\n~~|\n"
          ":END OF MACRO:\noutside = 1\n~~|\ndoubled = DOUBLE(3)\n~~|\n")
 
 
 @pytest.mark.parametrize(("head", "construct"), [
-    (SUBSCRIPTED, "subscripted lookups"),
+    (SUBSCRIPTED, "spans one subscript range twice"),
     (MACRO, "the macro 'DOUBLE' (called by 'doubled') refers to 'outside'")],
                          ids=["subscripts", "macro"])
 def test_subscripts_and_macros_are_unsupported(make_model, head, construct):

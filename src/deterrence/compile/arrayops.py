@@ -83,9 +83,29 @@ def assemble(shape: tuple[int, ...], *parts: tuple[Any, Any]) -> np.ndarray:
     return out
 
 
+def interp(x: Any, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
+    """Linear interpolation in one table per element (``np.interp``'s rule: the end
+    values beyond the ends): ``xp``/``fp`` are (..., points), ``x`` broadcasts with
+    (...); the tables' points are sorted, and padded by repeating their last point."""
+    x = np.asarray(x, dtype=float)[..., None]
+    xp, fp, x = np.broadcast_arrays(xp, fp, x)
+    x = x[..., :1]
+    m = xp.shape[-1]
+    upper = np.clip(np.sum(xp <= x, axis=-1, keepdims=True), 1, max(m - 1, 1))
+    x0 = np.take_along_axis(xp, upper - 1, axis=-1)
+    x1 = np.take_along_axis(xp, upper, axis=-1) if m > 1 else x0
+    y0 = np.take_along_axis(fp, upper - 1, axis=-1)
+    y1 = np.take_along_axis(fp, upper, axis=-1) if m > 1 else y0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = np.where(x1 > x0, y0 + (x - x0) * (y1 - y0) / (x1 - x0), y1)
+    y = np.where(x <= xp[..., :1], fp[..., :1], np.where(x >= xp[..., -1:], fp[..., -1:], y))
+    return y[..., 0]
+
+
 #: SUM, PROD, VMIN, VMAX: (values, axis) -> the reduction over that trailing axis
 REDUCTIONS = {"sum": np.sum, "prod": np.prod, "vmin": np.min, "vmax": np.max}
 
 NAMESPACE = {"_a_align": align, "_a_full": full, "_a_take": take, "_a_load": load,
-             "_a_rows": rows, "_a_split": split, "_a_assemble": assemble, "_a_all": ALL,
+             "_a_rows": rows, "_a_interp": interp, "_a_split": split,
+             "_a_assemble": assemble, "_a_all": ALL,
              **{f"_a_{key}": fn for key, fn in REDUCTIONS.items()}}

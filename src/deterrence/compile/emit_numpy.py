@@ -193,6 +193,11 @@ class _Expressions:
             return _ref(e.name)
         if isinstance(e, ir.Relabel):
             return self(e.arg)
+        if isinstance(e, ir.TableLookup):
+            target = self.axes(e)
+            table = (*target, ir.POINTS)
+            return _call("_a_interp", self.aligned(e.x, target), self.aligned(e.xp, table),
+                         self.aligned(e.fp, table))
         if isinstance(e, ir.Take):
             inner = self.axes(e.arg)
             index = ast.Constant(e.index) if isinstance(e.index, int) else _tup(
@@ -210,7 +215,8 @@ class _Expressions:
         raise TypeError(f"cannot emit {type(e).__name__}")
 
     def _emit(self, e: ir.Expr) -> ast.expr:
-        if isinstance(e, ir.ArrayConst | ir.Take | ir.Relabel | ir.Reduce | ir.Assemble):
+        if isinstance(e, ir.ArrayConst | ir.Take | ir.Relabel | ir.Reduce | ir.Assemble
+                          | ir.TableLookup):
             if self.node_axes is None:
                 raise UnsupportedError("subscripts are computed by the NumPy backend only")
             return self._array(e)

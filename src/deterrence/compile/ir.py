@@ -187,6 +187,19 @@ class Relabel:
 
 
 @_node
+class TableLookup:
+    """A subscripted lookup read at ``x``: ``xp``/``fp`` hold one table per element, their
+    points along a last axis ``POINTS`` (padded by repeating the last point)."""
+
+    x: Expr
+    xp: Expr
+    fp: Expr
+
+
+POINTS = "#points"
+
+
+@_node
 class Reduce:
     """``function`` (sum, prod, vmin, vmax) of ``arg`` over its axis ``axis``."""
 
@@ -210,7 +223,7 @@ class Assemble:
 
 
 Expr = (Const | Ref | Time | TimeAt | Neg | Binary | Compare | Call | Lookup | ActiveInitial
-        | ArrayConst | Take | Relabel | Reduce | Assemble)
+        | ArrayConst | Take | Relabel | Reduce | Assemble | TableLookup)
 
 
 
@@ -354,6 +367,7 @@ _CHILDREN: dict[type, Callable[[Any], tuple[Expr, ...]]] = {
     ActiveInitial: lambda e: (e.dynamic, e.initial),
     Take: lambda e: (e.arg,),
     Relabel: lambda e: (e.arg,),
+    TableLookup: lambda e: (e.x, e.xp, e.fp),
     Reduce: lambda e: (e.arg,),
     Assemble: lambda e: e.parts,
 }
@@ -366,6 +380,7 @@ _REBUILD: dict[type, Callable[[Any, tuple[Expr, ...]], Expr]] = {
     ActiveInitial: lambda e, c: ActiveInitial(*c),
     Take: lambda e, c: Take(c[0], e.axis, e.index, e.new),
     Relabel: lambda e, c: Relabel(c[0], e.names),
+    TableLookup: lambda e, c: TableLookup(*c),
     Reduce: lambda e, c: Reduce(e.function, c[0], e.axis),
     Assemble: lambda e, c: Assemble(e.axes, e.shape, c, e.targets, e.grids),
 }
@@ -469,6 +484,8 @@ def axes_of(expr: Expr, node_axes: Callable[[str], tuple[str, ...]],
             inner = memo[id(current.arg)]
             kept = () if isinstance(current.index, int) else (current.new or current.axis,)
             result = tuple(b for a in inner for b in (kept if a == current.axis else (a,)))
+        elif isinstance(current, TableLookup):
+            result = tuple(a for a in union(*(memo[id(c)] for c in kids)) if a != POINTS)
         elif isinstance(current, Reduce):
             result = tuple(a for a in memo[id(current.arg)] if a != current.axis)
         else:

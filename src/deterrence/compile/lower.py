@@ -65,6 +65,7 @@ class Lowerer:
         self.ranges: subscripts.Ranges | None = None
         self.context: tuple[ir.Axis, ...] = ()  # the ranges of the equation being lowered
         self.arrays: dict[str, Any] = {}  # constant arrays of the generated code, by name
+        self.array_lookups: dict[str, tuple[ir.Expr, ir.Expr]] = {}  # subscripted tables
 
     @property
     def owner(self) -> str:
@@ -378,6 +379,11 @@ class Lowerer:
             tree.function, ae.ReferenceStructure) else str(tree.function)
         key = clean_key(fname)
         raw_args = list(tree.arguments)
+        if key in self.array_lookups and self.scope is None:
+            self._arity(fname, raw_args, 1)
+            subs = getattr(tree.function, "subscripts", None)
+            return subscripts.table_lookup(self, key, None if subs is None else list(
+                subs.subscripts), self.lower(raw_args[0]))
         lookups = self.visible_lookups()
         if key in lookups:
             self._arity(fname, raw_args, 1)

@@ -12,6 +12,7 @@ Everything here happens at compile time.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,7 @@ from pysd.translators.structures import abstract_model as am
 from ..errors import ModelError, UnsupportedError
 from ..names import clean_key
 from . import amr, arrayops, ir
-from .ir import Axis, Node, NodeKind, Variable, VarKind
+from .ir import Axis, LookupMode, Node, NodeKind, Variable, VarKind
 
 if TYPE_CHECKING:
     from .lower import Lowerer
@@ -274,9 +275,17 @@ def declare(lw: Lowerer, element: Any, var: Variable, axes: tuple[Axis, ...]) ->
     comps = element.components
     if any(isinstance(c, am.AbstractData) for c in comps):
         raise lw.unsupported("subscripted data variables")
-    if any(isinstance(c, am.AbstractLookup) or isinstance(
-            c.ast, ae.LookupsStructure | ae.GetLookupsStructure) for c in comps):
-        raise lw.unsupported("subscripted lookups")
+    lookups = [isinstance(c, am.AbstractLookup) or isinstance(
+        c.ast, ae.LookupsStructure | ae.GetLookupsStructure) for c in comps]
+    if any(lookups):
+        if not all(lookups):
+            raise lw.error(ModelError, f"some equations of {var.name!r} are lookup tables "
+                           "and others not")
+        var.kind = VarKind.LOOKUP
+        lw.array_lookups[clean_key(element.name)] = _tables(lw, element, axes)
+        node = lw.new(NodeKind.AUX, var.name, var=var, axes=axes, raw=ir.num(math.nan))
+        var.node = node.id
+        return node
     integ = [isinstance(c.ast, ae.IntegStructure) for c in comps]
     if any(integ) and not all(integ):
         raise lw.error(ModelError, f"some equations of {var.name!r} are INTEG and others "
@@ -326,6 +335,52 @@ def lower_array(lw: Lowerer, element: Any, var: Variable, node: Node) -> None:
     node.raw = _combine(lw, node, flows, grids)
     if node.kind == NodeKind.STOCK:
         node.raw_init = _combine(lw, node, inits, grids)
+
+
+def _tables(lw: Lowerer, element: Any, axes: tuple[Axis, ...]) -> tuple[ir.Expr, ir.Expr]:
+    """One table per element, stacked along a last axis of points (padded by repeating
+    each table's last point, which interpolation then never tells apart)."""
+    fail = _failing(lw)
+    grids = [lw.ranges.grid(axes, c.subscripts[0], c.subscripts[1], fail)
+             for c in element.components]
+    tables = []
+    for comp in element.components:
+        table_id = lw._table(comp.ast)
+        xp, fp, mode = lw.tables.pop(table_id)
+        if mode is not LookupMode.INTERPOLATE:
+            raise lw.unsupported(f"subscripted lookups read with {mode.name} "
+                                 "(GET XLS LOOKUPS keywords)")
+        tables.append((xp, fp))
+    shape = tuple(len(a.elements) for a in axes)
+    points = max(len(xp) for xp, _ in tables)
+    stacked = []
+    for k in (0, 1):
+        out = np.full((*shape, points), np.nan)
+        for (xp, fp), g in zip(tables, grids, strict=True):
+            values = (xp, fp)[k]
+            padded = np.concatenate([values, np.repeat(values[-1:], points - len(values))])
+            if g.mask is not None:
+                raise lw.unsupported("a subscripted lookup with :EXCEPT:")
+            out[(*g.target, slice(None))] = padded
+        if np.isnan(out).any():
+            missing = np.argwhere(np.isnan(out[..., 0]))[0]
+            raise lw.error(ModelError, f"the lookup {element.name}["
+                           + ", ".join(a.elements[i] for a, i in zip(axes, missing,
+                                                                      strict=True))
+                           + "] has no table")
+        stacked.append(lw.constant_array(out, (*(a.name for a in axes), ir.POINTS)))
+    return stacked[0], stacked[1]
+
+
+def table_lookup(lw: Lowerer, key: str, written: list[str] | None, x: ir.Expr) -> ir.Expr:
+    """``tab[A](x)``: the tables the subscripts select, read at ``x``."""
+    xp, fp = lw.array_lookups[key]
+    node = lw.nodes[lw.elements[key][1].node]  # type: ignore[index]
+    fail = lambda m: lw.error(ModelError, f"{lw.owner!r} uses the lookup {node.label!r}: {m}")  # noqa: E731
+    if written is None:
+        raise fail("it is subscripted; call it as name[subscripts](x)")
+    pick = [lw.ranges.reference(t, node.axes, written, lw.context, fail) for t in (xp, fp)]
+    return ir.TableLookup(x, *pick)
 
 
 def array_constant(lw: Lowerer, values: np.ndarray) -> ir.Expr:
