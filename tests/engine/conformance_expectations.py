@@ -61,7 +61,6 @@ EXPECTED_UNSUPPORTED: dict[str, str] = {
         f"GET XLS DATA, GET XLS LOOKUPS: {SPREADSHEETS}",
     "tests/get_xls_cellrange/test_get_xls_cellrange.mdl":
         f"data variables; GET DIRECT CONSTANTS, DATA, LOOKUPS: {SPREADSHEETS}",
-    "tests/invert_matrix/test_invert_matrix.mdl": "INVERT MATRIX",
     "tests/macro_expression/test_macro_expression.xmile": XMILE_MACROS,
     "tests/macro_multi_expression/test_macro_multi_expression.xmile": XMILE_MACROS,
     "tests/macro_multi_macros/test_macro_multi_macros.xmile": XMILE_MACROS,

@@ -266,3 +266,34 @@ def test_subscripted_smooth_delay_and_trend_match_pysd(tmp_path):
             np.testing.assert_allclose(da.values[(slice(None), *index)],
                                        theirs[column].values, rtol=1e-7, atol=1e-9,
                                        err_msg=column)
+
+
+def test_invert_matrix_sort_order_and_rank_match_numpy_and_pysd(tmp_path):
+    pysd = pytest.importorskip("pysd")
+    ranges = RANGES + "Col: c1, c2, c3\n\t~\t~\t|\n"
+    path = write(tmp_path, [
+        ("m[Region, Col]", "2, 1, 0; 1, 3, 1; 0, 1, 4"),
+        ("inverse[Region, Col]", "INVERT MATRIX(m[Region, Col], 3)"),
+        ("v[north]", "3 - 1.5 * Time"), ("v[south]", "1"), ("v[east]", "2"),
+        ("order up[Region]", "VECTOR SORT ORDER(v[Region], 1)"),
+        ("order down[Region]", "VECTOR SORT ORDER(v[Region], -1)"),
+        ("ranks[Region]", "VECTOR RANK(v[Region], 1)"),
+    ], ranges=ranges, final=2, step=1)
+    ours = deterrence.load(path).simulate(method="euler")
+    m = np.array([[2, 1, 0], [1, 3, 1], [0, 1, 4.0]])
+    np.testing.assert_allclose(ours["inverse"].values, np.linalg.inv(m))
+    np.testing.assert_allclose(ours["order_up"].values[0], [1, 2, 0])
+    np.testing.assert_allclose(ours["order_down"].values[0], [0, 2, 1])
+    np.testing.assert_allclose(ours["ranks"].values[0], [3, 1, 2])
+    theirs = pysd.read_vensim(str(path)).run(return_columns=["order up", "order down",
+                                                             "ranks"])
+    for name in ("order_up", "order_down", "ranks"):
+        for k, region in enumerate(("north", "south", "east")):
+            column = f"{ours[name].attrs['vensim_name']}[{region}]"
+            np.testing.assert_allclose(ours[name].values[:, k], theirs[column].values)
+
+
+def test_invert_matrix_of_the_wrong_size_is_an_error(tmp_path):
+    with pytest.raises(deterrence.ModelError, match="square matrix of size 2"):
+        deterrence.load(write(tmp_path, [("m[Region, Age]", "1"),
+                                         ("i[Region, Age]", "INVERT MATRIX(m[Region, Age], 2)")]))

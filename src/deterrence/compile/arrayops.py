@@ -102,10 +102,32 @@ def interp(x: Any, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
     return y[..., 0]
 
 
+def invert(x: Any, axis: int) -> np.ndarray:
+    """INVERT MATRIX: the inverse over the trailing two axes (``axis`` is -2)."""
+    return np.linalg.inv(np.asarray(x, dtype=float))
+
+
+def sort_order(x: Any, axis: int, direction: float) -> np.ndarray:
+    """VECTOR SORT ORDER: the positions (from 0) of the elements in sorted order,
+    ascending for a direction > 0, else the ascending order reversed (as PySD)."""
+    order = np.argsort(np.asarray(x, dtype=float), axis=axis, kind="stable")
+    return (order if direction > 0 else np.flip(order, axis=axis)).astype(float)
+
+
+def rank(x: Any, axis: int, direction: float) -> np.ndarray:
+    """VECTOR RANK: each element's rank (from 1), ascending for a direction > 0."""
+    order = np.argsort(sort_order(x, axis, direction), axis=axis, kind="stable")
+    return order.astype(float) + 1.0
+
+
+#: array functions that keep their argument's axes (``ir.ArrayCall``)
+ARRAY_FUNCTIONS = {"invert_matrix": invert, "vector_sort_order": sort_order,
+                   "vector_rank": rank}
+
 #: SUM, PROD, VMIN, VMAX: (values, axis) -> the reduction over that trailing axis
 REDUCTIONS = {"sum": np.sum, "prod": np.prod, "vmin": np.min, "vmax": np.max}
 
 NAMESPACE = {"_a_align": align, "_a_full": full, "_a_take": take, "_a_load": load,
              "_a_rows": rows, "_a_interp": interp, "_a_split": split,
              "_a_assemble": assemble, "_a_all": ALL,
-             **{f"_a_{key}": fn for key, fn in REDUCTIONS.items()}}
+             **{f"_a_{key}": fn for key, fn in {**REDUCTIONS, **ARRAY_FUNCTIONS}.items()}}

@@ -193,6 +193,10 @@ class _Expressions:
             return _ref(e.name)
         if isinstance(e, ir.Relabel):
             return self(e.arg)
+        if isinstance(e, ir.ArrayCall):
+            inner = self.axes(e.arg)
+            return _call(f"_a_{e.function}", self(e.arg), ast.Constant(
+                inner.index(e.axis) - len(inner)), *(ast.Constant(v) for v in e.extra))
         if isinstance(e, ir.TableLookup):
             target = self.axes(e)
             table = (*target, ir.POINTS)
@@ -216,7 +220,7 @@ class _Expressions:
 
     def _emit(self, e: ir.Expr) -> ast.expr:
         if isinstance(e, ir.ArrayConst | ir.Take | ir.Relabel | ir.Reduce | ir.Assemble
-                          | ir.TableLookup):
+                          | ir.TableLookup | ir.ArrayCall):
             if self.node_axes is None:
                 raise UnsupportedError("subscripts are computed by the NumPy backend only")
             return self._array(e)

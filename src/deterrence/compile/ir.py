@@ -200,6 +200,18 @@ POINTS = "#points"
 
 
 @_node
+class ArrayCall:
+    """An array function of ``function`` (a key of ``arrayops.ARRAY_FUNCTIONS``) on the
+    trailing axes of ``arg``: the value keeps ``arg``'s axes (INVERT MATRIX: its last two,
+    VECTOR SORT ORDER and VECTOR RANK: ``axis``)."""
+
+    function: str
+    arg: Expr
+    axis: str
+    extra: tuple[float, ...] = ()
+
+
+@_node
 class Reduce:
     """``function`` (sum, prod, vmin, vmax) of ``arg`` over its axis ``axis``."""
 
@@ -223,7 +235,7 @@ class Assemble:
 
 
 Expr = (Const | Ref | Time | TimeAt | Neg | Binary | Compare | Call | Lookup | ActiveInitial
-        | ArrayConst | Take | Relabel | Reduce | Assemble | TableLookup)
+        | ArrayConst | Take | Relabel | Reduce | Assemble | TableLookup | ArrayCall)
 
 
 
@@ -368,6 +380,7 @@ _CHILDREN: dict[type, Callable[[Any], tuple[Expr, ...]]] = {
     Take: lambda e: (e.arg,),
     Relabel: lambda e: (e.arg,),
     TableLookup: lambda e: (e.x, e.xp, e.fp),
+    ArrayCall: lambda e: (e.arg,),
     Reduce: lambda e: (e.arg,),
     Assemble: lambda e: e.parts,
 }
@@ -381,6 +394,7 @@ _REBUILD: dict[type, Callable[[Any, tuple[Expr, ...]], Expr]] = {
     Take: lambda e, c: Take(c[0], e.axis, e.index, e.new),
     Relabel: lambda e, c: Relabel(c[0], e.names),
     TableLookup: lambda e, c: TableLookup(*c),
+    ArrayCall: lambda e, c: ArrayCall(e.function, c[0], e.axis, e.extra),
     Reduce: lambda e, c: Reduce(e.function, c[0], e.axis),
     Assemble: lambda e, c: Assemble(e.axes, e.shape, c, e.targets, e.grids),
 }

@@ -459,28 +459,6 @@ class Lowerer:
             self.lower(arg)
         return num(math.pi)
 
-    def _array_reduce(self, entry: Function, fname: str, raw_args: list[Any]) -> ir.Expr:
-        """SUM, PROD, VMIN, VMAX over the ranges marked ``!`` in their argument."""
-        self._arity(fname, raw_args, 1)
-        result = self.lower(raw_args[0])
-        marked = [a for a in self.axes_of(result) if a.endswith("!")]
-        if not marked:
-            raise self.error(ModelError, f"{_display(fname)} in {self.owner!r} has no range "
-                             "to work over", f"mark it with !, as in {_display(fname)}(x[A!])")
-        for axis in marked:
-            result = ir.Reduce(entry.key, result, axis)
-        return result
-
-    def _elmcount(self, entry: Function, fname: str, raw_args: list[Any]) -> ir.Expr:
-        self._arity(fname, raw_args, 1)
-        arg = raw_args[0]
-        name = arg.reference if isinstance(arg, ae.ReferenceStructure) else str(arg)
-        rng = self.ranges.find(name.rstrip("!")) if self.ranges else None
-        if rng is None:
-            raise self.error(ModelError, f"ELMCOUNT in {self.owner!r} needs a subscript "
-                             f"range, got {name!r}")
-        return num(len(rng.elements))
-
     # -- lookups -----------------------------------------------------------------------
 
     def _table(self, tree: Any) -> str:
@@ -536,8 +514,7 @@ _SPECIAL: dict[str, Callable[[Lowerer, Function, str, list[Any]], ir.Expr]] = {
     "lookup_extrapolate": Lowerer._lookup_function,
     "lookup_forward": Lowerer._lookup_function,
     "lookup_backward": Lowerer._lookup_function,
-    **dict.fromkeys(("sum", "prod", "vmin", "vmax"), Lowerer._array_reduce),
-    "elmcount": Lowerer._elmcount,
+    **subscripts.ARRAY_FUNCTIONS,
 }
 
 

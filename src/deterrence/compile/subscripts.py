@@ -22,6 +22,7 @@ from pysd.translators.structures import abstract_expressions as ae
 from pysd.translators.structures import abstract_model as am
 
 from ..errors import ModelError, UnsupportedError
+from ..library import Function
 from ..names import clean_key
 from . import amr, arrayops, ir
 from .ir import Axis, LookupMode, Node, NodeKind, Variable, VarKind
@@ -443,3 +444,67 @@ def _combine(lw: Lowerer, node: Node, values: list[ir.Expr], grids: list[Grid]) 
         lw.arrays[targets[-1]] = (g.target, g.mask)
     return ir.Assemble(names, shape, tuple(values), tuple(targets),
                        tuple(g.names for g in grids))
+
+
+# -- array functions (the lowerer's handlers of their registry entries) ----------------
+
+
+def display(fname: str) -> str:
+    return fname.replace("_", " ").upper()
+
+
+def array_reduce(self: Lowerer, entry: Function, fname: str, raw_args: list[Any]) -> ir.Expr:
+    """SUM, PROD, VMIN, VMAX over the ranges marked ``!`` in their argument."""
+    self._arity(fname, raw_args, 1)
+    result = self.lower(raw_args[0])
+    marked = [a for a in self.axes_of(result) if a.endswith("!")]
+    if not marked:
+        raise self.error(ModelError, f"{display(fname)} in {self.owner!r} has no range "
+                         "to work over", f"mark it with !, as in {display(fname)}(x[A!])")
+    for axis in marked:
+        result = ir.Reduce(entry.key, result, axis)
+    return result
+
+def array_call(self: Lowerer, entry: Function, fname: str, raw_args: list[Any]) -> ir.Expr:
+    """INVERT MATRIX(m[A, B], n) over the last two axes; VECTOR SORT ORDER and
+    VECTOR RANK(v[A], direction) over the last (or the one marked ``!``)."""
+    self._arity(fname, raw_args, 2)
+    arg = self.lower(raw_args[0])
+    axes = self.axes_of(arg)
+    second = amr.literal(raw_args[1])
+    if second is None:
+        raise self.unsupported(f"{display(fname)} whose second argument is not a number")
+    if entry.key == "invert_matrix":
+        sizes = [len(self.ranges.find(a.rstrip("!")).elements)  # type: ignore[union-attr]
+                 for a in axes[-2:]] if self.ranges else []
+        if sizes != [round(second)] * 2:
+            raise self.error(ModelError, f"INVERT MATRIX in {self.owner!r} needs a square "
+                             f"matrix of size {second:g} on its last two subscripts")
+        return ir.ArrayCall(entry.key, arg, axes[-2])
+    marked = [a for a in axes if a.endswith("!")] or list(axes[-1:])
+    if len(marked) != 1:
+        raise self.error(ModelError, f"{display(fname)} in {self.owner!r} needs one "
+                         "subscript range to work along")
+    result: ir.Expr = ir.ArrayCall(entry.key, arg, marked[0], (second,))
+    if marked[0].endswith("!"):  # the result lies along the range without its mark
+        result = ir.Relabel(result, tuple(a.rstrip("!") if a == marked[0] else a
+                                          for a in axes))
+    return result
+
+def elmcount(self: Lowerer, entry: Function, fname: str, raw_args: list[Any]) -> ir.Expr:
+    self._arity(fname, raw_args, 1)
+    arg = raw_args[0]
+    name = arg.reference if isinstance(arg, ae.ReferenceStructure) else str(arg)
+    rng = self.ranges.find(name.rstrip("!")) if self.ranges else None
+    if rng is None:
+        raise self.error(ModelError, f"ELMCOUNT in {self.owner!r} needs a subscript "
+                         f"range, got {name!r}")
+    return ir.num(len(rng.elements))
+
+
+#: registry key -> handler (``Lowering.SPECIAL`` entries of the library's array family)
+ARRAY_FUNCTIONS: dict[str, Callable[..., ir.Expr]] = {
+    **dict.fromkeys(("sum", "prod", "vmin", "vmax"), array_reduce),
+    "elmcount": elmcount,
+    **dict.fromkeys(("invert_matrix", "vector_sort_order", "vector_rank"), array_call),
+}

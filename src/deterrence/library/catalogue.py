@@ -112,9 +112,7 @@ _add(Function("game", "GAME", Family.OTHER, lowering=Lowering.STATEFUL))
 _ARRAYS = "not computed yet (subscripts are; this array function is not)"
 for _key, _name in [
     ("vmin_xmile", "MIN (XMILE array)"), ("vmax_xmile", "MAX (XMILE array)"),
-    ("vector_select", "VECTOR SELECT"),
-    ("vector_sort_order", "VECTOR SORT ORDER"), ("vector_reorder", "VECTOR REORDER"),
-    ("vector_rank", "VECTOR RANK"), ("invert_matrix", "INVERT MATRIX"),
+    ("vector_select", "VECTOR SELECT"), ("vector_reorder", "VECTOR REORDER"),
 ]:
     _add(Function(_key, _name, Family.ARRAY, lowering=Lowering.UNSUPPORTED, hint=_ARRAYS))
 for _key, _name in [
@@ -129,3 +127,7 @@ for _key, _name in [
 for _key, _name in [("sum", "SUM"), ("prod", "PROD"), ("vmin", "VMIN"), ("vmax", "VMAX")]:
     _add(Function(_key, _name, Family.ARRAY, 1, lowering=Lowering.SPECIAL))
 _add(Function("elmcount", "ELMCOUNT", Family.ARRAY, 1, lowering=Lowering.SPECIAL))
+# keep their argument's axes (compile/lower.py ``_array_call``, compile/arrayops.py)
+for _key, _name in [("invert_matrix", "INVERT MATRIX"),
+                    ("vector_sort_order", "VECTOR SORT ORDER"), ("vector_rank", "VECTOR RANK")]:
+    _add(Function(_key, _name, Family.ARRAY, 2, lowering=Lowering.SPECIAL))
