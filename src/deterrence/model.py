@@ -316,7 +316,10 @@ class Model:
                 raise ParameterError(f"{var.name!r} is a lookup table, not a number",
                                      hint="set the variable that feeds the lookup", **where)
             if not var.overridable:
-                raise ParameterError(f"{var.name!r} is declared unchangeable (==)", **where)
+                raise ParameterError(f"{var.name!r} is " + ("subscripted; setting subscripted "
+                                     "constants is not supported yet" if self.compiled.nodes[
+                                         var.node].axes else "declared unchangeable (==)"),  # type: ignore[index]
+                                     **where)
             dependents = self.compiled.order_dependencies.get(clean_key(var.name))
             if dependents:
                 raise ParameterError(
@@ -548,7 +551,8 @@ class _Size:
            keep: Sequence[Variable] | None, method: str) -> _Size:
         """Saved states and kept outputs, the chunk temporaries, and the solver's arrays."""
         n_stocks, n_discrete = len(program.stock_ids), len(program.discrete_ids)
-        computed = program.output_ids[n_stocks:]
+        computed = [n for n in program.output_ids[n_stocks:]  # an element of an array each
+                    for _ in range(math.prod(len(a.elements) for a in program.axes.get(n, ())))]
         wanted = _wanted(keep)
         kept = len(computed) if wanted is None else sum(n in wanted for n in computed)
         cell = 8.0 * n_runs  # one value at one saved time, every run

@@ -297,3 +297,28 @@ def test_invert_matrix_of_the_wrong_size_is_an_error(tmp_path):
     with pytest.raises(deterrence.ModelError, match="square matrix of size 2"):
         deterrence.load(write(tmp_path, [("m[Region, Age]", "1"),
                                          ("i[Region, Age]", "INVERT MATRIX(m[Region, Age], 2)")]))
+
+
+def test_an_ambiguous_parent_range_is_an_error_not_a_guess(tmp_path):
+    ranges = RANGES + "Other: south, east\n\t~\t~\t|\n"
+    with pytest.raises(deterrence.ModelError, match="could stand for"):
+        deterrence.load(write(tmp_path, [("v[Region]", "1, 2, 3"),
+                                         ("y[Sub, Other]", "v[Region]")], ranges=ranges))
+
+
+def test_setting_a_subscripted_constant_is_refused_with_the_reason(tmp_path):
+    model = deterrence.load(write(tmp_path, [("v[Region]", "1, 2, 3")]))
+    with pytest.raises(deterrence.ParameterError, match="is subscripted"):
+        model.simulate(params={"v": 2.0})
+
+
+def test_delay_fixed_and_macros_on_subscripts_are_refused_by_name(tmp_path):
+    model = deterrence.load(write(tmp_path, [
+        ("v[Region]", "1, 2, 3"), ("late[Region]", "DELAY FIXED(v[Region] * Time, 1, 0)")]))
+    with pytest.raises(deterrence.UnsupportedError, match="DELAY FIXED with subscripts"):
+        model.simulate(method="euler")
+    macro = (":MACRO: DOUBLE(input)\nDOUBLE = 2 * input\n\t~\t~\t|\n:END OF MACRO:\n")
+    with pytest.raises(deterrence.UnsupportedError, match="macro called in a subscripted"):
+        deterrence.load(write(tmp_path, [("v[Region]", "1, 2, 3"),
+                                         ("w[Region]", "DOUBLE(v[Region])")],
+                              ranges=RANGES + macro))

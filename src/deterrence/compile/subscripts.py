@@ -229,7 +229,7 @@ class Ranges:
                 continue
             new = rng
             if not bang and clean_key(rng.name) not in in_context:
-                new = self._counterpart(rng, context) or rng
+                new = self._counterpart(rng, context, fail) or rng
             source = rng.elements
             if not set(source) <= set(axis.elements):
                 raise fail(f"the range {rng.name!r} is not {axis.name!r} or a subrange of it")
@@ -254,16 +254,17 @@ class Ranges:
             expr = ir.Relabel(expr, tuple(out for _, _, out in steps if out))
         return expr
 
-    def _counterpart(self, rng: Axis, context: tuple[Axis, ...]) -> Axis | None:
+    def _counterpart(self, rng: Axis, context: tuple[Axis, ...], fail: Fail) -> Axis | None:
         """The left-hand side's range that ``rng`` stands for: a mapped range, or a
-        subrange of ``rng``."""
+        subrange of ``rng``; two candidates are an error, never a guess."""
         key = clean_key(rng.name)
-        for axis in context:
-            if clean_key(axis.name) in self.maps.get(key, ()):
-                return axis
-        for axis in context:
-            if set(axis.elements) < set(rng.elements):
-                return axis
+        for found in ([a for a in context if clean_key(a.name) in self.maps.get(key, ())],
+                      [a for a in context if set(a.elements) < set(rng.elements)]):
+            if len(found) > 1:
+                raise fail(f"{rng.name!r} could stand for {found[0].name!r} or "
+                           f"{found[1].name!r} of the left-hand side; name the range meant")
+            if found:
+                return found[0]
         return None
 
 
