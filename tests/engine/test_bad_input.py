@@ -266,7 +266,7 @@ def test_bad_control_values_are_refused(growth, controls, match):
     ("RANDOM UNIFORM(0, 1, 1)", "RANDOM UNIFORM"),
     ("SAMPLE IF TRUE(Time > 1, 3, 0)", "SAMPLE IF TRUE"),
     ("GET XLS DATA('inputs.xlsx', 'Sheet1', 'A', 'B1')", "GET DATA"),
-    ("INVERT MATRIX(3, 1)", "INVERT MATRIX"),
+    ("VECTOR REORDER(3, 1)", "VECTOR REORDER"),
 ])
 def test_unsupported_function_names_construct_variable_and_file(make_model, equation,
                                                                  construct):
