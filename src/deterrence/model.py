@@ -24,7 +24,6 @@ from .compile import (
     NodeKind,
     Program,
     Variable,
-    VarKind,
     build_program,
     compile_model,
     random_streams,
@@ -35,7 +34,7 @@ from .frontend.settings import declared_method
 from .frontend.translate import read_model
 from .integrate import SolverOptions, check_option
 from .names import clean_key, close_matches
-from .results import build_dataset, jsonable, variable_attrs
+from .results import build_dataset, collect_series, jsonable
 
 ParamValue = float | int | Sequence[float] | np.ndarray
 _DEFAULT = SolverOptions()  # the keyword arguments' defaults
@@ -271,7 +270,8 @@ class Model:
         ensemble = any(o.value.ndim == 1 for o in overrides.values())
         time_units = self.variables.get("time_step")
         return build_dataset(
-            series=self._series(program, values, constants, n_runs, keep),
+            series=collect_series(program, keep if keep is not None else list(
+                self.variables.values()), values, constants, n_runs),
             times=grid.save_times, time_units=time_units.units if time_units else "",
             ensemble=ensemble, solver=solver.record(), stats=stats, attrs={
                 "title": f"Simulation of {self.name}", "model_file": str(self.path),
@@ -282,25 +282,6 @@ class Model:
                 "overrides": json.dumps({self.compiled.nodes[o].label: jsonable(v.value)
                                          for o, v in overrides.items()}),
                 "dynamic_switches": ", ".join(program.dynamic_switches)})
-
-    def _series(self, program: Program, values: list[np.ndarray | None],
-                constants: tuple[Any, ...], n_runs: int, keep: Sequence[Variable] | None
-                ) -> dict[str, tuple[np.ndarray, dict[str, Any]]]:
-        """Each kept variable's values, (time, run) or (run,) if constant, and attributes."""
-        varying = dict(zip(program.output_ids, values, strict=True))
-        fixed = dict(zip(program.const_ids, constants, strict=True))
-        series = {}
-        for var in keep if keep is not None else self.variables.values():
-            if var.kind == VarKind.LOOKUP:
-                continue
-            array = varying.get(var.node)  # type: ignore[arg-type]
-            if array is None:
-                array = np.broadcast_to(np.asarray(fixed[var.node], dtype=float)  # type: ignore[index]
-                                        .reshape(-1), (n_runs,)).copy()
-            series[var.py_name] = (array, variable_attrs(
-                name=var.name, units=var.units, long_name=var.long_name, kind=var.kind,
-                limits=var.limits))
-        return series
 
     def _solver(self, solver: SolverOptions | None, **given: Any) -> SolverOptions:
         """``solver``, or the options the keyword arguments give (checked, naming the file)."""
@@ -342,7 +323,10 @@ class Model:
                 raise ParameterError(f"{var.name!r} is a lookup table, not a number",
                                      hint="set the variable that feeds the lookup", **where)
             if not var.overridable:
-                raise ParameterError(f"{var.name!r} is declared unchangeable (==)", **where)
+                raise ParameterError(f"{var.name!r} is " + ("subscripted; setting subscripted "
+                                     "constants is not supported yet" if self.compiled.nodes[
+                                         var.node].axes else "declared unchangeable (==)"),  # type: ignore[index]
+                                     **where)
             dependents = self.compiled.order_dependencies.get(clean_key(var.name))
             if dependents:
                 raise ParameterError(
@@ -472,6 +456,8 @@ class Model:
         shape = (n_times, n_runs)
         n_stocks = len(program.stock_ids)
         keep = [wanted is None or node in wanted for node in program.output_ids[n_stocks:]]
+        shapes = [shape + tuple(len(a.elements) for a in program.axes.get(node, ()))
+                  for node in program.output_ids[n_stocks:]]  # subscripts: more axes
         chunk = max(1, CHUNK_BYTES // (8 * max(1, n_runs) * max(1, len(keep))))
         results: list[np.ndarray | None] = list(trajectory.states)
         for start in range(0, n_times, chunk):
@@ -483,11 +469,11 @@ class Model:
                              tuple(trajectory.discrete[:, start:stop]))[n_stocks:]
             if start == 0 and stop == n_times:  # one chunk: keep the arrays as they are
                 return results + [
-                    None if not k else v if np.shape(v) == shape else
-                    np.array(np.broadcast_to(v, shape)) for v, k in zip(values, keep,
-                                                                         strict=True)]
+                    None if not k else v if np.shape(v) == s else np.array(np.broadcast_to(
+                        v, s)) for v, k, s in zip(values, keep, shapes, strict=True)]
             if len(results) == n_stocks:
-                results += [np.empty(shape) if k else None for k in keep]
+                results += [np.empty(s) if k else None for k, s in zip(keep, shapes,
+                                                                      strict=True)]
             for out, v in zip(results[n_stocks:], values, strict=True):
                 if out is not None:
                     out[start:stop] = v
@@ -573,7 +559,8 @@ class _Size:
            keep: Sequence[Variable] | None, method: str) -> _Size:
         """Saved states and kept outputs, the chunk temporaries, and the solver's arrays."""
         n_stocks, n_discrete = len(program.stock_ids), len(program.discrete_ids)
-        computed = program.output_ids[n_stocks:]
+        computed = [n for n in program.output_ids[n_stocks:]  # an element of an array each
+                    for _ in range(math.prod(len(a.elements) for a in program.axes.get(n, ())))]
         wanted = _wanted(keep)
         kept = len(computed) if wanted is None else sum(n in wanted for n in computed)
         cell = 8.0 * n_runs  # one value at one saved time, every run

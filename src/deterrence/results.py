@@ -14,7 +14,7 @@ import functools
 import itertools
 import platform
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -42,27 +42,36 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def build_dataset(*, series: Mapping[str, tuple[np.ndarray, dict[str, Any]]],
+def build_dataset(*, series: Mapping[str, tuple[Any, ...]],
                   times: np.ndarray, time_units: str, ensemble: bool,
                   attrs: dict[str, Any], solver: dict[str, Any],
                   stats: dict[str, Any]) -> xr.Dataset:
     """The Dataset from plain arrays and attributes.
 
-    ``series`` maps each variable's name to its values, (time, run) when they vary and
-    (run,) when constant, and its attributes; without ``ensemble`` the run axis is
-    dropped. ``attrs`` (provenance), ``solver`` (options) and ``stats`` (solver counts)
-    become the Dataset's attributes, with the creation time and the package versions.
+    ``series`` maps each variable's name to its values, (time, run, *axes) when they vary
+    and (run, *axes) when constant, its attributes and, if subscripted, its axes (each
+    with ``name`` and ``elements``: a dimension and its coordinates); without
+    ``ensemble`` the run axis is dropped. ``attrs`` (provenance), ``solver`` (options)
+    and ``stats`` (solver counts) become the Dataset's attributes, with the creation
+    time and the package versions.
     """
     data_vars: dict[str, xr.Variable] = {}
-    for name, (values, var_attrs) in series.items():
-        dims: tuple[str, ...] = ("time", "run")[2 - values.ndim:]
+    elements: dict[str, tuple[str, ...]] = {}
+    for name, (values, var_attrs, *rest) in series.items():
+        axes = tuple(rest[0]) if rest else ()
+        k = len(axes)
+        dims: tuple[str, ...] = ("time", "run")[2 - (values.ndim - k):]
         if not ensemble:
-            values, dims = values[..., 0], dims[:-1]
-        data_vars[name] = xr.Variable(dims, values, var_attrs)
-    coords: dict[str, Any] = {"time": xr.Variable(
+            values, dims = values[(Ellipsis, 0, *[slice(None)] * k)], dims[:-1]
+        data_vars[name] = xr.Variable(dims + tuple(a.name for a in axes), values, var_attrs)
+        elements.update({a.name: a.elements for a in axes})
+    coords: dict[str, Any] = {name: xr.Variable((name,), list(e), {"long_name": "subscript"})
+                              for name, e in elements.items()}
+    coords |= {"time": xr.Variable(
         ("time",), np.asarray(times, dtype=float), {"units": time_units, "long_name": "Time"})}
     if ensemble:
-        n_runs = next((v.shape[-1] for v, _ in series.values()), 1)
+        n_runs = next((v.shape[v.ndim - 1 - len(tuple(r[0]) if r else ())]
+                       for v, _, *r in series.values()), 1)
         coords["run"] = xr.Variable(("run",), np.arange(n_runs),
                                     {"long_name": "ensemble member"})
     attrs = dict(attrs, created=datetime.now(UTC).isoformat(timespec="seconds"))
@@ -70,6 +79,41 @@ def build_dataset(*, series: Mapping[str, tuple[np.ndarray, dict[str, Any]]],
     attrs.update({f"solver_{k}": _attr(v) for k, v in stats.items()})
     attrs.update({f"{k}_version": v for k, v in package_versions().items()})
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+
+
+def collect_series(program: Any, variables: Sequence[Any], values: list[np.ndarray | None],
+                   constants: tuple[Any, ...], n_runs: int
+                   ) -> dict[str, tuple[np.ndarray, dict[str, Any], tuple[Any, ...]]]:
+    """Each variable's values, (time, run, *axes) or (run, *axes) if constant, its
+    attributes and its subscript axes (``Axis``: name, elements), for :func:`build_dataset`.
+
+    ``values`` are the program's outputs: first the state rows (a subscripted stock is
+    ``program.rows[node]`` of them), then the time-varying values; ``constants`` the
+    hoisted ones, in ``program.const_ids`` order.
+    """
+    n_rows = len(program.stock_ids)
+    varying = dict(zip(program.output_ids[n_rows:], values[n_rows:], strict=True))
+    fixed = dict(zip(program.const_ids, constants, strict=True))
+    series = {}
+    for var in variables:
+        if var.kind == "lookup":
+            continue
+        axes = tuple(program.axes.get(var.node, ()))
+        shape = tuple(len(a.elements) for a in axes)
+        if var.node in program.rows and values[program.rows[var.node][0]] is not None:
+            start, stop = program.rows[var.node]
+            first = values[start]
+            array = first if not axes else np.stack(values[start:stop], axis=-1).reshape(
+                first.shape + shape)  # type: ignore[union-attr]
+        elif varying.get(var.node) is not None:
+            array = varying[var.node]
+        else:
+            array = np.broadcast_to(np.asarray(fixed[var.node], dtype=float),
+                                    (n_runs, *shape)).copy()
+        series[var.py_name] = (array, variable_attrs(
+            name=var.name, units=var.units, long_name=var.long_name, kind=var.kind,
+            limits=var.limits), axes)
+    return series
 
 
 def variable_attrs(*, name: str, units: str, long_name: str, kind: str,

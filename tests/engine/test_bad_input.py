@@ -266,7 +266,7 @@ def test_bad_control_values_are_refused(growth, controls, match):
     ("RANDOM NEGATIVE BINOMIAL(0, 10, 0.5, 2, 0, 1, 0)", "RANDOM NEGATIVE BINOMIAL"),
     ("DEPRECIATE STRAIGHTLINE(10, 2, 1, 0)", "DEPRECIATE STRAIGHTLINE"),
     ("GET TIME VALUE(0, 0, 0)", "GET TIME VALUE"),
-    ("VMAX(3)", "VMAX"),
+    ("VECTOR REORDER(3, 1)", "VECTOR REORDER"),
 ])
 def test_unsupported_function_names_construct_variable_and_file(make_model, equation,
                                                                  construct):
@@ -279,13 +279,14 @@ def test_unsupported_function_names_construct_variable_and_file(make_model, equa
     assert "fancy.mdl:7:" in text
 
 
-SUBSCRIPTED = "{UTF-8}\nregion: (r1-r3)\n~~|\npopulation[region] = 1, 2, 3\n~~|\n"
+# subscripts are computed (tests/engine/test_subscripts.py), a matrix on one range not yet
+SUBSCRIPTED = "{UTF-8}\nregion: (r1-r3)\n~~|\npopulation[region, region] = 1\n~~|\n"
 MACRO = ("{UTF-8}\n:MACRO: DOUBLE(input)\nDOUBLE = 2 * input * outside\n~~|\n"
          ":END OF MACRO:\noutside = 1\n~~|\ndoubled = DOUBLE(3)\n~~|\n")
 
 
 @pytest.mark.parametrize(("head", "construct"), [
-    (SUBSCRIPTED, "subscript ranges (region)"),
+    (SUBSCRIPTED, "spans one subscript range twice"),
     (MACRO, "the macro 'DOUBLE' (called by 'doubled') refers to 'outside'")],
                          ids=["subscripts", "macro"])
 def test_subscripts_and_macros_are_unsupported(make_model, head, construct):

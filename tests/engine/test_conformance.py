@@ -20,6 +20,7 @@ from conformance_expectations import (
 
 import deterrence
 from deterrence.analysis import conformance
+from deterrence.frontend.external import ExternalError
 
 ROOT = models_root()
 if not ROOT.is_dir():
@@ -64,7 +65,9 @@ def test_unsupported_case_is_refused_not_silently_wrong(name):
 def test_unsupported_case_error_says_unsupported_or_unparsable(name):
     with pytest.raises(deterrence.ModelError) as info:
         deterrence.load(CASES[name].model).simulate(method="euler")
-    assert isinstance(info.value, deterrence.UnsupportedError | deterrence.ModelSyntaxError), (
+    # or a data file the engine cannot read, refused with the file and cell named
+    assert isinstance(info.value, deterrence.UnsupportedError | deterrence.ModelSyntaxError
+                      | ExternalError), (
         f"{type(info.value).__name__}: {info.value}")
 
 

@@ -10,9 +10,11 @@ such tables beside each model; :func:`find_cases` lists them for the conformance
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -105,12 +107,11 @@ def compare(ds: xr.Dataset, expected: pd.DataFrame, rtol: float = 1e-5,
     found = np.abs(times[index] - wanted) <= max(1e-9, 0.01 * spacing)
     result.times_missing = [float(t) for t in wanted[~found]]
     for column in expected.columns:
-        name = by_key.get(clean_key(column))
-        if name is None:
+        da = _column(ds, by_key, column)
+        if da is None:
             result.missing.append(column)
             continue
         result.checked.append(column)
-        da = ds[name]
         actual = (da.values[index] if "time" in da.dims
                   else np.broadcast_to(da.values, wanted.shape))
         exp = expected[column].to_numpy(dtype=float)
@@ -119,6 +120,35 @@ def compare(ds: xr.Dataset, expected: pd.DataFrame, rtol: float = 1e-5,
         result.mismatches += [Mismatch(column, float(wanted[i]), float(exp[i]),
                                        float(actual[i])) for i in np.flatnonzero(bad)]
     return result
+
+
+_SUBSCRIPTED = re.compile(r"^(?P<name>[^\[]+)\[(?P<elements>[^\]]*)\]$")
+
+
+def _column(ds: xr.Dataset, by_key: dict[str, Any], column: str) -> xr.DataArray | None:
+    """The Dataset's values for a table column: ``name`` or ``name[e1,e2]`` (Vensim's
+    names of the elements of a subscripted variable, in the order of its subscripts)."""
+    name = by_key.get(clean_key(column))
+    if name is not None:
+        return ds[name]
+    match = _SUBSCRIPTED.match(column.strip())
+    if match is None:
+        return None
+    name = by_key.get(clean_key(match["name"]))
+    if name is None:
+        return None
+    da = ds[name]
+    axes = [d for d in da.dims if d not in ("time", "run")]
+    wanted = [clean_key(e) for e in match["elements"].split(",")]
+    if len(wanted) != len(axes):
+        return None
+    pick = {}
+    for dim, element in zip(axes, wanted, strict=True):
+        keys = [clean_key(str(c)) for c in da[dim].values]
+        if element not in keys:
+            return None
+        pick[dim] = keys.index(element)
+    return da.isel(pick)
 
 
 @dataclass(frozen=True)

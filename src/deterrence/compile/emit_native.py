@@ -152,6 +152,9 @@ def unsupported(plan: Plan) -> str | None:
     if plan.dynamic_controls:
         names = ", ".join(repr(plan.label(c)) for c in plan.dynamic_controls)
         return f"controls that change during the run ({names})"
+    arrays = next((n for n in plan.nodes.values() if n.axes), None)
+    if arrays is not None:  # subscripts: NumPy only, for now
+        return f"subscripted variables ({arrays.label!r})"
     return None
 
 

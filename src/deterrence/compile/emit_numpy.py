@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import UnsupportedError
 from ..library import FUNCTIONS, namespace
 from ..limits import deep_call
-from . import ir
+from . import arrayops, ir
 from .lower import CompiledModel
 from .plan import Plan, make_plan
 
@@ -87,6 +87,10 @@ class Program:
     source: str  # generated code, for reading when debugging
     plan: Plan | None = None  # what the native backend compiles (compile/emit_native.py)
     native: Any = None  # its NativeProgram, built when first asked for (backends.py)
+    #: subscripted nodes' axes; a subscripted stock is several rows of the state (its
+    #: elements, in C order), ``rows[node] = (start, stop)``, its id repeated in stock_ids
+    axes: dict[str, tuple[ir.Axis, ...]] = field(default_factory=dict)
+    rows: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 _RESULTS = {"_Controls": Controls, "_Setup": Setup, "_Kernels": Kernels, "_Rates": Rates,
@@ -147,7 +151,11 @@ class _Expressions:
     a complex number, so the caller falls back to the vector flavour.
     """
 
-    def __init__(self, flavour: str) -> None:
+    def __init__(self, flavour: str,
+                 node_axes: Callable[[str], tuple[str, ...]] | None = None) -> None:
+        # subscripts: operands are aligned by axis name (only the vector flavour has them)
+        self.node_axes = node_axes
+        self.axes_memo: dict[int, tuple[str, ...]] = {}
         self.scalar = flavour == "scalar"
         # numba's flavour (emit_native): every value a float64, a comparison 1.0 or 0.0
         self.native = flavour == "native"
@@ -159,7 +167,63 @@ class _Expressions:
             cached = self.done[id(expr)] = self._emit(expr)
         return cached
 
+    def axes(self, e: ir.Expr) -> tuple[str, ...]:
+        if self.node_axes is None:
+            return ()
+        return ir.axes_of(e, self.node_axes, self.axes_memo)
+
+    def aligned(self, e: ir.Expr, target: tuple[str, ...]) -> ast.expr:
+        """``e`` with its axes transposed and expanded to ``target`` (computed here, at
+        compile time); a number broadcasts as it is."""
+        code = self(e)
+        source = self.axes(e)
+        if not target or source == target or isinstance(e, ir.Const):
+            return code
+        perm, index = arrayops.alignment(source, target)
+        return _call("_a_align", code, _tup(ast.Constant(p) for p in perm), _tup(
+            _ref("_a_all") if i is arrayops.ALL else ast.Constant(None) for i in index))
+
+    def _args(self, e: ir.Expr, args: Iterable[ir.Expr]) -> list[ast.expr]:
+        target = self.axes(e)
+        return [self.aligned(a, target) for a in args]
+
+    def _array(self, e: ir.Expr) -> ast.expr:
+        """The subscript nodes (vector flavour only)."""
+        if isinstance(e, ir.ArrayConst):
+            return _ref(e.name)
+        if isinstance(e, ir.Relabel):
+            return self(e.arg)
+        if isinstance(e, ir.ArrayCall):
+            inner = self.axes(e.arg)
+            return _call(f"_a_{e.function}", self(e.arg), ast.Constant(
+                inner.index(e.axis) - len(inner)), *(ast.Constant(v) for v in e.extra))
+        if isinstance(e, ir.TableLookup):
+            target = self.axes(e)
+            table = (*target, ir.POINTS)
+            return _call("_a_interp", self.aligned(e.x, target), self.aligned(e.xp, table),
+                         self.aligned(e.fp, table))
+        if isinstance(e, ir.Take):
+            inner = self.axes(e.arg)
+            index = ast.Constant(e.index) if isinstance(e.index, int) else _tup(
+                ast.Constant(i) for i in e.index)
+            return _call("_a_take", self(e.arg), ast.Constant(
+                inner.index(e.axis) - len(inner)), index)
+        if isinstance(e, ir.Reduce):
+            inner = self.axes(e.arg)
+            return _call(f"_a_{e.function}", self(e.arg), ast.Constant(
+                inner.index(e.axis) - len(inner)))
+        if isinstance(e, ir.Assemble):
+            return _call("_a_assemble", _tup(ast.Constant(n) for n in e.shape), *(
+                _tup([self.aligned(part, grid), _ref(target)])
+                for part, grid, target in zip(e.parts, e.grids, e.targets, strict=True)))
+        raise TypeError(f"cannot emit {type(e).__name__}")
+
     def _emit(self, e: ir.Expr) -> ast.expr:
+        if isinstance(e, ir.ArrayConst | ir.Take | ir.Relabel | ir.Reduce | ir.Assemble
+                          | ir.TableLookup | ir.ArrayCall):
+            if self.node_axes is None:
+                raise UnsupportedError("subscripts are computed by the NumPy backend only")
+            return self._array(e)
         if isinstance(e, ir.Const):
             return _ref("_nan") if math.isnan(e.value) else ast.Constant(value=e.value)
         if isinstance(e, ir.Ref):
@@ -177,10 +241,11 @@ class _Expressions:
         if isinstance(e, ir.Binary):
             if self.scalar and e.op is ir.Op.POW:
                 return _call(FUNCTIONS["power"].ident, self(e.left), self(e.right))
-            return ast.BinOp(left=self(e.left), op=_BINOPS[e.op](), right=self(e.right))
+            left, right = self._args(e, (e.left, e.right))
+            return ast.BinOp(left=left, op=_BINOPS[e.op](), right=right)
         if isinstance(e, ir.Compare):
-            test = ast.Compare(left=self(e.left), ops=[_CMPOPS[e.op]()],
-                               comparators=[self(e.right)])
+            left, right = self._args(e, (e.left, e.right))
+            test = ast.Compare(left=left, ops=[_CMPOPS[e.op]()], comparators=[right])
             if self.native:
                 return ast.IfExp(test=test, body=ast.Constant(value=1.0),
                                  orelse=ast.Constant(value=0.0))
@@ -189,7 +254,7 @@ class _Expressions:
             if (self.scalar or self.native) and e.function == "if_then_else":
                 cond, a, b = (self(x) for x in e.args)
                 return ast.IfExp(test=cond, body=a, orelse=b)
-            return _call(FUNCTIONS[e.function].ident, *(self(a) for a in e.args))
+            return _call(FUNCTIONS[e.function].ident, *self._args(e, e.args))
         if isinstance(e, ir.Lookup):
             return _call(FUNCTIONS[e.mode.value].ident, self(e.x), _ref(e.table + "x"),
                          _ref(e.table + "y"))
@@ -207,19 +272,56 @@ def _as_float64(expr: ast.expr) -> ast.expr:
 class _Emitter:
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
-        self.vector = _Expressions("vector")
+        self.axes = {n.id: n.axes for n in plan.nodes.values() if n.axes}
+        names = {nid: tuple(a.name for a in axes) for nid, axes in self.axes.items()}
+        self.vector = _Expressions("vector", (lambda n: names.get(n, ())) if names else None)
+        self.rows: dict[str, tuple[int, int]] = {}
+        self.row_ids: list[str] = []
+        for s in plan.stocks:
+            size = int(np.prod(self.shape(s)))
+            self.rows[s] = (len(self.row_ids), len(self.row_ids) + size)
+            self.row_ids += [s] * size
+        for d in plan.discrete:
+            if d in self.axes:
+                raise UnsupportedError(f"{plan.label(d)} is subscripted; DELAY FIXED with "
+                                       "subscripts is not supported by the engine yet",
+                                       path=plan.path)
+
+    def shape(self, node_id: str) -> tuple[int, ...]:
+        return tuple(len(a.elements) for a in self.axes.get(node_id, ()))
 
     def value(self, node_id: str, initial: bool = False) -> ast.expr:
         node = self.plan.nodes[node_id]
-        return self.vector(node.init if initial else node.dyn)  # type: ignore[arg-type]
+        expr = node.init if initial else node.dyn
+        if not node.axes:
+            return self.vector(expr)  # type: ignore[arg-type]
+        names = tuple(a.name for a in node.axes)
+        code = self.vector.aligned(expr, names)  # type: ignore[arg-type]
+        if self.vector.axes(expr) == names:  # type: ignore[arg-type]
+            return code
+        return _call("_a_full", code, _tup(ast.Constant(n) for n in self.shape(node_id)))
+
+    def _shape_code(self, node_id: str) -> ast.Tuple:
+        return _tup(ast.Constant(n) for n in self.shape(node_id))
 
     def state_loads(self) -> list[ast.stmt]:
         p = self.plan
         body: list[ast.stmt] = []
-        for array, ids in (("y", p.stocks), ("z", p.discrete)):
-            body += [_assign(s, ast.Subscript(value=_ref(array), slice=ast.Constant(i),
-                                              ctx=ast.Load())) for i, s in enumerate(ids)]
+        for s in p.stocks:
+            start, stop = self.rows[s]
+            body.append(_assign(s, _call("_a_load", _ref("y"), ast.Constant(start),
+                                         ast.Constant(stop), self._shape_code(s))
+                                if s in self.axes else ast.Subscript(
+                                    value=_ref("y"), slice=ast.Constant(start),
+                                    ctx=ast.Load())))
+        body += [_assign(s, ast.Subscript(value=_ref("z"), slice=ast.Constant(i),
+                                          ctx=ast.Load())) for i, s in enumerate(p.discrete)]
         return body
+
+    def _y0(self) -> ast.Tuple:
+        return _tup(ast.Starred(value=_call("_a_split", _ref(s), self._shape_code(s)),
+                                ctx=ast.Load()) if s in self.axes else _ref(s)
+                    for s in self.plan.stocks)
 
     def setup_fn(self) -> ast.FunctionDef:
         """``_setup(P, fixed, tiny) -> Setup``.
@@ -247,7 +349,7 @@ class _Emitter:
             "_Setup",
             _call("_Controls", *(_ref(c) if c in known else ast.Constant(None)
                                  for c in p.model.control_ids)),
-            _tup(_ref(s) for s in p.stocks),
+            self._y0(),
             _tup(_ref(k) for k in p.k_ids),
             _tup(_ref(d) for d in p.discrete),
             _tup(_ref(p.nodes[d].delay) for d in p.discrete))))  # type: ignore[arg-type]
@@ -261,13 +363,22 @@ class _Emitter:
         rates = self.state_loads() + [_assign(n, self.value(n)) for n in p.rate_order]
         rates.append(_assign("_dy", _call("_empty", ast.Attribute(
             value=_ref("y"), attr="shape", ctx=ast.Load()))))
-        rates += [ast.Assign(targets=[ast.Subscript(value=_ref("_dy"), slice=ast.Constant(i),
-                                                    ctx=ast.Store())],
-                             value=self.value(s), lineno=0) for i, s in enumerate(p.stocks)]
+        for s in p.stocks:
+            start, stop = self.rows[s]
+            value = self.value(s)
+            where: ast.expr = ast.Constant(start)
+            if s in self.axes:
+                where = ast.Slice(lower=ast.Constant(start), upper=ast.Constant(stop))
+                value = _call("_a_rows", value, self._shape_code(s), ast.Subscript(
+                    value=ast.Attribute(value=_ref("y"), attr="shape", ctx=ast.Load()),
+                    slice=ast.Slice(lower=ast.Constant(1)), ctx=ast.Load()))
+            rates.append(ast.Assign(targets=[ast.Subscript(value=_ref("_dy"), slice=where,
+                                                           ctx=ast.Store())],
+                                    value=value, lineno=0))
         rates.append(ast.Return(value=_call("_Rates", _ref("_dy"), _tup(
             self.value(d) for d in p.discrete))))
         outputs = self.state_loads() + [_assign(n, self.value(n)) for n in p.dyn_order]
-        outputs.append(ast.Return(value=_tup(_ref(n) for n in p.output_ids)))
+        outputs.append(ast.Return(value=_tup(_ref(n) for n in self.output_ids())))
         controls = self.state_loads() + [_assign(n, self.value(n)) for n in p.ctl_order]
         controls.append(ast.Return(value=_call("_Controls", *(
             _ref(c) for c in p.model.control_ids))))
@@ -331,6 +442,10 @@ class _Emitter:
         ]
         return _function("_euler", ["K", "y0", "t0", "dt", "n", "every", "half"], body)
 
+    def output_ids(self) -> list[str]:
+        """The stocks' rows, then the other time-varying values."""
+        return self.row_ids + self.plan.output_ids[len(self.plan.stocks):]
+
     def compile(self, module: ast.Module, flavour: str) -> dict[str, Any]:
         """Compile a generated module (our AST; nothing from the file is text here)."""
         ast.fix_missing_locations(module)
@@ -340,6 +455,9 @@ class _Emitter:
             as_list = flavour == "scalar"
             globals_[table_id + "x"] = list(xp) if as_list else xp
             globals_[table_id + "y"] = list(fp) if as_list else fp
+        if flavour == "vector":
+            globals_.update(arrayops.NAMESPACE)
+            globals_.update(self.plan.model.arrays)
         exec(code, globals_)
         return globals_
 
@@ -347,19 +465,20 @@ class _Emitter:
         p = self.plan
         module = ast.Module(body=[self.setup_fn(), self.vector_fn()], type_ignores=[])
         scalar_module = None
-        if not p.discrete and not p.dynamic_controls:
+        if not p.discrete and not p.dynamic_controls and not self.axes:
             scalar_module = ast.Module(body=[self.scalar_euler_fn()], type_ignores=[])
         vector_ns = self.compile(module, "vector")
         scalar_ns = self.compile(scalar_module, "scalar") if scalar_module else None
         return Program(
-            param_ids=p.params, const_ids=p.k_ids, stock_ids=p.stocks,
-            discrete_ids=p.discrete, output_ids=p.output_ids,
+            param_ids=p.params, const_ids=p.k_ids, stock_ids=self.row_ids,
+            discrete_ids=p.discrete, output_ids=self.output_ids(),
             control_ids=p.model.control_ids, setup=vector_ns["_setup"],
             make_vector=vector_ns["_make"],
             make_scalar_euler=scalar_ns["_euler"] if scalar_ns else None,
             dynamic_switches=p.dynamic_switches, dynamic_controls=bool(p.dynamic_controls),
             source=ast.unparse(module) + ("\n\n" + ast.unparse(scalar_module)
-                                          if scalar_module else ""), plan=p)
+                                          if scalar_module else ""), plan=p,
+            axes=self.axes, rows=self.rows)
 
 
 def build_program(model: CompiledModel, overridden: frozenset[str], fixed: bool) -> Program:

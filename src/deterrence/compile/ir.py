@@ -8,8 +8,9 @@ function a key of the library registry, so no text of a model file can reach the
 
 Expressions are immutable and compared by identity (lowered subtrees are shared between
 nodes, and a deep tree must never be compared or hashed recursively). Values carry
-``axes``: the named dimensions after the run axis that subscripts will give them; every
-scalar model has ``()`` and the emitters refuse anything else until subscripts arrive.
+``axes``: the named dimensions (subscript ranges) after the run axis. An expression's
+axes are the ordered union of its operands' (operands are broadcast by axis name, see
+:func:`axes_of`); ``Take``, ``Reduce`` and ``Assemble`` are the only nodes that change them.
 """
 
 from __future__ import annotations
@@ -157,7 +158,84 @@ class ActiveInitial:
     initial: Expr
 
 
-Expr = Const | Ref | Time | TimeAt | Neg | Binary | Compare | Call | Lookup | ActiveInitial
+@_node
+class ArrayConst:
+    """A constant array (a global of the generated code) with named ``axes``."""
+
+    name: str
+    axes: tuple[str, ...]
+
+
+@_node
+class Take:
+    """Elements ``index`` of ``arg`` along its axis ``axis``: an int drops the axis, a tuple
+    keeps it under the name ``new`` (a subrange, a mapped range, or the axis itself)."""
+
+    arg: Expr
+    axis: str
+    index: int | tuple[int, ...]
+    new: str = ""
+
+
+@_node
+class Relabel:
+    """``arg`` with its axes renamed ``names`` (same data; for transpositions such as
+    ``m[B, A]`` of a matrix on (A, B), whose renamings would otherwise collide)."""
+
+    arg: Expr
+    names: tuple[str, ...]
+
+
+@_node
+class TableLookup:
+    """A subscripted lookup read at ``x``: ``xp``/``fp`` hold one table per element, their
+    points along a last axis ``POINTS`` (padded by repeating the last point)."""
+
+    x: Expr
+    xp: Expr
+    fp: Expr
+
+
+POINTS = "#points"
+
+
+@_node
+class ArrayCall:
+    """An array function of ``function`` (a key of ``arrayops.ARRAY_FUNCTIONS``) on the
+    trailing axes of ``arg``: the value keeps ``arg``'s axes (INVERT MATRIX: its last two,
+    VECTOR SORT ORDER and VECTOR RANK: ``axis``)."""
+
+    function: str
+    arg: Expr
+    axis: str
+    extra: tuple[float, ...] = ()
+
+
+@_node
+class Reduce:
+    """``function`` (sum, prod, vmin, vmax) of ``arg`` over its axis ``axis``."""
+
+    function: str
+    arg: Expr
+    axis: str
+
+
+@_node
+class Assemble:
+    """A variable defined piece by piece: ``parts[i]`` (whose axes are among ``axes``)
+    is written into the elements ``targets[i]`` (the name of a global: per axis, the
+    element positions, as ``np.ix_`` gives them; and a mask of the part's elements, or
+    None) of an array of shape ``shape``; elements no part defines are NaN."""
+
+    axes: tuple[str, ...]
+    shape: tuple[int, ...]
+    parts: tuple[Expr, ...]
+    targets: tuple[str, ...]
+    grids: tuple[tuple[str, ...], ...]  # each part's axes, as the target is laid out
+
+
+Expr = (Const | Ref | Time | TimeAt | Neg | Binary | Compare | Call | Lookup | ActiveInitial
+        | ArrayConst | Take | Relabel | Reduce | Assemble | TableLookup | ArrayCall)
 
 
 
@@ -299,6 +377,12 @@ _CHILDREN: dict[type, Callable[[Any], tuple[Expr, ...]]] = {
     Call: lambda e: e.args,
     Lookup: lambda e: (e.x,),
     ActiveInitial: lambda e: (e.dynamic, e.initial),
+    Take: lambda e: (e.arg,),
+    Relabel: lambda e: (e.arg,),
+    TableLookup: lambda e: (e.x, e.xp, e.fp),
+    ArrayCall: lambda e: (e.arg,),
+    Reduce: lambda e: (e.arg,),
+    Assemble: lambda e: e.parts,
 }
 _REBUILD: dict[type, Callable[[Any, tuple[Expr, ...]], Expr]] = {
     Neg: lambda e, c: Neg(*c),
@@ -307,6 +391,12 @@ _REBUILD: dict[type, Callable[[Any, tuple[Expr, ...]], Expr]] = {
     Call: lambda e, c: Call(e.function, c),
     Lookup: lambda e, c: Lookup(e.table, c[0], e.mode),
     ActiveInitial: lambda e, c: ActiveInitial(*c),
+    Take: lambda e, c: Take(c[0], e.axis, e.index, e.new),
+    Relabel: lambda e, c: Relabel(c[0], e.names),
+    TableLookup: lambda e, c: TableLookup(*c),
+    ArrayCall: lambda e, c: ArrayCall(e.function, c[0], e.axis, e.extra),
+    Reduce: lambda e, c: Reduce(e.function, c[0], e.axis),
+    Assemble: lambda e, c: Assemble(e.axes, e.shape, c, e.targets, e.grids),
 }
 
 
@@ -374,3 +464,45 @@ def at_time(expr: Expr, value: float) -> Expr:
     """``expr`` with every clock replaced by the time ``value``."""
     return transform(expr, lambda e: TimeAt(value) if isinstance(e, Time) else e)
 
+
+
+def union(*groups: tuple[str, ...]) -> tuple[str, ...]:
+    """Axis names in order of first appearance."""
+    return tuple(dict.fromkeys(name for group in groups for name in group))
+
+
+def axes_of(expr: Expr, node_axes: Callable[[str], tuple[str, ...]],
+            memo: dict[int, tuple[str, ...]] | None = None) -> tuple[str, ...]:
+    """The axis names of ``expr``'s value, in the order its array holds them.
+
+    ``node_axes`` gives a node's axis names; ``memo`` (by id) may be shared between calls.
+    """
+    memo = {} if memo is None else memo
+    todo: list[tuple[Expr, bool]] = [(expr, False)]
+    while todo:
+        current, expanded = todo.pop()
+        if id(current) in memo:
+            continue
+        kids = children(current)
+        if not expanded and kids:
+            todo.append((current, True))
+            todo.extend((c, False) for c in kids if id(c) not in memo)
+            continue
+        if isinstance(current, Ref):
+            result = node_axes(current.node)
+        elif isinstance(current, ArrayConst | Assemble):
+            result = current.axes
+        elif isinstance(current, Relabel):
+            result = current.names
+        elif isinstance(current, Take):
+            inner = memo[id(current.arg)]
+            kept = () if isinstance(current.index, int) else (current.new or current.axis,)
+            result = tuple(b for a in inner for b in (kept if a == current.axis else (a,)))
+        elif isinstance(current, TableLookup):
+            result = tuple(a for a in union(*(memo[id(c)] for c in kids)) if a != POINTS)
+        elif isinstance(current, Reduce):
+            result = tuple(a for a in memo[id(current.arg)] if a != current.axis)
+        else:
+            result = union(*(memo[id(c)] for c in kids))
+        memo[id(current)] = result
+    return memo[id(expr)]

@@ -22,7 +22,7 @@ from ..frontend.translate import SourceFile
 from ..library import FUNCTIONS, Clock, Family, Function, Lowering
 from ..limits import MAX_NESTING, deep_call
 from ..names import clean_key, close_matches, python_name
-from . import amr, data, ir, macros, randomness, stateful, switches
+from . import amr, data, ir, macros, randomness, stateful, subscripts, switches
 from .ir import LookupMode, Node, NodeKind, Variable, VarKind, binop, call, num, ref
 from .switches import Switch
 
@@ -62,6 +62,10 @@ class Lowerer:
         self.scope: macros.Scope | None = None  # the macro call being expanded, if any
         self.macro_calls: dict[tuple[str, str], int] = {}  # (caller, macro) -> calls
         self._in_compare = 0
+        self.ranges: subscripts.Ranges | None = None
+        self.context: tuple[ir.Axis, ...] = ()  # the ranges of the equation being lowered
+        self.arrays: dict[str, Any] = {}  # constant arrays of the generated code, by name
+        self.array_lookups: dict[str, tuple[ir.Expr, ir.Expr]] = {}  # subscripted tables
 
     @property
     def owner(self) -> str:
@@ -88,6 +92,8 @@ class Lowerer:
     # -- nodes -------------------------------------------------------------------------
 
     def new(self, kind: NodeKind, label: str, **kw: Any) -> Node:
+        if kw.get("var") is None:  # a hidden node spans its equation's ranges
+            kw.setdefault("axes", self.context)
         node = Node(id=f"_v{len(self.nodes)}", kind=kind, label=label, **kw)
         self.nodes[node.id] = node
         return node
@@ -97,6 +103,14 @@ class Lowerer:
         if isinstance(expr, ir.Ref | ir.Const | ir.Time):
             return expr
         return ref(self.new(NodeKind.AUX, label, raw=expr).id)
+
+    def axes_of(self, expr: ir.Expr) -> tuple[str, ...]:
+        return ir.axes_of(expr, lambda n: tuple(a.name for a in self.nodes[n].axes))
+
+    def constant_array(self, values: np.ndarray, axes: tuple[str, ...]) -> ir.Expr:
+        name = f"_arr{len(self.arrays)}"
+        self.arrays[name] = values
+        return ir.ArrayConst(name, axes)
 
     def control_node(self, key: str) -> str:
         found = self.elements.get(key)
@@ -110,7 +124,8 @@ class Lowerer:
         sections = self.source.abstract.sections
         main = [s for s in sections if s.type == "main"] or list(sections[:1])
         section = main[0]
-        self._refuse_subscripts(section)
+        self.ranges = subscripts.Ranges(section.subscripts, lambda m, cls=ModelError: cls(
+            m, path=self.source.path, hint="check the subscript range definitions"))
         self._declare(section.elements)
         for key, (element, var) in self.elements.items():
             if var.kind != VarKind.LOOKUP:
@@ -126,18 +141,6 @@ class Lowerer:
         for node in self.nodes.values():
             node.resolve(self.nodes)
         return CompiledModel(self)
-
-    def _refuse_subscripts(self, section: Any) -> None:
-        if section.subscripts:
-            names = ", ".join(s.name for s in section.subscripts)
-            user = next((e.name for e in section.elements
-                         if any(c.subscripts[0] for c in e.components)), None)
-            raise UnsupportedError(
-                f"subscript ranges ({names}) are not supported by the engine yet"
-                + (f"; {user!r} is subscripted" if user else ""),
-                path=self.source.path, variable=user,
-                line=self.source.line_of(user or section.subscripts[0].name),
-                hint="subscripts arrive in the next engine release")
 
     def _declare(self, elements: Iterable[am.AbstractElement]) -> None:
         used: set[str] = set()
@@ -156,7 +159,15 @@ class Lowerer:
                 doc=(element.documentation or "").strip(), line=line)
             self.elements[key] = (element, var)
             self.variables.append(var)
-            if isinstance(component, am.AbstractData):  # read its file now (compile/data)
+            axes = self.ranges.variable_axes(  # type: ignore[union-attr]
+                [c.subscripts[0] for c in element.components],
+                lambda m, cls=ModelError, v=var: self.error(cls, f"{v.name!r}: {m}",
+                                                             variable=v))
+            if axes:
+                self._owner_var = var
+                subscripts.declare(self, element, var, axes)
+                continue
+            if isinstance(component, am.AbstractData):
                 self._owner_var = var
                 data.data_table(self, key)
             if isinstance(component, am.AbstractLookup) or isinstance(
@@ -196,11 +207,7 @@ class Lowerer:
                 f"variable {element.name!r} is defined twice (names are the same when "
                 "case, spaces and underscores are ignored)", path=self.source.path,
                 line=line, variable=element.name, hint="rename or remove one equation")
-        if len(element.components) != 1 or element.components[0].subscripts[0]:
-            raise UnsupportedError(
-                f"{element.name!r} is subscripted; subscripts are not supported by "
-                "the engine yet", path=self.source.path, line=line, variable=element.name)
-        depth = amr.depth(element.components[0].ast)
+        depth = max(amr.depth(c.ast) for c in element.components)
         if depth > MAX_NESTING:
             raise UnsupportedError(
                 f"the equation of {element.name!r} nests {depth:,} levels deep; nesting "
@@ -211,10 +218,18 @@ class Lowerer:
     def _lower_element(self, key: str, element: am.AbstractElement, var: Variable) -> None:
         self._owner_var = var
         node = self.nodes[var.node]  # type: ignore[index]
-        if node.kind == NodeKind.PARAM:
+        if node.axes:
+            subscripts.lower_array(self, element, var, node)
+        elif node.kind == NodeKind.PARAM:
             node.raw = num(node.default)  # type: ignore[arg-type]
         else:
             self.lower_node(node, element.components[0].ast)
+            for expr in (node.raw, node.raw_init):
+                free = self.axes_of(expr) if expr is not None else ()
+                if free:
+                    raise self.error(ModelError, f"{var.name!r} is not subscripted, but its "
+                                     f"equation has the subscript range {free[0]!r}",
+                                     "name one element, or sum over the range with SUM")
         self._owner_var = None
 
     def lower_node(self, node: Node, tree: Any) -> None:
@@ -233,7 +248,8 @@ class Lowerer:
             if var.kind != VarKind.STOCK:
                 continue
             flows = self.stock_flows.setdefault(var.name, [])
-            for term, sign in amr.additive_terms(element.components[0].ast.flow):
+            terms = [t for c in element.components for t in amr.additive_terms(c.ast.flow)]
+            for term, sign in dict.fromkeys(terms):
                 target = self.elements.get(clean_key(term))
                 if target and target[1].kind in (VarKind.AUXILIARY, VarKind.FLOW,
                                                  VarKind.CONSTANT):
@@ -263,8 +279,7 @@ class Lowerer:
         if isinstance(tree, str):
             raise self.unsupported(f"the text literal {tree[:30]!r}")
         if isinstance(tree, np.ndarray):
-            raise self.unsupported("array constants",
-                                   "arrays need subscripts, which arrive in the next release")
+            return subscripts.array_constant(self, tree)
         raise self.unsupported(_STRUCTURE_NAMES.get(type(tree), type(tree).__name__))
 
     def _arithmetic(self, tree: ae.ArithmeticStructure) -> ir.Expr:
@@ -321,8 +336,8 @@ class Lowerer:
         return result
 
     def _reference(self, tree: ae.ReferenceStructure) -> ir.Expr:
-        if tree.subscripts is not None:
-            raise self.unsupported("subscripted references")
+        if tree.subscripts is not None and self.scope is not None:
+            raise self.unsupported("subscripts inside a macro")
         key = clean_key(tree.reference)
         if key == "time":
             return ir.Time(Clock.STEP_START if self._in_compare else Clock.TIME)
@@ -332,11 +347,24 @@ class Lowerer:
         if found is None:
             if key == "pi":
                 return num(math.pi)
+            rng = self.ranges.find(key) if self.ranges else None
+            if rng is not None:
+                return subscripts.range_value(self, rng)
+            element = self.ranges.element(key) if self.ranges else None
+            if element is not None:  # an element's name as a number: its position
+                return num(self.ranges.position(element))  # type: ignore[union-attr]
             raise self._undefined(tree.reference)
         var = found[1]
         if var.kind == VarKind.LOOKUP:
             raise self.unsupported(f"using the lookup {var.name!r} without an argument")
-        return ref(var.node)  # type: ignore[arg-type]
+        axes = self.nodes[var.node].axes  # type: ignore[index]
+        written = None if tree.subscripts is None else list(tree.subscripts.subscripts)
+        if written and not axes:
+            raise self.error(ModelError, f"{self.owner!r} uses {var.name!r} with subscripts "
+                             f"[{', '.join(written)}], but {var.name!r} is not subscripted")
+        return self.ranges.reference(  # type: ignore[union-attr]
+            ref(var.node), axes, written, self.context,  # type: ignore[arg-type]
+            lambda m: self.error(ModelError, f"{self.owner!r} uses {var.name!r}: {m}"))
 
     def _undefined(self, reference: str) -> ModelError:
         close = close_matches(reference.replace("_", " "), [v.name for v in self.variables],
@@ -354,11 +382,18 @@ class Lowerer:
             tree.function, ae.ReferenceStructure) else str(tree.function)
         key = clean_key(fname)
         raw_args = list(tree.arguments)
+        if key in self.array_lookups and self.scope is None:
+            self._arity(fname, raw_args, 1)
+            subs = getattr(tree.function, "subscripts", None)
+            return subscripts.table_lookup(self, key, None if subs is None else list(
+                subs.subscripts), self.lower(raw_args[0]))
         lookups = self.visible_lookups()
         if key in lookups:
             self._arity(fname, raw_args, 1)
             return self._lookup(lookups[key], self.lower(raw_args[0]))
         if key in self.macros:
+            if self.context:
+                raise self.unsupported("a macro called in a subscripted equation")
             return macros.expand(self, key, raw_args)
         if key in (self.scope.values if self.scope else self.elements):
             raise self.unsupported(f"calling the variable {fname!r} like a function")
@@ -489,6 +524,7 @@ _SPECIAL: dict[str, Callable[[Lowerer, Function, str, list[Any]], ir.Expr]] = {
     **stateful.CALLS,
     **randomness.CALLS,
     **data.CALLS,
+    **subscripts.ARRAY_FUNCTIONS,
 }
 
 
@@ -503,6 +539,7 @@ class CompiledModel:
         self.switches = lowerer.switches
         self.stock_flows = lowerer.stock_flows
         self.order_dependencies = lowerer.order_dependencies
+        self.arrays = lowerer.arrays  # constant arrays and index tables of subscripts
         self.by_key = {clean_key(v.name): v for v in self.variables}
         self.control_ids: tuple[str, str, str, str] = tuple(  # type: ignore[assignment]
             lowerer.elements[c][1].node for c in CONTROLS)

@@ -116,17 +116,17 @@ _add(Function("npv", "NPV", Family.STATEFUL, 4, lowering=Lowering.SPECIAL, stock
 _add(Function("game", "GAME", Family.OTHER, lowering=Lowering.STATEFUL))
 
 # -- known, not yet computed: refused with a reason, never a wrong number -------------
-_ARRAYS = "array functions need subscripts (next engine release)"
+_ARRAYS = "not computed yet (subscripts are; this array function is not)"
 for _key, _name in [
-    ("sum", "SUM"), ("prod", "PROD"), ("vmin", "VMIN"), ("vmax", "VMAX"),
     ("vmin_xmile", "MIN (XMILE array)"), ("vmax_xmile", "MAX (XMILE array)"),
-    ("elmcount", "ELMCOUNT"), ("vector_select", "VECTOR SELECT"),
-    ("vector_sort_order", "VECTOR SORT ORDER"), ("vector_reorder", "VECTOR REORDER"),
-    ("vector_rank", "VECTOR RANK"), ("invert_matrix", "INVERT MATRIX"),
-    ("allocate_available", "ALLOCATE AVAILABLE"),
-    ("allocate_by_priority", "ALLOCATE BY PRIORITY"),
+    ("vector_select", "VECTOR SELECT"), ("vector_reorder", "VECTOR REORDER"),
 ]:
     _add(Function(_key, _name, Family.ARRAY, lowering=Lowering.UNSUPPORTED, hint=_ARRAYS))
+for _key, _name in [("allocate_available", "ALLOCATE AVAILABLE"),
+                    ("allocate_by_priority", "ALLOCATE BY PRIORITY")]:
+    _add(Function(_key, _name, Family.ARRAY, lowering=Lowering.UNSUPPORTED,
+                  hint="not computed yet (Vensim's allocation of a supply by priority "
+                  "profiles)"))
 # -- data: data variables (:=) and external files, read by frontend/external.py when the
 # model is compiled; lowered by compile/data.py
 for _key, _name in [("get_xls_data", "GET XLS DATA"), ("get_direct_data", "GET DIRECT DATA"),
@@ -159,3 +159,13 @@ for _key, _name in [("random_lookup", "RANDOM LOOKUP"),
                     ("random_negative_binomial", "RANDOM NEGATIVE BINOMIAL")]:
     _add(Function(_key, _name, Family.RANDOM, lowering=Lowering.UNSUPPORTED,
                   hint="not computed yet; the other RANDOM functions are"))
+
+# -- array functions over subscript ranges (compile/lower.py ``_array_reduce``; their
+# implementations, NumPy's reductions over one trailing axis, are compile/arrayops.py's)
+for _key, _name in [("sum", "SUM"), ("prod", "PROD"), ("vmin", "VMIN"), ("vmax", "VMAX")]:
+    _add(Function(_key, _name, Family.ARRAY, 1, lowering=Lowering.SPECIAL))
+_add(Function("elmcount", "ELMCOUNT", Family.ARRAY, 1, lowering=Lowering.SPECIAL))
+# keep their argument's axes (compile/lower.py ``_array_call``, compile/arrayops.py)
+for _key, _name in [("invert_matrix", "INVERT MATRIX"),
+                    ("vector_sort_order", "VECTOR SORT ORDER"), ("vector_rank", "VECTOR RANK")]:
+    _add(Function(_key, _name, Family.ARRAY, 2, lowering=Lowering.SPECIAL))

@@ -32,8 +32,8 @@ import xarray as xr
 from .. import diagnose, integrate, limits
 from ..compile import Variable, VarKind
 from ..errors import ModelError, ParameterError, SimulationError, UnsupportedError
-from ..frontend.translate import SourceFile, read_model
 from ..frontend.settings import DeclaredMethod
+from ..frontend.translate import SourceFile, read_model
 from ..integrate import SolverOptions, check_option
 from ..model import Model, ParamValue
 from ..names import clean_key
