@@ -175,7 +175,8 @@ def _rates_fn(plan: Plan) -> ast.FunctionDef:
     return _function("_rates", ["t", "tc", "ts", "y", "k", "dy"], body)
 
 
-_LIBRARY_NAMES = {"np", "SMALL_VENSIM", "min", "max", "len"}  # what library code uses
+_LIBRARY_NAMES = {"np", "math", "SMALL_VENSIM", "min", "max", "len"}  # what library code uses
+_RANDOM_MODULE = "deterrence.library.random"
 _JIT = "_nb.njit(error_model='numpy', cache=_CACHE{})"
 
 
@@ -186,7 +187,7 @@ def _library_code() -> list[ast.stmt]:
     NumPy's ufuncs by their NumPy name."""
     from ..library import native as library
 
-    body = ast.parse(f"np = _np\nSMALL_VENSIM = {float(library.SMALL_VENSIM)!r}\n"
+    body = ast.parse(f"import math\nnp = _np\nSMALL_VENSIM = {float(library.SMALL_VENSIM)!r}\n"
                      f"_jit = {_JIT.format('')}\n_jitp = {_JIT.format(', parallel=True')}"
                      "\n").body
     done: dict[str, str] = {}
@@ -197,6 +198,8 @@ def _library_code() -> list[ast.stmt]:
             body.append(_assign(ident, ast.Attribute(value=_ref("_np"), attr=impl.__name__,
                                                      ctx=ast.Load())))
             continue
+        if getattr(impl, "__module__", None) == _RANDOM_MODULE:
+            continue  # the RANDOM family: NumPy only (unsupported() refuses it here)
         if getattr(impl, "__module__", None) != library.__name__:
             raise TypeError(f"{ident}: native implementations live in {library.__name__}")
         if impl.__name__ not in done:
@@ -222,7 +225,8 @@ def _library() -> dict[str, Any]:
     namespace: dict[str, Any] = {"_CACHE": False}
     exec(compile(ast.fix_missing_locations(module), "<deterrence:library>", "exec"),
          namespace)
-    return {ident: namespace[ident] for ident in FUNCTIONS.namespace("native")}
+    return {ident: namespace[ident] for ident in FUNCTIONS.namespace("native")
+            if ident in namespace}
 
 
 def _call_jit(jit: str, name: str) -> ast.expr:

@@ -123,7 +123,7 @@ def plan_for(model: Model, cfg: Any) -> UncertaintyPlan:
             dask = {k: v for k, v in dask.items() if v is not None}
     design = unc.sample(uncertainties, int(e.samples), str(e.sampler), int(e.seed),
                         second_order=bool(e.second_order))
-    kwargs = solver_kwargs(cfg.solver)
+    kwargs = solver_kwargs(cfg.solver, model)
     log.info("design: %s, %d uncertain parameters, %d futures x %d policies", e.sampler,
              d, runs, len(policies))
     return UncertaintyPlan(design, metrics, failure, satisficing, policies, base, kwargs,
