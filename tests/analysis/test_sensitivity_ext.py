@@ -136,3 +136,12 @@ def test_morris_refuses_a_sample_that_does_not_match():
         morris(ISHIGAMI, x[:, :2], y)
     with pytest.raises(ValueError, match="at least 2 trajectories"):
         morris_sample(ISHIGAMI, 1)
+    shuffled = x[np.random.default_rng(0).permutation(len(x))]
+    with pytest.raises(ValueError, match="not a Morris sample in its drawn order"):
+        morris(ISHIGAMI, shuffled, y)
+
+
+def test_grouped_problems_are_refused():
+    grouped = dict(ISHIGAMI, groups=["g", "g", "h"])
+    with pytest.raises(ValueError, match="grouped problems"):
+        sobol(grouped, metric(np.arange(10.0)), second_order=False)

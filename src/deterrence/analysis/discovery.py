@@ -309,7 +309,7 @@ def prim(x: pd.DataFrame, y: np.ndarray | xr.DataArray, *, peel_alpha: float = 0
                       _x=xv[:, back], _y=yv)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PrimResult:
     """A PRIM run: the peeling trajectory, every box on it, and the chosen one.
 
@@ -428,7 +428,7 @@ def _p_text(p: float) -> str:
 # -- CART and feature scores ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CartResult:
     """A classification tree's leaves as boxes.
 

@@ -35,6 +35,9 @@ def _names(problem: Mapping[str, Any]) -> list[str]:
     if repeated:
         raise ValueError(f"the problem names these parameters more than once: "
                          f"{', '.join(repeated)}")
+    if problem.get("groups") is not None:
+        raise ValueError("grouped problems ('groups') are not supported: the indices here "
+                         "are per parameter; drop 'groups' from the problem")
     num_vars = problem.get("num_vars", len(names))
     if num_vars != len(names):
         raise ValueError(f"the problem says num_vars={num_vars} but names {len(names)} "
@@ -179,6 +182,14 @@ def morris(problem: Mapping[str, Any], x: np.ndarray, y: xr.DataArray | np.ndarr
     if values.size % (d + 1):
         raise ValueError(f"{values.size} runs is not a Morris sample of {d} parameters "
                          f"(trajectories * {d + 1} runs)")
+    steps = np.diff(x.reshape(-1, d + 1, d), axis=1)
+    moved = np.count_nonzero(steps, axis=2)
+    if (moved != 1).any():
+        t, k = np.argwhere(moved != 1)[0]
+        raise ValueError(
+            f"x is not a Morris sample in its drawn order: in trajectory {t}, step {k + 1} "
+            f"changes {moved[t, k]} parameters instead of one; pass the rows of "
+            "morris_sample unshuffled")
     result = salib_morris.analyze(dict(problem), x, values, num_resamples=num_resamples,
                                   conf_level=conf_level, num_levels=num_levels, seed=seed)
     level = f"{conf_level:.0%}"

@@ -175,5 +175,5 @@ def tornado(indices: xr.Dataset, *, top: int | None = None,
         fig.supxlabel(plain("; ".join(n for n in notes if n)), x=0.01, ha="left",
                       fontsize=SUBTITLE_SIZE, color="#444444")
         ax.legend(loc="lower right", frameon=False)
-        fig.get_layout_engine().set(h_pad=0.25)
+        ax.tick_params(axis="y", length=0)
     return fig
