@@ -188,7 +188,10 @@ def test_cli_backend(make_model, capsys):
 
 # -- the native flavour of the library ------------------------------------------------
 
-IMPLEMENTED = [e for e in FUNCTIONS if e.vector is not None and e.scalar is not None]
+# the RANDOM family has no native flavour yet (SciPy's inverse CDFs): backend="auto"
+# runs such models on NumPy (docs/engine.md, Random numbers)
+IMPLEMENTED = [e for e in FUNCTIONS if e.vector is not None and e.scalar is not None
+               and e.family is not Family.RANDOM]
 values = st.one_of(st.floats(-1e3, 1e3, allow_nan=False),
                    st.sampled_from([0.0, 1.0, -1.0, 0.5, 1e-7, -1e-7, 2.0, 1e6, math.nan]))
 
