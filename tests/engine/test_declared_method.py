@@ -137,3 +137,16 @@ def test_run_uses_the_files_method_unless_a_solver_is_chosen(tmp_path):
     chosen = run("solver=euler")
     assert chosen.attrs["method"] == "euler"
     assert chosen.attrs["method_source"].endswith("solver.method (the run's config)")
+
+
+def test_pysd_engine_refuses_a_file_that_declares_rk4_rather_than_run_euler(tmp_path, capsys):
+    """PySD's runner integrates with Euler whatever the file says; the fallback must not
+    hand back Euler numbers for a model its author ran with RK4."""
+    rk4 = _mdl(tmp_path, 1)
+    assert main(["simulate", str(rk4), "--engine", "pysd"]) == 2
+    err = capsys.readouterr().err
+    assert "rk4" in err
+    assert "Euler only" in err
+    assert main(["simulate", str(rk4), "--engine", "pysd", "--method", "euler"]) == 0
+    euler = deterrence.load(_mdl(tmp_path, 0), engine="pysd")
+    assert euler.declared_method.method == "euler"

@@ -29,7 +29,8 @@ values = st.one_of(
 def call_arguments(draw: st.DrawFn, entry: Function) -> list[float | list[float]]:
     """Arguments of one call, as the generated code passes them (clocks first)."""
     if entry.family is Family.LOOKUP:
-        xs = sorted(set(draw(st.lists(st.floats(-100, 100, allow_subnormal=False), min_size=1, max_size=6))))
+        x = st.floats(-100, 100, allow_subnormal=False)
+        xs = sorted(set(draw(st.lists(x, min_size=1, max_size=6))))
         ys = draw(st.lists(st.floats(-100, 100), min_size=len(xs), max_size=len(xs)))
         return [draw(st.floats(-150, 150)), xs, ys]
     clocks = []

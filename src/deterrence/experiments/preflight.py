@@ -135,7 +135,8 @@ def check_settings(model: Model, cfg: Any) -> None:
             unset = "" if name == "rtol" else ", or null to keep the model's setting"
             raise ParameterError(f"solver.{name}={value}: expected a positive number",
                                  hint=f"set e.g. solver.{name}={example}{unset}")
-    if cfg.model.get("engine") == "pysd" and str(s.method).lower() != "euler":
+    if cfg.model.get("engine") == "pysd" and s.method is not None \
+            and str(s.method).lower() != "euler":  # null: the model's own, Euler on PySD
         raise ParameterError(f"model.engine=pysd integrates with euler only (PySD's "
                              f"runner), not solver.method={s.method}",
                              hint="use solver=euler, or model.engine=compiled")

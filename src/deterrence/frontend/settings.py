@@ -39,15 +39,16 @@ class DeclaredMethod:
     method: str | None
     source: str
     unsupported: str | None = None
+    reason: str = ("which the engine does not run as Vensim does (it runs integration "
+                   "types 0, Euler, and 1, RK4)")
 
     def require(self, path: Path) -> str:
         """The method, or an UnsupportedError naming what the file declares."""
         if self.method is not None:
             return self.method
         raise UnsupportedError(
-            f"the model declares {self.unsupported} in {self.source}, which the engine "
-            "does not run as Vensim does (it runs integration types 0, Euler, and 1, "
-            "RK4)", path=path, hint="choose a method: --method on simulate, solver= or "
+            f"the model declares {self.unsupported} in {self.source}, {self.reason}",
+            path=path, hint="choose a method: --method on simulate, solver= or "
             "solver.method= on run (euler, rk4 or an adaptive method)")
 
 

@@ -32,7 +32,7 @@ import xarray as xr
 from .. import diagnose, integrate, limits
 from ..compile import Variable, VarKind
 from ..errors import ModelError, ParameterError, SimulationError, UnsupportedError
-from ..frontend.settings import DeclaredMethod
+from ..frontend.settings import DeclaredMethod, declared_method
 from ..frontend.translate import SourceFile, read_model
 from ..integrate import SolverOptions, check_option
 from ..model import Model, ParamValue
@@ -59,8 +59,11 @@ class PySDModel(Model):
         self.path = source.path.resolve()
         self.name = self.path.stem
         self.sha256 = hashlib.sha256(content).hexdigest()
-        self.declared_method = DeclaredMethod(  # whatever the file declares
-            "euler", "euler: PySD's runner (engine='pysd') integrates with Euler only")
+        declared = declared_method(self.path, content)
+        self.declared_method = declared if declared.method == METHOD else DeclaredMethod(
+            None, declared.source, unsupported=declared.method or declared.unsupported,
+            reason="and PySD's runner (engine='pysd') integrates with Euler only: PySD "
+            "would run it with Euler without saying so")
         variables = catalogue(source)
         self.compiled = Catalogue(variables)  # type: ignore[assignment]
         self.variables = {v.py_name: v for v in variables}
