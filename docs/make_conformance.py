@@ -34,9 +34,16 @@ from deterrence.analysis import conformance  # noqa: E402
 SUPPORTED_TEXT = f"""\
 ## What the engine supports
 
-Scalar (unsubscripted) Vensim and XMILE models: arithmetic, comparison and logical
-operators; Time and the control variables (control variables that change during the run
-are followed by `euler` and `rk4` only); the functions below.
+Vensim and XMILE models: arithmetic, comparison and logical operators; Time and the
+control variables (control variables that change during the run are followed by `euler`
+and `rk4` only); the functions below.
+
+Vensim subscripts (`compile/subscripts.py`, `compile/arrayops.py`): each range is a named
+axis after the run axis and a dimension of the Dataset; subranges, numeric ranges
+(`(a1-a10)`), mappings (`->`), `:EXCEPT:`, partial and element-by-element definitions,
+tabbed arrays, transposition and up-dimensioning, aliases (`<->`), subscripted stocks,
+stateful functions, lookups and initial values. Subscripted XMILE (`<dimensions>`) is
+not read by PySD's XMILE translator, so neither by the engine.
 
 Vensim macros (`:MACRO: ... :END OF MACRO:`), including macros with stocks, macros that
 use TIME STEP or other control variables and macros calling macros, are expanded at each
@@ -55,11 +62,12 @@ external files (GET XLS/DIRECT DATA, CONSTANTS and LOOKUPS of `.xlsx`, `.csv` an
 files in the model's folder, read once at load time; `compile/data.py`,
 `frontend/external.py`), for scalar variables.
 
-Not yet (the next engine issue): subscripts (and so subscripted data, GET DIRECT
-SUBSCRIPT, ALLOCATE AVAILABLE and ALLOCATE BY PRIORITY). Like the functions above, these
-raise
-`UnsupportedError` naming the construct and the file (or `ModelSyntaxError` where
-PySD's translator cannot read the file), never a silent wrong answer.
+Not yet: subscripted data variables and GET CONSTANTS over subscript ranges, GET DIRECT
+SUBSCRIPT, SAMPLE IF TRUE of a subscripted value, a variable on one range twice, the
+functions refused above. Like those functions, these raise `UnsupportedError` naming the
+construct and the file (or `ModelSyntaxError` where PySD's translator cannot read the
+file), never a silent wrong answer; `engine="pysd"` (`--engine pysd`) runs such a model
+on PySD's own runner.
 """
 
 
