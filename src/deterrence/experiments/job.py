@@ -23,7 +23,7 @@ from ..errors import ModelError, ParameterError
 from ..files import atomic_write_text
 from ..model import Model
 from ..results import write_results
-from .compose import compose_scenarios, expand_grid
+from .compose import compose_scenarios, expand_grid, scenario_option
 from .config import (
     COMBINED,
     FAILURE,
@@ -181,8 +181,7 @@ def _batch_windows(keys: list[str], values: list[list[Any]], cfg: Any) -> dict[s
     if "scenario" not in keys:
         return {cfg.scenario.name: [list(w) for w in cfg.scenario.shock_windows]}
     names = values[keys.index("scenario")]
-    return {n: [list(w) for w in group_option("scenario", n, ScenarioConfig).shock_windows]
-            for n in names}
+    return {n: [list(w) for w in scenario_option(str(n)).shock_windows] for n in names}
 
 
 def _default_outcome(model: Model, cfg: Any) -> str | None:

@@ -93,6 +93,7 @@ def shade_windows(
             if colour == BASELINE_COLOR:
                 colour = neutral
             spans.extend(Window(s, e, label or key, colour) for s, e, label in items)
+        spans = _shared_once(spans, neutral)
     else:
         # One run: use its own scenario's windows if the Dataset says which it is.
         keys = [k for k in windows if k in scalar]
@@ -116,6 +117,24 @@ def shade_windows(
     shocks: list[Window | Onset] = [
         dataclasses.replace(w, end=math.inf) if _persistent(w, end) else w for w in spans]
     return shocks + mark_policies(axes, ds, frame, styles)
+
+
+def _shared_once(spans: list[Window], neutral: str) -> list[Window]:
+    """A shock several lines share (a scenario and a composition with it, ``a`` and
+    ``a+b``) is drawn once, neutral, rather than as bands of one name in two colours."""
+    colours: dict[tuple[float, float, str], set[str]] = {}
+    for w in spans:
+        colours.setdefault((w.start, w.end, w.label), set()).add(str(w.colour))
+    out: list[Window] = []
+    seen: set[tuple[float, float, str]] = set()
+    for w in spans:
+        key = (w.start, w.end, w.label)
+        if len(colours[key]) == 1:
+            out.append(w)
+        elif key not in seen:
+            seen.add(key)
+            out.append(dataclasses.replace(w, colour=neutral))
+    return out
 
 
 #: windows named one by one in the legend (and hatched where they overlap); beyond, one
