@@ -91,3 +91,18 @@ def test_results_name_the_timing_constants_the_figures_mark(runs):
     assert [ln.get_xdata()[0] for ln in ax.get_lines() if ln.get_gid() == ONSET_GID] == [12]
     wedges = [p.get_xy()[:, 0] for p in ax.patches if p.get_gid() == RAMP_GID]
     assert sorted((float(w.min()), float(w.max())) for w in wedges) == [(0, 2), (12, 14)]
+
+
+def test_a_multirun_over_the_start_time_marks_each_line_and_names_what_it_shares(tmp_path):
+    """``-m policy.start_time=0,12``: the merged results keep the scenario and policy
+    every job ran under (so the figure names them and shades the shock) and each line's
+    own start."""
+    ok(cli("-m", "scenario=leadership_change", "policy=reassurance", "policy.start_time=0,12",
+           "solver.final_time=30", "output.plot=false", f"hydra.sweep.dir={tmp_path}"))
+    ds = load(tmp_path / "combined.nc")
+    assert (ds.attrs["scenario"], ds.attrs["policy"]) == ("leadership_change", "reassurance")
+    fig = plot.make_figure(ds, "compare", by="start_time")
+    assert "scenario = leadership_change; policy = reassurance" in fig.get_suptitle()
+    ax = fig.axes[0]
+    assert [ln.get_xdata()[0] for ln in ax.get_lines() if ln.get_gid() == ONSET_GID] == [12]
+    assert [p for p in ax.patches if p.get_gid() != RAMP_GID]  # the shock is shaded
