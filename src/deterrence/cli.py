@@ -67,6 +67,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from .engines import load
     from .results import write_results
 
+    seed = _seed(args.seed, args.engine)
     model = load(args.model, engine=args.engine)
     params = _parse_set(args.set)
     if not args.zip:
@@ -76,7 +77,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     declared = args.method is None
     method = model.declared_method.require(model.path) if declared else args.method
     try:
-        solver = SolverOptions.from_mapping({**vars(args), "method": method})
+        solver = SolverOptions.from_mapping({**vars(args), "method": method, "seed": seed})
     except ParameterError as exc:  # a bad option, named with the model's file
         raise ParameterError(exc.message, path=model.path, hint=exc.hint) from None
     ds = model.simulate(
@@ -91,15 +92,31 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         print(f"wrote {path} ({ds.sizes.get('time', 0)} times, {len(ds.data_vars)} variables"
               f"{', ' + str(ds.sizes['run']) + ' runs' if 'run' in ds.sizes else ''})")
     else:
-        _print_final(model, ds)
+        _print_final(model, ds, f", seed {seed}" if args.seed is not None else "")
     return 0
 
 
-def _print_final(model, ds) -> None:
+def _seed(text: str | None, engine: str) -> int:
+    """``--seed N``: a whole number >= 0 (checked before the model is read); PySD's
+    runner draws its own random numbers, so it is refused there rather than ignored."""
+    if text is None:
+        return SolverOptions.seed
+    if engine == "pysd":
+        raise ParameterError("--seed: engine pysd draws PySD's own random numbers, "
+                             "which a seed here cannot fix", hint="drop --seed, or use "
+                             "the compiled engine (the default)")
+    value = text.strip()
+    if not (value.isascii() and value.isdigit()):  # -1, 1.5, x: refused
+        raise ParameterError(f"--seed {text}: expected a whole number >= 0",
+                             hint="e.g. --seed 42; the same seed gives the same draws")
+    return int(value)
+
+
+def _print_final(model, ds, seed: str = "") -> None:
     import numpy as np
 
     t_end = float(ds["time"].values[-1])
-    print(f"{model.name}: {ds.attrs['method']}, {len(ds['time'])} saved times; "
+    print(f"{model.name}: {ds.attrs['method']}, {len(ds['time'])} saved times{seed}; "
           f"stocks at time {t_end:g}:")
     for py_name, var in model.stocks.items():
         values = ds[py_name].isel(time=-1).values
@@ -344,6 +361,10 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--allow-out-of-range", action="store_true",
                      help="simulate values outside a constant's declared [min,max] range "
                      "(refused by default, as in deterrence run)")
+    sim.add_argument("--seed", default=None, metavar="N",
+                     help="seed of the RANDOM functions (default 0): the same seed gives "
+                     "the same draws, run i of an ensemble its own stream; recorded as the "
+                     "attr seed of a .nc output")
     sim.add_argument("--output", "-o", help="write results to .nc (NetCDF) or .csv")
     sim.add_argument("--rtol", type=float, default=SolverOptions.rtol,
                      help="relative tolerance (adaptive)")

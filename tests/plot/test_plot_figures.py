@@ -432,3 +432,23 @@ def test_a_figure_by_policy_shades_and_names_the_scenario_its_job_ran() -> None:
     fig = plot.scenario_comparison(ds, by="policy")
     assert "scenario = leadership_change" in fig.get_suptitle()
     assert fig.axes[0].patches  # the shock window is shaded
+
+
+def test_a_shock_a_scenario_shares_with_its_composition_is_drawn_once() -> None:
+    """``leadership_change`` and ``leadership_change+rising_power`` both carry the
+    leadership change: one neutral band and one legend entry, not two of one name."""
+    shared = [10, 14, "leadership change"]
+    ds = build_results({"scenario": ["baseline", "leadership_change",
+                                     "leadership_change+rising_power"]},
+                       windows={"leadership_change": [shared],
+                                "leadership_change+rising_power": [shared,
+                                                                   [10, 20, "rising power"]]})
+    fig = plot.scenario_comparison(ds)
+    ax = fig.axes[0]
+    assert len(ax.patches) == 2
+    lines = _labelled(ax)
+    rising = next(p for p in ax.patches if p.get_x() == 10 and p.get_width() == 10)
+    assert to_hex(rising.get_edgecolor()[:3]) == to_hex(
+        lines["leadership_change+rising_power"].get_color())  # its own shock, its colour
+    texts = _legend_texts(fig)
+    assert texts.count("shock: leadership change (10–14)") == 1

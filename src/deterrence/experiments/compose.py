@@ -2,7 +2,9 @@
 
 ``scenario=[leadership_change,rising_power]`` applies both shocks, and
 ``grid.joint_exercises=0:1:11 grid.forward_presence=0,0.5,1`` runs the grid of them as
-one batched ensemble.
+one batched ensemble; in a grid, ``grid.scenario=leadership_change+rising_power,baseline``
+makes a composition one of the swept scenarios (labelled ``a+b``, as a multirun's
+``-m "scenario=[a,b],c"`` labels it).
 
 Hydra reads a list of options of one group by merging them in order, so the shocks'
 constants (``set``) add up, but the last option's name and shock windows replace the
@@ -42,6 +44,14 @@ def compose_scenarios(cfg: Any, overrides: Sequence[str]) -> None:
     names = listed_options(overrides, "scenario")
     if not names:
         return
+    composed = composed_scenario(names, f"scenario=[{','.join(names)}]")
+    with open_dict(cfg):
+        cfg.scenario = composed
+
+
+def composed_scenario(names: Sequence[str], where: str) -> Any:
+    """The scenarios ``names`` as one: named ``a+b``, every shock window, the union of
+    the constants (``where`` names the setting in the error when two disagree)."""
     options = [group_option("scenario", name, ScenarioConfig) for name in names]
     constants: dict[str, tuple[str, Any, str]] = {}  # key -> (written name, value, scenario)
     for name, option in zip(names, options, strict=True):
@@ -50,7 +60,7 @@ def compose_scenarios(cfg: Any, overrides: Sequence[str]) -> None:
             if key in constants and constants[key][1] != value:
                 written, other, first = constants[key]
                 raise ParameterError(
-                    f"scenario=[{','.join(names)}]: {first} sets {written!r} to {other} and "
+                    f"{where}: {first} sets {written!r} to {other} and "
                     f"{name} sets it to {value}", hint="compose scenarios that set different "
                     "constants, or set the value with +params.NAME=VALUE")
             constants.setdefault(key, (str(constant), value, name))
@@ -60,8 +70,34 @@ def compose_scenarios(cfg: Any, overrides: Sequence[str]) -> None:
         "shock_windows": [list(w) for o in options for w in o.shock_windows],
         "set": {written: value for written, value, _ in constants.values()},
     }
-    with open_dict(cfg):
-        cfg.scenario = OmegaConf.merge(OmegaConf.structured(ScenarioConfig), composed)
+    return OmegaConf.merge(OmegaConf.structured(ScenarioConfig), composed)
+
+
+def scenario_label(value: Any, where: str = "experiment.batch.scenario") -> str:
+    """A swept scenario value as its label: ``baseline``; a composition, written
+    ``a+b`` or as a list ``[a,b]``, as ``a+b`` (the label a multirun gives it)."""
+    parts = [str(v) for v in value] if isinstance(value, list | tuple) or \
+        OmegaConf.is_list(value) else str(value).split("+")
+    parts = [p.strip() for p in parts]
+    if not all(parts):
+        raise ParameterError(f"{where}: {value!r} is not a scenario or a composition of "
+                             "scenarios", hint="join the scenarios of one grid point with "
+                             "+, e.g. grid.scenario=leadership_change+rising_power,baseline")
+    return "+".join(parts)
+
+
+def scenario_option(label: str) -> Any:
+    """A swept scenario's config: the option itself, or (``a+b``) their composition; an
+    error in a composition names it."""
+    names = label.split("+")
+    if len(names) == 1:
+        return group_option("scenario", label, ScenarioConfig)
+    try:
+        return composed_scenario(names, label)
+    except ParameterError as exc:
+        if exc.message.startswith(f"{label}:"):
+            raise
+        raise ParameterError(f"{label}: {exc.message}", path=exc.path, hint=exc.hint) from None
 
 
 def name_composition(argv: Sequence[str]) -> list[str]:
@@ -116,6 +152,9 @@ def expand_grid(cfg: Any) -> None:
         target = key if key in ("scenario", "policy") else f"policy.{key}" \
             if key in cfg.model.levers or key in ("start_time", "ramp_time") \
             else f"params.{key}"
-        batch[target] = grid_values(key, value)
+        values = grid_values(key, value)
+        if key == "scenario":
+            values = [scenario_label(v, f"grid.{key}") for v in values]
+        batch[target] = values
     with open_dict(cfg):
         cfg.experiment.batch = {**dict(cfg.experiment.batch), **batch}

@@ -23,7 +23,7 @@ from ..errors import ModelError, ParameterError
 from ..files import atomic_write_text
 from ..model import Model
 from ..results import write_results
-from .compose import compose_scenarios, expand_grid
+from .compose import compose_scenarios, expand_grid, scenario_option
 from .config import (
     COMBINED,
     FAILURE,
@@ -65,6 +65,10 @@ def model_marks(model: Model, cfg: Any) -> dict[str, Any]:
     if cfg.model.get("default_outcome"):
         marks["default_outcome"] = _py_name(model, cfg.model.default_outcome,
                                             "model.default_outcome")
+    timing = {key: _py_name(model, cfg.model.timing[f"{key}_time"], f"model.timing.{key}_time")
+              for key in ("start", "ramp") if (cfg.model.get("timing") or {}).get(f"{key}_time")}
+    if timing:  # the constants plots read to mark when each line's policy starts
+        marks["policy_timing"] = json.dumps(timing)
     return marks
 
 
@@ -77,6 +81,9 @@ def _py_name(model: Model, name: Any, key: str) -> str:
 
 def simulate_config(model: Model, cfg: Any, params: dict[str, Any]) -> xr.Dataset:
     variables = list(cfg.output.variables) if cfg.output.variables else None
+    timing = cfg.model.get("timing") or {}
+    if variables is not None:  # the figures mark the policy's start from these constants
+        variables += [str(timing[k]) for k in TIMING_KEYS if timing.get(k)]
     ds = model.simulate(params, **solver_kwargs(cfg.solver, model), variables=variables)
     ds.attrs["method_source"] = method_source(model, cfg.solver)
     return ds
@@ -92,8 +99,10 @@ def run_sensitivity(model: Model, cfg: Any, output_dir: Path) -> xr.Dataset:
     n_runs = len(next(iter(params[n] for n in problem["names"])))
     log.info("Sobol sample: %d parameters, %d runs in one ensemble", problem["num_vars"],
              n_runs)
-    ds = model.simulate(params, **solver_kwargs(cfg.solver, model),
-                        variables=[*outcomes, *problem["names"]])
+    timing = cfg.model.get("timing") or {}  # the figures mark the policy start from it
+    ds = model.simulate(params, **solver_kwargs(cfg.solver, model), variables=list(
+        dict.fromkeys([*outcomes, *problem["names"],
+                       *(str(timing[k]) for k in TIMING_KEYS if timing.get(k))])))
     ds.attrs["method_source"] = method_source(model, cfg.solver)
     indices = sobol_indices(ds, problem, outcomes, s.reduce, seed=s.seed)
     indices["parameter"].attrs["long_name"] = "sampled constant"
@@ -172,8 +181,7 @@ def _batch_windows(keys: list[str], values: list[list[Any]], cfg: Any) -> dict[s
     if "scenario" not in keys:
         return {cfg.scenario.name: [list(w) for w in cfg.scenario.shock_windows]}
     names = values[keys.index("scenario")]
-    return {n: [list(w) for w in group_option("scenario", n, ScenarioConfig).shock_windows]
-            for n in names}
+    return {n: [list(w) for w in scenario_option(str(n)).shock_windows] for n in names}
 
 
 def _default_outcome(model: Model, cfg: Any) -> str | None:
@@ -198,8 +206,9 @@ def _plot_job(model: Model, cfg: Any, ds: xr.Dataset, output_dir: Path) -> None:
                          dim=xr.DataArray(list(runs), dims=by, name=by),
                          data_vars="all", coords="minimal", compat="override")
         both.attrs["shock_windows"] = ds.attrs["shock_windows"]
-        if "key_outputs" in ds.attrs:
-            both.attrs["key_outputs"] = ds.attrs["key_outputs"]
+        for key in ("key_outputs", "policy_timing"):
+            if key in ds.attrs:
+                both.attrs[key] = ds.attrs[key]
         both = both.assign_coords(_held(cfg, by, model))  # named on the figure
         fig = plot.scenario_comparison(both, by=by, baseline=label(reference or cfg))
         plot.save_figure(fig, fresh(output_dir / f"comparison.{cfg.output.plot_format}"))

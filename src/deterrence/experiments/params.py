@@ -17,7 +17,8 @@ import xarray as xr
 from ..errors import ParameterError
 from ..model import Model
 from ..names import close_matches
-from .config import POLICY_KEYS, PolicyConfig, ScenarioConfig, group_option
+from .compose import scenario_label, scenario_option
+from .config import POLICY_KEYS, PolicyConfig, group_option
 
 TIMING_KEYS = ("start_time", "ramp_time")  # policy keys that time the levers (model.timing)
 
@@ -181,7 +182,8 @@ def batch_grid(model: Model, cfg: Any) -> tuple[list[str], list[list[Any]], dict
     Precedence is the same as for one job: scenario < policy < policy levers < params.
     """
     keys = [str(k) for k in cfg.experiment.batch]
-    values = [list(cfg.experiment.batch[k]) for k in keys]
+    values = [[scenario_label(v) for v in cfg.experiment.batch[k]]
+              if k.lstrip("+~") == "scenario" else list(cfg.experiment.batch[k]) for k in keys]
     for key, vals in zip(keys, values, strict=True):
         if not vals:
             raise ParameterError(f"experiment.batch.{key} has no values")
@@ -223,8 +225,7 @@ def _contribution(model: Model, cfg: Any, key: str, value: Any) -> dict[str, Any
     key = key.lstrip("+~")
     timing = cfg.model.get("timing")
     if key == "scenario":
-        return scenario_params(model, group_option("scenario", str(value), ScenarioConfig),
-                               timing)
+        return scenario_params(model, scenario_option(str(value)), timing)
     if key == "policy":
         option = group_option("policy", str(value), PolicyConfig)
         return policy_params(model, cfg.model.levers, option, timing)

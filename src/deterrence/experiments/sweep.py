@@ -158,6 +158,10 @@ def merge_sweep(sweep_dir: Path, baseline: str = "baseline", plot: bool = True,
     first = loaded[0][1].attrs
     combined.attrs = {k: v for k, v in first.items()
                       if k not in ("config", "scenario", "policy", "overrides", "created")}
+    for key in ("scenario", "policy"):  # what every job ran under, named on its figures
+        shared = {str(ds.attrs.get(key)) for _, ds in loaded}
+        if len(shared) == 1 and key in first and key not in combined.dims:
+            combined.attrs[key] = first[key]
     combined.attrs.update({
         "shock_windows": json.dumps(windows), "sweep_dir": str(sweep_dir),
         **({"sweep_id": sweep_id} if sweep_id is not None else {}),

@@ -19,7 +19,10 @@ Dataset conventions read here:
 * optional Dataset attr ``key_outputs``: the variables drawn when none are named (else
   the first few time-varying ones), and ``default_outcome``: the policy map's default;
 * optional Dataset attr ``shock_windows``: JSON mapping a scenario label to a list of
-  ``[start, end, label]`` windows, shaded in that scenario's colour.
+  ``[start, end, label]`` windows, shaded in that scenario's colour;
+* optional Dataset attr ``policy_timing``: JSON ``{"start": NAME, "ramp": NAME}``, the
+  constants holding when the policy starts and how long it ramps in, read per line; a
+  start after the run's first time is marked by a dash-dot line (a ramp by a wedge).
 
 Every public function returns a :class:`matplotlib.figure.Figure` built without pyplot,
 so nothing piles up in pyplot's global registry when a multirun callback draws many

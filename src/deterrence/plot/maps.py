@@ -26,6 +26,7 @@ from .style import (
     units_of,
     units_text,
 )
+from .windows import policy_note
 
 REDUCTIONS = ("final", "initial", "min", "max", "mean")
 
@@ -174,6 +175,8 @@ def policy_map(
         fig.colorbar(mesh, ax=ax, label=plain("\n".join(
             textwrap.fill(part, 40) for part in label.split("\n"))))
         fixed = fixed_coords(ds)  # the scenario, policy, ... the map is drawn under
+        timed = policy_note(ds)  # the outcome may depend on it as much as on the levers
+        fixed += [timed] if timed else []
         text = title if title is not None else plain(
             f"{short}, {how}" + (f" ({'; '.join(fixed)})" if fixed else ""))
         ax.set_title(textwrap.fill(text, 70), fontweight="bold", loc="left")
