@@ -200,8 +200,13 @@ class _Expressions:
         if isinstance(e, ir.TableLookup):
             target = self.axes(e)
             table = (*target, ir.POINTS)
-            return _call("_a_interp", self.aligned(e.x, target), self.aligned(e.xp, table),
-                         self.aligned(e.fp, table))
+            args = (self.aligned(e.x, target), self.aligned(e.xp, table),
+                    self.aligned(e.fp, table))
+            if e.mode is ir.LookupMode.INTERPOLATE:
+                return _call("_a_interp", *args)
+            if e.mode not in (ir.LookupMode.BACKWARD, ir.LookupMode.FORWARD):
+                raise UnsupportedError(f"subscripted tables read with {e.mode.name}")
+            return _call("_a_hold", *args, ast.Constant(e.mode is ir.LookupMode.FORWARD))
         if isinstance(e, ir.Take):
             inner = self.axes(e.arg)
             index = ast.Constant(e.index) if isinstance(e.index, int) else _tup(

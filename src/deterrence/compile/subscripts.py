@@ -24,7 +24,7 @@ from pysd.translators.structures import abstract_model as am
 from ..errors import ModelError, UnsupportedError
 from ..library import Function
 from ..names import clean_key
-from . import amr, arrayops, ir
+from . import amr, arrayops, data, ir
 from .ir import Axis, LookupMode, Node, NodeKind, Variable, VarKind
 
 if TYPE_CHECKING:
@@ -275,8 +275,6 @@ def declare(lw: Lowerer, element: Any, var: Variable, axes: tuple[Axis, ...]) ->
     """The node of a subscripted variable: a stock if its equations are INTEG, a
     constant if they are numbers, else an auxiliary."""
     comps = element.components
-    if any(isinstance(c, am.AbstractData) for c in comps):
-        raise lw.unsupported("subscripted data variables")
     lookups = [isinstance(c, am.AbstractLookup) or isinstance(
         c.ast, ae.LookupsStructure | ae.GetLookupsStructure) for c in comps]
     if any(lookups):
@@ -296,8 +294,8 @@ def declare(lw: Lowerer, element: Any, var: Variable, axes: tuple[Axis, ...]) ->
         var.kind, kind = VarKind.STOCK, NodeKind.STOCK
     else:
         kind = NodeKind.AUX
-        literal = all(isinstance(c.ast, np.ndarray) or amr.literal(c.ast) is not None
-                      for c in comps)
+        literal = all(isinstance(c.ast, np.ndarray | ae.GetConstantsStructure)
+                      or amr.literal(c.ast) is not None for c in comps)
         var.kind = VarKind.CONSTANT if literal else VarKind.AUXILIARY
         var.overridable = False  # a subscripted constant is not a parameter (yet)
     node = lw.new(kind, var.name, var=var, axes=axes)
@@ -341,35 +339,40 @@ def lower_array(lw: Lowerer, element: Any, var: Variable, node: Node) -> None:
 
 def _tables(lw: Lowerer, element: Any, axes: tuple[Axis, ...]) -> tuple[ir.Expr, ir.Expr]:
     """One table per element, stacked along a last axis of points (padded by repeating
-    each table's last point, which interpolation then never tells apart)."""
+    each table's last point, which interpolation then never tells apart). A GET LOOKUPS
+    on a range reads a row (or column) per element; elements no equation defines get a
+    table of NaN (a use of one is NaN, as of any undefined element)."""
     fail = _failing(lw)
     grids = [lw.ranges.grid(axes, c.subscripts[0], c.subscripts[1], fail)
              for c in element.components]
     tables = []
-    for comp in element.components:
-        table_id = lw._table(comp.ast)
-        xp, fp, mode = lw.tables.pop(table_id)
-        if mode is not LookupMode.INTERPOLATE:
-            raise lw.unsupported(f"subscripted lookups read with {mode.name} "
-                                 "(GET XLS LOOKUPS keywords)")
-        tables.append((xp, fp))
+    for comp, g in zip(element.components, grids, strict=True):
+        if g.mask is not None:
+            raise lw.unsupported("a subscripted lookup with :EXCEPT:")
+        grid_shape = tuple(t.size for t in g.target)
+        if isinstance(comp.ast, ae.GetLookupsStructure) and math.prod(grid_shape) > 1:
+            lw.context = g.ranges
+            try:
+                xp, fp = data.lookup_block(lw, comp.ast, grid_shape)
+            finally:
+                lw.context = ()
+        else:
+            table_id = lw._table(comp.ast)
+            xp, fp, mode = lw.tables.pop(table_id)
+            if mode is not LookupMode.INTERPOLATE:
+                raise lw.unsupported(f"subscripted lookups read with {mode.name} "
+                                     "(GET XLS LOOKUPS keywords)")
+        tables.append((np.broadcast_to(xp, (*grid_shape, xp.shape[-1])),
+                       np.broadcast_to(fp, (*grid_shape, fp.shape[-1]))))
     shape = tuple(len(a.elements) for a in axes)
-    points = max(len(xp) for xp, _ in tables)
+    points = max(xp.shape[-1] for xp, _ in tables)
     stacked = []
     for k in (0, 1):
         out = np.full((*shape, points), np.nan)
-        for (xp, fp), g in zip(tables, grids, strict=True):
-            values = (xp, fp)[k]
-            padded = np.concatenate([values, np.repeat(values[-1:], points - len(values))])
-            if g.mask is not None:
-                raise lw.unsupported("a subscripted lookup with :EXCEPT:")
-            out[(*g.target, slice(None))] = padded
-        if np.isnan(out).any():
-            missing = np.argwhere(np.isnan(out[..., 0]))[0]
-            raise lw.error(ModelError, f"the lookup {element.name}["
-                           + ", ".join(a.elements[i] for a, i in zip(axes, missing,
-                                                                      strict=True))
-                           + "] has no table")
+        for pair, g in zip(tables, grids, strict=True):
+            values = pair[k]
+            pad = np.repeat(values[..., -1:], points - values.shape[-1], axis=-1)
+            out[(*g.target, slice(None))] = np.concatenate([values, pad], axis=-1)
         stacked.append(lw.constant_array(out, (*(a.name for a in axes), ir.POINTS)))
     return stacked[0], stacked[1]
 
