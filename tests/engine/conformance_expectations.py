@@ -58,8 +58,6 @@ EXPECTED_UNSUPPORTED: dict[str, str] = {
         f"{XMILE_DIMENSIONS}; also one-argument (array) MIN/MAX",
     "tests/non_negative_flows/test_non_negative_flows.xmile": BROKEN_XML,
     "tests/non_negative_flows/test_non_negative_flows_behavior.xmile": BROKEN_XML,
-    "tests/sample_if_true/test_sample_if_true.mdl":
-        "SAMPLE IF TRUE with a subscripted held value (scalar SAMPLE IF TRUE is computed)",
     "tests/smaller_range/test_smaller_range.mdl":
         "a variable on one subscript range twice (my var2[A, Dims], A an element of Dims)",
     "tests/subscript_1d_arrays/test_subscript_1d_arrays.xmile": XMILE_DIMENSIONS,

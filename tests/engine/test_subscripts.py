@@ -312,11 +312,29 @@ def test_setting_a_subscripted_constant_is_refused_with_the_reason(tmp_path):
         model.simulate(params={"v": 2.0})
 
 
-def test_delay_fixed_and_macros_on_subscripts_are_refused_by_name(tmp_path):
-    model = deterrence.load(write(tmp_path, [
-        ("v[Region]", "1, 2, 3"), ("late[Region]", "DELAY FIXED(v[Region] * Time, 1, 0)")]))
-    with pytest.raises(deterrence.UnsupportedError, match="DELAY FIXED with subscripts"):
-        model.simulate(method="euler")
+def test_delay_fixed_and_sample_if_true_on_subscripts_keep_a_pipe_per_element(tmp_path):
+    """DELAY FIXED with a delay time per element; SAMPLE IF TRUE on (Region, Age) whose
+    condition varies by region and by run, and whose input varies by age: each element
+    follows its input while its condition holds, then keeps its last sample."""
+    ds = run(tmp_path, [
+        ("v[Region]", "1, 2, 3"), ("lag[Region]", "1, 2, 0.5"), ("off[Age]", "10, 20"),
+        ("late[Region]", "DELAY FIXED(v[Region] * Time, lag[Region], -1)"), ("k", "1"),
+        ("held[Region, Age]", "SAMPLE IF TRUE(Time < v[Region] * k, Time + off[Age], -5)"),
+    ], final=4, step=0.5, params={"k": [1.0, 2.0]})
+    t = ds["time"].values
+    assert ds["held"].dims == ("time", "run", "Region", "Age")
+    for region, v, lag in [("north", 1, 1), ("south", 2, 2), ("east", 3, 0.5)]:
+        expected = np.where(t >= lag, v * (t - lag), -1.0)
+        np.testing.assert_allclose(ds["late"].sel(Region=region).values[:, 0], expected)
+        for j, k in enumerate([1.0, 2.0]):
+            last = t[t < v * k][-1]  # the last time the condition held
+            for age, off in (("young", 10), ("old", 20)):
+                np.testing.assert_allclose(
+                    ds["held"].sel(Region=region, Age=age).values[:, j],
+                    np.minimum(t, last) + off)
+
+
+def test_macros_on_subscripts_are_refused_by_name(tmp_path):
     macro = (":MACRO: DOUBLE(input)\nDOUBLE = 2 * input\n\t~\t~\t|\n:END OF MACRO:\n")
     with pytest.raises(deterrence.UnsupportedError, match="macro called in a subscripted"):
         deterrence.load(write(tmp_path, [("v[Region]", "1, 2, 3"),

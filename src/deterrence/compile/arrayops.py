@@ -54,6 +54,12 @@ def load(y: np.ndarray, start: int, stop: int, shape: tuple[int, ...]) -> np.nda
     return np.moveaxis(v, tuple(range(k)), tuple(range(-k, 0)))
 
 
+def zload(z: tuple[Any, ...], start: int, stop: int, shape: tuple[int, ...]) -> np.ndarray:
+    """A subscripted pipe (DELAY FIXED, SAMPLE IF TRUE) from its rows of the pipes'
+    values ``z`` (a tuple of one array of the lead shape per row)."""
+    return load(np.stack(np.broadcast_arrays(*z[start:stop])), 0, stop - start, shape)
+
+
 def rows(x: Any, shape: tuple[int, ...], lead: tuple[int, ...]) -> np.ndarray:
     """A subscripted value as state rows (elements, *lead): the inverse of ``load``."""
     k = len(shape)
@@ -140,6 +146,6 @@ ARRAY_FUNCTIONS = {"invert_matrix": invert, "vector_sort_order": sort_order,
 REDUCTIONS = {"sum": np.sum, "prod": np.prod, "vmin": np.min, "vmax": np.max}
 
 NAMESPACE = {"_a_align": align, "_a_full": full, "_a_take": take, "_a_load": load,
-             "_a_rows": rows, "_a_interp": interp, "_a_hold": hold, "_a_split": split,
-             "_a_assemble": assemble, "_a_all": ALL,
+             "_a_zload": zload, "_a_rows": rows, "_a_interp": interp, "_a_hold": hold,
+             "_a_split": split, "_a_assemble": assemble, "_a_all": ALL,
              **{f"_a_{key}": fn for key, fn in {**REDUCTIONS, **ARRAY_FUNCTIONS}.items()}}
