@@ -58,8 +58,6 @@ EXPECTED_UNSUPPORTED: dict[str, str] = {
         f"{XMILE_DIMENSIONS}; also one-argument (array) MIN/MAX",
     "tests/non_negative_flows/test_non_negative_flows.xmile": BROKEN_XML,
     "tests/non_negative_flows/test_non_negative_flows_behavior.xmile": BROKEN_XML,
-    "tests/smaller_range/test_smaller_range.mdl":
-        "a variable on one subscript range twice (my var2[A, Dims], A an element of Dims)",
     "tests/subscript_1d_arrays/test_subscript_1d_arrays.xmile": XMILE_DIMENSIONS,
     "tests/subscript_constant_call/test_subscript_constant_call.xmile": XMILE_DIMENSIONS,
     "tests/subscript_mixed_assembly/test_subscript_mixed_assembly.xmile": XMILE_DIMENSIONS,

@@ -334,6 +334,28 @@ def test_delay_fixed_and_sample_if_true_on_subscripts_keep_a_pipe_per_element(tm
                     np.minimum(t, last) + off)
 
 
+def test_a_variable_on_one_range_twice_gets_a_copy_of_it_as_its_other_axis(tmp_path):
+    """m[north, Region], m[south, Region], m[east, Region]: the first position names only
+    elements, so its axis is a copy of Region, Region1 (as PySD names it), or the
+    model's own copy of Region where it declares one; rows and columns stay apart."""
+    equations = [("m[north, Region]", "1, 2, 3"), ("m[south, Region]", "4, 5, 6"),
+                 ("m[east, Region]", "Time"), ("row[Region]", "m[south, Region]"),
+                 ("col[Region]", "m[Region, east] * 10")]
+    ds = run(tmp_path, equations, final=2, step=1)
+    assert ds["m"].dims == ("time", "Region1", "Region")
+    np.testing.assert_array_equal(ds["m"].isel(time=-1).values,
+                                  [[1, 2, 3], [4, 5, 6], [2, 2, 2]])
+    np.testing.assert_array_equal(ds["row"].isel(time=-1).values, [4, 5, 6])
+    np.testing.assert_array_equal(ds["col"].isel(time=-1).values, [30, 60, 20])
+    table = to_table(ds)
+    assert table["m[south,east]"].iloc[0] == 6
+    assert table["m[east,north]"].tolist() == [0, 1, 2]
+    copy = RANGES + "Place <-> Region\n\t~\t~\t|\n"
+    ds = run(tmp_path, equations, ranges=copy, final=2, step=1)
+    assert ds["m"].dims == ("time", "Place", "Region")
+    np.testing.assert_array_equal(ds["col"].isel(time=-1).values, [30, 60, 20])
+
+
 def test_macros_on_subscripts_are_refused_by_name(tmp_path):
     macro = (":MACRO: DOUBLE(input)\nDOUBLE = 2 * input\n\t~\t~\t|\n:END OF MACRO:\n")
     with pytest.raises(deterrence.UnsupportedError, match="macro called in a subscripted"):

@@ -163,6 +163,29 @@ class Ranges:
             used = {clean_key(w) for w in written}
             axes.append(min(fits, key=lambda a: (len(a.elements),
                                                  clean_key(a.name) not in used)))
+        return self._distinct(axes, subscripts, fail)
+
+    def _distinct(self, axes: list[Axis], subscripts: list[list[str]], fail: Fail
+                  ) -> tuple[Axis, ...]:
+        """Axes with distinct names (PySD's rule): where one range would be the axis at two
+        positions (``x[A, Dims]``, ``x[B, Dims]`` with A, B elements of Dims), a position
+        whose equations only name elements takes another range of the same elements
+        (a copy, ``D2 <-> Dims``), else a new copy of the range, ``Dims1``."""
+        for p, axis in enumerate(axes):
+            if sum(a.name == axis.name for a in axes) < 2:
+                continue
+            if any(clean_key(s[p]) == clean_key(axis.name) for s in subscripts):
+                continue  # written as the range here: another position gives way
+            others = {a.name for q, a in enumerate(axes) if q != p}
+            same = [a for a in self.axes.values() if a.elements == axis.elements
+                    and a.name not in others]
+            if same:
+                axes[p] = same[0]
+                continue
+            j = 1
+            while clean_key(f"{axis.name}{j}") in self.axes or f"{axis.name}{j}" in others:
+                j += 1
+            axes[p] = Axis(f"{axis.name}{j}", axis.elements)
         if len({a.name for a in axes}) != len(axes):
             raise fail("it spans one subscript range twice (a square matrix on one range), "
                        "which the engine does not support yet; declare a copy (B <-> A) "
