@@ -53,13 +53,13 @@ methods compute).
 Data variables (`:=`, with `:INTERPOLATE:`, `:HOLD BACKWARD:` or `:LOOK FORWARD:`) and
 external files (GET XLS/DIRECT DATA, CONSTANTS and LOOKUPS of `.xlsx`, `.csv` and `.tab`
 files in the model's folder, read once at load time; `compile/data.py`,
-`frontend/external.py`), for scalar variables.
+`frontend/external.py`), for scalar and subscripted variables (a row or column per
+element, cell ranges by name, `*` transposed).
 
-Not yet (the next engine issue): subscripts (and so subscripted data, GET DIRECT
-SUBSCRIPT, ALLOCATE AVAILABLE and ALLOCATE BY PRIORITY). Like the functions above, these
-raise
-`UnsupportedError` naming the construct and the file (or `ModelSyntaxError` where
-PySD's translator cannot read the file), never a silent wrong answer.
+Not yet: GET DIRECT SUBSCRIPT, ALLOCATE AVAILABLE and ALLOCATE BY PRIORITY. Like the
+functions above, these raise `UnsupportedError` naming the construct and the file (or
+`ModelSyntaxError` where PySD's translator cannot read the file), never a silent wrong
+answer.
 """
 
 
