@@ -208,6 +208,30 @@ def test_a_data_variable_on_a_range_reads_a_row_per_element(arrays):
         np.testing.assert_array_equal(ds["h"].sel(Region=region).values, held)
 
 
+def test_subscripted_data_down_columns_of_a_csv_and_from_named_ranges(arrays):
+    """Times down column A of a CSV, a column per element from B; and in the workbook,
+    times and values as named ranges (values: a row per element beside a row of
+    times)."""
+    (arrays / "cols.csv").write_text("t,n,s,e\n0,1,10,5\n4,3,,7\n8,5,30,9\n",
+                                     encoding="utf-8")
+    from openpyxl import load_workbook
+    from openpyxl.workbook.defined_name import DefinedName
+
+    book = load_workbook(arrays / "arrays.xlsx")
+    book.defined_names["times"] = DefinedName("times", attr_text="arrays!$B$1:$E$1")
+    book.defined_names["values"] = DefinedName("values", attr_text="arrays!$B$2:$E$4")
+    book.save(arrays / "arrays.xlsx")
+    ds = array_model(arrays, [
+        "c[Region] := GET DIRECT DATA('cols.csv', ',', 'A', 'B2')",
+        f"n[Region] := GET XLS DATA({ARR}, 'times', 'values')",
+    ]).simulate(method="euler")
+    t = ds["time"].values
+    for region, ys in (("north", [1, 3, 5]), ("east", [5, 7, 9])):
+        np.testing.assert_allclose(ds["c"].sel(Region=region), np.interp(t, [0, 4, 8], ys))
+    np.testing.assert_allclose(ds["c"].sel(Region="south"), np.interp(t, [0, 8], [10, 30]))
+    np.testing.assert_allclose(ds["n"].sel(Region="east"), np.interp(t, TIMES, ROWS["east"]))
+
+
 def test_data_defined_by_parts_mixes_files_and_numbers(arrays):
     ds = array_model(arrays, [
         f"d[north] := GET XLS DATA({ARR}, '1', 'B4')",  # east's row, for north
