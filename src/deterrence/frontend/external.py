@@ -293,12 +293,14 @@ def series_block(model_path: Path, file: str, tab: str, axis: str, cell: str, si
     for (xr, xc), cells in zip(x_at, y_at, strict=True):
         if data.get(xr, xc) is None:
             continue  # an empty cell in a named range of x values
-        xs.append(data.number(xr, xc))
+        values = [(xr, xc, data.number(xr, xc))] + [
+            (r, c, data.number(r, c)) for r, c in cells if data.get(r, c) is not None]
+        bad = next(((r, c) for r, c, v in values if not math.isfinite(v)), None)
+        if bad is not None:
+            raise ExternalError(f"{data.where(*bad)} is not a finite number", path=data.path)
+        xs.append(values[0][2])
         ys.append([math.nan if data.get(r, c) is None else data.number(r, c)
                    for r, c in cells])
-        if not all(math.isfinite(v) for v in (xs[-1], *ys[-1]) if not math.isnan(v)):
-            raise ExternalError(f"{data.where(xr, xc)} or a value beside it is not "
-                                "finite", path=data.path)
     if not xs:
         raise ExternalError(f"no values at {text!r}: {data.where(*start)} (the x values "
                             f"along {axis!r}) is empty", path=data.path)
