@@ -296,6 +296,10 @@ def test_get_lookups_on_a_range_reads_a_table_per_element(arrays):
     ("d[Region] := GET XLS DATA('gone.xlsx', 'arrays', '1', 'B2')",
      "'gone.xlsx' does not exist"),
     (f"d[Region, Age] := GET XLS DATA({ARR}, '1', 'B2')", "fills 2 subscript ranges"),
+    (f"d[Region] := GET XLS DATA({ARR}, '1', 'B3')",  # rows 3-5: row 5 is empty
+     "every value of element 3 .east. from 'B3' on is empty"),
+    (f"tab[Region](GET XLS LOOKUPS({ARR}, '1', 'B3'))",
+     "GET LOOKUPS in 'tab': every value of element 3 .east. from 'B3' on is empty"),
     (f"d[Region] := GET XLS DATA({ARR}, '1', 'J2')", "cell J1 .the x values along '1'. is empty"),
 ])
 def test_bad_subscripted_reads_name_the_file_the_cells_and_the_variable(arrays, equation,

@@ -83,7 +83,7 @@ def lookup_block(lw: Lowerer, tree: ae.GetLookupsStructure, shape: tuple[int, ..
     size = _one_range(lw, "GET LOOKUPS", shape)
     xs, ys = _read(lw, "GET LOOKUPS", external.series_block, tree.file, tree.tab,
                    tree.x_row_or_col, tree.cell, size)
-    ys = _filled(lw, "GET LOOKUPS", xs, ys, LookupMode.INTERPOLATE, tree.cell, shape)
+    ys = _filled(lw, "GET LOOKUPS", xs, ys, LookupMode.INTERPOLATE, tree.cell)
     return xs, np.moveaxis(ys, 0, -1).reshape((*shape, len(xs)))
 
 
@@ -114,7 +114,7 @@ def _mode(lw: Lowerer, component: Any) -> LookupMode:
 
 
 def _filled(lw: Lowerer, what: str, xs: np.ndarray, ys: np.ndarray, mode: LookupMode,
-            cell: str, shape: tuple[int, ...]) -> np.ndarray:
+            cell: str) -> np.ndarray:
     """Empty cells (missing values) filled from the element's other values as its mode
     reads them, which is what leaving them out of the element's table would give."""
     ys = ys.copy()
@@ -123,11 +123,14 @@ def _filled(lw: Lowerer, what: str, xs: np.ndarray, ys: np.ndarray, mode: Lookup
         if not missing.any():
             continue
         if missing.all():
+            shape = tuple(len(a.elements) for a in lw.context)
             at = np.unravel_index(k, shape) if shape else ()
-            names = [a.elements[i] for a, i in zip(lw.context, at, strict=False)]
+            names = [a.elements[i] for a, i in zip(lw.context, at, strict=True)]
             raise lw.error(external.ExternalError, f"{what} in {lw.owner!r}: every value "
                            f"of element {k + 1} ({', '.join(names) or 'the only one'}) "
-                           f"from {cell!r} on is empty")
+                           f"from {cell!r} on is empty", "the file has a row (or column) "
+                           "of values per element of the subscripts, from the cell on; "
+                           "check the cell and the subscripts")
         xr, yr = xs[~missing], ys[~missing, k]
         x = xs[missing]
         if mode is LookupMode.BACKWARD:
@@ -201,7 +204,7 @@ def _array_data(lw: Lowerer, component: Any, var: Any) -> ir.Expr:
     size = _one_range(lw, "GET DATA", shape)
     xs, ys = _read(lw, "GET DATA", external.series_block, tree.file, tree.tab,
                    tree.time_row_or_col, tree.cell, size)
-    ys = _filled(lw, "GET DATA", xs, ys, mode, tree.cell, shape)
+    ys = _filled(lw, "GET DATA", xs, ys, mode, tree.cell)
     if not shape:  # one element
         return ir.Lookup(_add_table(lw, var, xs, ys[:, 0], mode), ir.Time(_clock(mode)),
                          mode)
