@@ -56,7 +56,8 @@ files in the model's folder, read once at load time; `compile/data.py`,
 `frontend/external.py`), for scalar and subscripted variables (a row or column per
 element, cell ranges by name, `*` transposed).
 
-Not yet: GET DIRECT SUBSCRIPT, ALLOCATE AVAILABLE and ALLOCATE BY PRIORITY. Like the
+GET DIRECT SUBSCRIPT reads ranges from `.xlsx` and text files. Not yet: the old `.xls`
+format, ALLOCATE AVAILABLE and ALLOCATE BY PRIORITY. Like the
 functions above, these raise `UnsupportedError` naming the construct and the file (or
 `ModelSyntaxError` where PySD's translator cannot read the file), never a silent wrong
 answer.

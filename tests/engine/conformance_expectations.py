@@ -47,7 +47,8 @@ EXPECTED_UNSUPPORTED: dict[str, str] = {
     "tests/get_lookups_subscripted_args/test_get_lookups_subscripted_args.mdl":
         "reads input.xls, the old binary Excel format (the engine reads .xlsx, .xlsm, .csv, .tab)",
     "tests/get_subscript_3d_arrays_xls/test_get_subscript_3d_arrays_xls.mdl":
-        "a subscript range read from a file (GET DIRECT SUBSCRIPT)",
+        "reads input.xls, the old binary Excel format (the engine reads .xlsx, .xlsm, .csv, .tab;"
+        " GET DIRECT SUBSCRIPT is read, and the case matches with the file saved as .xlsx)",
     "tests/get_with_missing_values_xlsx/test_get_with_missing_values_xlsx.mdl":
         "a GET LOOKUPS cell holds text ('nonvalid'), refused with the cell named",
     "tests/macro_expression/test_macro_expression.xmile": XMILE_MACROS,

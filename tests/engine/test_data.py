@@ -320,3 +320,48 @@ def test_a_text_cell_in_a_subscripted_data_row_is_an_error(arrays):
     book.save(book_path)
     with pytest.raises(deterrence.ModelError, match="cell C3 holds 'n/a', not a number"):
         array_model(arrays, [f"d[Region] := GET XLS DATA({ARR}, '1', 'B2')"])
+
+
+def test_get_direct_subscript_reads_ranges_from_a_sheet_a_csv_and_a_named_range(tmp_path):
+    """Element names from cells (numbers after a prefix, text as it is), read row by row;
+    constants then fill the ranges read."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "dims"
+    for c, v in enumerate([1, 2, 3]):
+        sheet.cell(row=1, column=2 + c, value=v)  # B1:D1
+        sheet.cell(row=2, column=2 + c, value=10 * (c + 1))  # B2:D2
+    sheet["F1"], sheet["F2"] = "left", "right"
+    from openpyxl.workbook.defined_name import DefinedName
+
+    book.defined_names["sides"] = DefinedName("sides", attr_text="dims!$F$1:$F$2")
+    book.save(tmp_path / "dims.xlsx")
+    (tmp_path / "kinds.csv").write_text("x\ny\nz\n", encoding="utf-8")
+    path = tmp_path / "dims_model.mdl"
+    path.write_text("{UTF-8}\n"
+                    "Depth: GET DIRECT SUBSCRIPT('dims.xlsx', 'dims', 'B1', 'D1', 'd') ~~|\n"
+                    "Kind: GET DIRECT SUBSCRIPT('kinds.csv', ',', 'A1', 'A', '') ~~|\n"
+                    "Side: GET XLS SUBSCRIPT('dims.xlsx', 'dims', 'sides', '', 's ') ~~|\n"
+                    "k[Depth] = GET DIRECT CONSTANTS('dims.xlsx', 'dims', 'B2') ~~|\n"
+                    "n[Kind, Side] = 1 ~~|\n" + CONTROLS, encoding="utf-8")
+    ds = deterrence.load(path).simulate(method="euler")
+    assert list(ds["k"].coords["Depth"].values) == ["d1", "d2", "d3"]
+    np.testing.assert_array_equal(ds["k"].values, [10, 20, 30])
+    assert list(ds["n"].coords["Kind"].values) == ["x", "y", "z"]
+    assert list(ds["n"].coords["Side"].values) == ["s left", "s right"]
+
+
+@pytest.mark.parametrize(("definition", "message"), [
+    ("GET DIRECT SUBSCRIPT('none.xlsx', 'inputs', 'A1', 'A3', '')", "'none.xlsx' does not exist"),
+    ("GET DIRECT SUBSCRIPT('inputs.xlsx', 'inputs', 'C20', 'D22', '')",
+     "no element names in inputs.xlsx, sheet 'inputs', cell C20 to D22"),
+])
+def test_a_range_that_cannot_be_read_is_an_error_naming_the_range(folder, definition,
+                                                                   message):
+    path = folder / "dims_model.mdl"
+    path.write_text("{UTF-8}\nPlace: " + definition + " ~~|\nx[Place] = 1 ~~|\n" + CONTROLS,
+                    encoding="utf-8")
+    with pytest.raises(deterrence.ModelError, match=message) as info:
+        deterrence.load(path)
+    assert "dims_model.mdl:2:" in str(info.value)
+    assert "subscript range 'Place'" in str(info.value)

@@ -69,6 +69,18 @@ def get_constants(lw: Lowerer, tree: ae.GetConstantsStructure) -> ir.Expr:
     return lw.constant_array(values, tuple(a.name for a in lw.context))
 
 
+def subscript_elements(lw: Lowerer, name: str, spec: dict[str, str]) -> list[str]:
+    """GET XLS/DIRECT SUBSCRIPT: a range's elements, read from the file."""
+    try:
+        return external.subscript_elements(
+            lw.source.path, spec.get("file", ""), spec.get("tab", ""),
+            spec.get("firstcell", ""), spec.get("lastcell", ""), spec.get("prefix", ""))
+    except external.ExternalError as exc:
+        raise external.ExternalError(
+            f"GET SUBSCRIPT of the subscript range {name!r}: {exc.message}",
+            path=lw.source.path, line=lw.source.line_of(name), hint=exc.hint) from None
+
+
 def lookup_points(lw: Lowerer, tree: ae.GetLookupsStructure) -> tuple[np.ndarray, np.ndarray]:
     """GET XLS/DIRECT LOOKUPS: the table's points."""
     xs, ys = _read(lw, "GET LOOKUPS", external.series, tree.file, tree.tab,

@@ -57,12 +57,18 @@ class Grid:
 class Ranges:
     """The model's subscript ranges, looked up by name as Vensim does (case, spaces)."""
 
-    def __init__(self, declared: Sequence[Any], fail: Fail) -> None:
+    def __init__(self, declared: Sequence[Any], fail: Fail,
+                 read: Callable[[str, dict[str, str]], list[str]] | None = None) -> None:
+        """``read(name, spec)``: the elements of a range read from a file (GET XLS/DIRECT
+        SUBSCRIPT, PySD's dict of file, tab, firstcell, lastcell and prefix)."""
         self.axes: dict[str, Axis] = {}
         self.maps: dict[str, set[str]] = {}
         raw: dict[str, Any] = {}
         for rng in declared:
             subs = rng.subscripts
+            if isinstance(subs, dict) and read is not None:
+                rng = am.AbstractSubscriptRange(rng.name, read(rng.name, subs), rng.mapping)
+                subs = rng.subscripts
             if not (isinstance(subs, str) or (isinstance(subs, list) and all(
                     isinstance(s, str) for s in subs))):
                 raise fail(f"the subscript range {rng.name!r} is read from a file "

@@ -252,6 +252,46 @@ def constants(model_path: Path, file: str, tab: str, cell: str, shape: tuple[int
     return (values.T if transpose else values).reshape(shape)
 
 
+def subscript_elements(model_path: Path, file: str, tab: str, first: str, last: str,
+                       prefix: str) -> list[str]:
+    """GET XLS/DIRECT SUBSCRIPT: the element names in the cells from ``first`` to
+    ``last`` (a cell; a row number or a column letter: to the end of the other
+    direction; empty: to the end of the sheet), or in the named range ``first``, read
+    row by row, empty cells skipped, each after ``prefix`` (as PySD reads them)."""
+    data = sheet(model_path, file, tab)
+    first, last = str(first).strip(), str(last or "").strip()
+    region = data.region(first)
+    if region is None:
+        row, col = parse_cell(first, data.path)
+        end_row = len(data.cells) - 1
+        end_col = max((len(r) for r in data.cells), default=0) - 1
+        if _CELL.match(last):
+            end_row, end_col = parse_cell(last, data.path)
+        elif last.isdigit():
+            end_row = int(last) - 1
+        elif re.fullmatch(r"[A-Za-z]{1,3}", last):
+            end_col = parse_cell(last + "1", data.path)[1]
+        elif last:
+            raise ExternalError(f"{last!r} is not a last cell, row number or column letter",
+                                path=data.path, hint="e.g. 'D3', '3' or 'D'")
+        region = (row, col, end_row - row + 1, end_col - col + 1)
+    row, col, rows, cols = region
+    values = [data.get(row + i, col + j) for i in range(max(rows, 0))
+              for j in range(max(cols, 0))]
+    names = [str(prefix or "") + _element_text(v) for v in values if v is not None]
+    if not names:
+        raise ExternalError(f"no element names in {data.where(row, col)} to "
+                            f"{cell_name(row + max(rows, 1) - 1, col + max(cols, 1) - 1)}",
+                            path=data.path, hint="check the first and last cells")
+    return names
+
+
+def _element_text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
 def series(model_path: Path, file: str, tab: str, axis: str, cell: str
            ) -> tuple[list[float], list[float]]:
     """(x, y) of a scalar GET ... DATA/LOOKUPS; an empty y cell is a missing value
