@@ -51,13 +51,13 @@ stock stops at zero, `S(t + dt) = MAX(S + dt * net, 0)` with Euler, as PySD comp
 methods compute).
 
 Data variables (`:=`, with `:INTERPOLATE:`, `:HOLD BACKWARD:` or `:LOOK FORWARD:`) and
-external files (GET XLS/DIRECT DATA, CONSTANTS and LOOKUPS of `.xlsx`, `.csv` and `.tab`
-files in the model's folder, read once at load time; `compile/data.py`,
+external files (GET XLS/DIRECT DATA, CONSTANTS and LOOKUPS of `.xlsx`, `.xls`, `.csv` and
+`.tab` files in the model's folder, read once at load time; `compile/data.py`,
 `frontend/external.py`), for scalar and subscripted variables (a row or column per
 element, cell ranges by name, `*` transposed).
 
-GET DIRECT SUBSCRIPT reads ranges from `.xlsx` and text files. Not yet: the old `.xls`
-format, ALLOCATE AVAILABLE and ALLOCATE BY PRIORITY. Like the
+GET DIRECT SUBSCRIPT reads ranges from files (`.xlsx`, `.xls`, text). Not yet: ALLOCATE
+AVAILABLE and ALLOCATE BY PRIORITY. Like the
 functions above, these raise `UnsupportedError` naming the construct and the file (or
 `ModelSyntaxError` where PySD's translator cannot read the file), never a silent wrong
 answer.

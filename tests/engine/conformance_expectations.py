@@ -42,13 +42,6 @@ EXPECTED_UNSUPPORTED: dict[str, str] = {
     "tests/allocate_by_priority/test_allocate_by_priority.mdl": "ALLOCATE BY PRIORITY",
     "tests/data_from_other_model/test_data_from_other_model.mdl":
         "a data variable with no equation (Vensim reads another model's output at run time)",
-    "tests/get_lookups_data_3d_xls/test_get_lookups_data_3d_xls.mdl":
-        "reads input.xls, the old binary Excel format (the engine reads .xlsx, .xlsm, .csv, .tab)",
-    "tests/get_lookups_subscripted_args/test_get_lookups_subscripted_args.mdl":
-        "reads input.xls, the old binary Excel format (the engine reads .xlsx, .xlsm, .csv, .tab)",
-    "tests/get_subscript_3d_arrays_xls/test_get_subscript_3d_arrays_xls.mdl":
-        "reads input.xls, the old binary Excel format (the engine reads .xlsx, .xlsm, .csv, .tab;"
-        " GET DIRECT SUBSCRIPT is read, and the case matches with the file saved as .xlsx)",
     "tests/get_with_missing_values_xlsx/test_get_with_missing_values_xlsx.mdl":
         "a GET LOOKUPS cell holds text ('nonvalid'), refused with the cell named",
     "tests/macro_expression/test_macro_expression.xmile": XMILE_MACROS,

@@ -32,6 +32,7 @@ def folder(tmp_path):
         sheet.cell(row=9 + i, column=1, value=x)
         sheet.cell(row=9 + i, column=2, value=y)
     book.save(tmp_path / "inputs.xlsx")
+    (tmp_path / "fake.xls").write_text("not a spreadsheet", encoding="utf-8")
     # a column-wise CSV with a missing value at time 4
     (tmp_path / "series.csv").write_text("time,value\n0,10\n2,20\n4,\n6,40\n",
                                          encoding="utf-8")
@@ -105,6 +106,7 @@ def test_adaptive_methods_integrate_held_data_exactly(folder):
     ("k = GET XLS CONSTANTS('inputs.xlsx', 'inputs', 'Z99')", "cell Z99 is empty"),
     ("v := GET XLS DATA('../inputs.xlsx', 'inputs', '1', 'B2')", "outside the model's folder"),
     ("v := GET DIRECT DATA('series.csv', ',', '1', 'B2')", "holds 'value', not a number"),
+    ("v := GET XLS DATA('fake.xls', 'inputs', '1', 'B2')", "cannot read the spreadsheet fake.xls"),
 ])
 def test_bad_data_files_are_errors_naming_file_sheet_cell_and_variable(folder, equation,
                                                                        message):

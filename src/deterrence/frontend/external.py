@@ -7,12 +7,12 @@ table (rows: the first range) for two; a trailing ``*`` ('B2*') reads it transpo
 GET DATA and LOOKUPS read one row (or column) of values per element, beside the times.
 
 Only cell values are read, never a formula evaluated nor anything of the file executed:
-``.xlsx``/``.xlsm`` with openpyxl (``data_only``: the values Excel saved), ``.csv``,
-``.tab`` and ``.txt`` with the csv module (GET DIRECT's "tab" argument is then the
-delimiter, e.g. ',' or '\\t'). PySD's own external-data code is not used. Paths are
-relative to the model's folder and must stay inside it (a model file is data and may
-be hostile: it cannot make the engine read files elsewhere). Every error names the file,
-the sheet and the cell.
+``.xlsx``/``.xlsm`` with openpyxl (``data_only``: the values Excel saved), ``.xls`` (the
+old binary format) with xlrd, ``.csv``, ``.tab`` and ``.txt`` with the csv module (GET
+DIRECT's "tab" argument is then the delimiter, e.g. ',' or '\\t'). PySD's own
+external-data code is not used. Paths are relative to the model's folder and must stay
+inside it (a model file is data and may be hostile: it cannot make the engine read files
+elsewhere). Every error names the file, the sheet and the cell.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import numpy as np
 from ..errors import ModelError
 
 SPREADSHEETS = (".xlsx", ".xlsm")
+OLD_EXCEL = (".xls",)  # the binary format of Excel 97-2003, read with xlrd
 TEXT = (".csv", ".tab", ".txt")
 _CELL = re.compile(r"^\s*([A-Za-z]{1,3})\s*([1-9][0-9]{0,6})\s*$")
 _RANGE = re.compile(r"^\$?([A-Za-z]{1,3})\$?([1-9][0-9]{0,6})"
@@ -191,6 +192,45 @@ def _workbook_sheet(path: Path, mtime: float, sheet: str) -> Sheet:
 
 
 @lru_cache(maxsize=64)
+def _xls_sheet(path: Path, mtime: float, sheet: str) -> Sheet:
+    """A sheet of an ``.xls`` file (xlrd reads the cells' saved values; no formula is
+    evaluated, no macro run). Its named ranges of one block of cells are kept."""
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(str(path), on_demand=True)
+    except Exception as exc:  # a corrupt or non-spreadsheet file
+        raise ExternalError(f"cannot read the spreadsheet {path.name}: {exc}",
+                            path=path) from None
+    try:
+        names_of = book.sheet_names()
+        found = [s for s in names_of if s == sheet] or [
+            s for s in names_of if s.lower() == sheet.lower()]
+        if not found:
+            raise ExternalError(f"{path.name} has no sheet {sheet!r} (it has "
+                                + ", ".join(repr(s) for s in names_of) + ")", path=path)
+        ws = book.sheet_by_name(found[0])
+        text = {xlrd.XL_CELL_TEXT, xlrd.XL_CELL_NUMBER, xlrd.XL_CELL_DATE,
+                xlrd.XL_CELL_BOOLEAN}
+        rows = tuple(tuple(
+            (bool(c.value) if c.ctype == xlrd.XL_CELL_BOOLEAN else c.value)
+            if c.ctype in text else xlrd.error_text_from_code.get(c.value, "#ERROR")
+            if c.ctype == xlrd.XL_CELL_ERROR else None for c in ws.row(r))
+            for r in range(ws.nrows))
+        names = []
+        for name in book.name_obj_list:
+            try:
+                target, r0, r1, c0, c1 = name.area2d()
+            except Exception:  # a formula or a constant, not one block of cells
+                continue
+            names.append((name.name.lower(), target.name,
+                          f"{cell_name(r0, c0)}:{cell_name(r1 - 1, c1 - 1)}"))
+    finally:
+        book.release_resources()
+    return Sheet(path, found[0], rows, tuple(names))
+
+
+@lru_cache(maxsize=64)
 def _text_sheet(path: Path, mtime: float, delimiter: str) -> Sheet:
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
@@ -206,6 +246,8 @@ def sheet(model_path: Path, file: str, tab: str) -> Sheet:
     suffix = path.suffix.lower()
     if suffix in SPREADSHEETS:
         return _workbook_sheet(path, path.stat().st_mtime, str(tab))
+    if suffix in OLD_EXCEL:
+        return _xls_sheet(path, path.stat().st_mtime, str(tab))
     if suffix in TEXT:
         delimiter = {"\\t": "\t", "tab": "\t", "": ","}.get(str(tab).lower(), str(tab))
         if len(delimiter) != 1:
@@ -213,7 +255,7 @@ def sheet(model_path: Path, file: str, tab: str) -> Sheet:
                                 hint="for a .csv or .tab file, give ',' or '\\t'")
         return _text_sheet(path, path.stat().st_mtime, delimiter)
     raise ExternalError(f"{path.name}: unknown data file type {path.suffix!r}", path=path,
-                        hint="expected " + ", ".join(SPREADSHEETS + TEXT))
+                        hint="expected " + ", ".join(SPREADSHEETS + OLD_EXCEL + TEXT))
 
 
 def constant(model_path: Path, file: str, tab: str, cell: str) -> float:
