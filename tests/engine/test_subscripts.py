@@ -334,6 +334,21 @@ def test_delay_fixed_and_sample_if_true_on_subscripts_keep_a_pipe_per_element(tm
                     np.minimum(t, last) + off)
 
 
+def test_subscripted_delay_n_with_a_changing_delay_matches_its_scalar_copies(tmp_path):
+    """DELAY N keeps each stage's delay time of k steps ago (pipes of the delay time):
+    element by element, the subscripted delay equals the same delay written per element."""
+    equations = [("base[Region]", "1, 2, 3"), ("inp[Region]", "base[Region] * STEP(5, 1)"),
+                 ("dt[Region]", "base[Region] + Time / 4"),
+                 ("out[Region]", "DELAY N(inp[Region], dt[Region], 0, 3)")]
+    for region, b in (("north", 1), ("south", 2), ("east", 3)):
+        equations.append((f"one {region}", f"DELAY N({b} * STEP(5, 1), {b} + Time / 4, 0, 3)"))
+    ds = run(tmp_path, equations, final=8, step=0.25)
+    for region in ("north", "south", "east"):
+        np.testing.assert_allclose(ds["out"].sel(Region=region).values,
+                                   ds[f"one_{region}"].values, rtol=1e-12, atol=1e-12)
+    assert float(ds["out"].sel(Region="east").isel(time=-1)) > 1  # it has delivered
+
+
 def test_a_variable_on_one_range_twice_gets_a_copy_of_it_as_its_other_axis(tmp_path):
     """m[north, Region], m[south, Region], m[east, Region]: the first position names only
     elements, so its axis is a copy of Region, Region1 (as PySD names it), or the
