@@ -214,6 +214,20 @@ def test_subscripted_lookups_read_each_elements_table(tmp_path):
     np.testing.assert_allclose(ds["both"].values, [[1, 10], [2, 0], [7, 7]])
 
 
+def test_subscripted_lookups_by_except_and_with_undefined_elements(tmp_path):
+    """tab[Region] :EXCEPT: [south] gets one table, tab[south] another; part[north] and
+    part[east] leave south undefined: its table is NaN, as any undefined element."""
+    tables = RANGES + (
+        "tab[Region] :EXCEPT: [south](\n\t(0,0),(10,10))\n\t~\t~\t|\n"
+        "tab[south](\n\t(0,5),(10,5))\n\t~\t~\t|\n"
+        "part[north](\n\t(0,1),(10,2))\n\t~\t~\t|\n"
+        "part[east](\n\t(0,3),(10,3))\n\t~\t~\t|\n")
+    ds = run(tmp_path, [("y[Region]", "tab[Region](Time)"),
+                        ("p[Region]", "part[Region](Time)")], ranges=tables, final=2, step=1)
+    np.testing.assert_allclose(ds["y"].isel(time=-1).values, [2, 5, 2])
+    np.testing.assert_allclose(ds["p"].isel(time=-1).values, [1.2, np.nan, 3])
+
+
 def test_lookup_functions_on_subscripted_lookups_are_refused_by_name(tmp_path):
     tables = RANGES + "tab[Sub](\n\t(0,0),(10,10))\n\t~\t~\t|\n"
     with pytest.raises(deterrence.UnsupportedError, match="LOOKUP EXTRAPOLATE") as info:

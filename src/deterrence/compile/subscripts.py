@@ -376,8 +376,6 @@ def _tables(lw: Lowerer, element: Any, axes: tuple[Axis, ...]) -> tuple[ir.Expr,
              for c in element.components]
     tables = []
     for comp, g in zip(element.components, grids, strict=True):
-        if g.mask is not None:
-            raise lw.unsupported("a subscripted lookup with :EXCEPT:")
         grid_shape = tuple(t.size for t in g.target)
         if isinstance(comp.ast, ae.GetLookupsStructure) and math.prod(grid_shape) > 1:
             lw.context = g.ranges
@@ -401,7 +399,10 @@ def _tables(lw: Lowerer, element: Any, axes: tuple[Axis, ...]) -> tuple[ir.Expr,
         for pair, g in zip(tables, grids, strict=True):
             values = pair[k]
             pad = np.repeat(values[..., -1:], points - values.shape[-1], axis=-1)
-            out[(*g.target, slice(None))] = np.concatenate([values, pad], axis=-1)
+            where = (*g.target, slice(None))
+            block = np.concatenate([values, pad], axis=-1)
+            out[where] = block if g.mask is None else np.where(g.mask[..., None], block,
+                                                               out[where])
         stacked.append(lw.constant_array(out, (*(a.name for a in axes), ir.POINTS)))
     return stacked[0], stacked[1]
 
