@@ -303,6 +303,9 @@ def test_get_lookups_on_a_range_reads_a_table_per_element(arrays):
     (f"tab[Region](GET XLS LOOKUPS({ARR}, '1', 'B3'))",
      "GET LOOKUPS in 'tab': every value of element 3 .east. from 'B3' on is empty"),
     (f"d[Region] := GET XLS DATA({ARR}, '1', 'J2')", "cell J1 .the x values along '1'. is empty"),
+    (f"d[Region] := GET XLS DATA({ARR}, 'column', 'short')",
+     "'short' of arrays.xlsx has 2x1 cells, but 3 x values .'column'. and 3 element.s. "
+     "need 3x3"),
 ])
 def test_bad_subscripted_reads_name_the_file_the_cells_and_the_variable(arrays, equation,
                                                                           message):
