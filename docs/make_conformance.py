@@ -58,16 +58,17 @@ stock stops at zero, `S(t + dt) = MAX(S + dt * net, 0)` with Euler, as PySD comp
 methods compute).
 
 Data variables (`:=`, with `:INTERPOLATE:`, `:HOLD BACKWARD:` or `:LOOK FORWARD:`) and
-external files (GET XLS/DIRECT DATA, CONSTANTS and LOOKUPS of `.xlsx`, `.csv` and `.tab`
-files in the model's folder, read once at load time; `compile/data.py`,
-`frontend/external.py`), for scalar variables.
+external files (GET XLS/DIRECT DATA, CONSTANTS and LOOKUPS of `.xlsx`, `.xls`, `.csv` and
+`.tab` files in the model's folder, read once at load time; `compile/data.py`,
+`frontend/external.py`), for scalar and subscripted variables (a row or column per
+element, cell ranges by name, `*` transposed).
 
-Not yet: subscripted data variables and GET CONSTANTS over subscript ranges, GET DIRECT
-SUBSCRIPT, SAMPLE IF TRUE of a subscripted value, a variable on one range twice, the
-functions refused above. Like those functions, these raise `UnsupportedError` naming the
-construct and the file (or `ModelSyntaxError` where PySD's translator cannot read the
-file), never a silent wrong answer; `engine="pysd"` (`--engine pysd`) runs such a model
-on PySD's own runner.
+GET DIRECT SUBSCRIPT reads ranges from files (`.xlsx`, `.xls`, text). Not yet: the
+functions refused above, a data variable with no equation, a variable written with one
+range at both positions (`m[Dims, Dims]`). Like those functions, these raise
+`UnsupportedError` naming the construct and the file (or `ModelSyntaxError` where PySD's
+translator cannot read the file), never a silent wrong answer; `engine="pysd"`
+(`--engine pysd`) runs such a model on PySD's own runner.
 """
 
 

@@ -42,22 +42,8 @@ EXPECTED_UNSUPPORTED: dict[str, str] = {
     "tests/allocate_by_priority/test_allocate_by_priority.mdl": "ALLOCATE BY PRIORITY",
     "tests/data_from_other_model/test_data_from_other_model.mdl":
         "a data variable with no equation (Vensim reads another model's output at run time)",
-    "tests/get_constants_subranges/test_get_constants_subranges.mdl":
-        "GET CONSTANTS over subscript ranges (scalar GET CONSTANTS is computed)",
-    "tests/get_lookups_data_3d_xls/test_get_lookups_data_3d_xls.mdl":
-        "reads input.xls, the old binary Excel format (the engine reads .xlsx, .xlsm, .csv, .tab)",
-    "tests/get_lookups_subscripted_args/test_get_lookups_subscripted_args.mdl":
-        "reads input.xls, the old binary Excel format (the engine reads .xlsx, .xlsm, .csv, .tab)",
-    "tests/get_mixed_definitions/test_get_mixed_definitions.mdl":
-        "subscripted data variables",
-    "tests/get_subscript_3d_arrays_xls/test_get_subscript_3d_arrays_xls.mdl":
-        "a subscript range read from a file (GET DIRECT SUBSCRIPT)",
-    "tests/get_values_order/test_get_values_order.mdl":
-        "GET CONSTANTS over subscript ranges (scalar GET CONSTANTS is computed)",
     "tests/get_with_missing_values_xlsx/test_get_with_missing_values_xlsx.mdl":
         "a GET LOOKUPS cell holds text ('nonvalid'), refused with the cell named",
-    "tests/get_xls_cellrange/test_get_xls_cellrange.mdl":
-        "cells given as named ranges ('value1'), which the engine does not read",
     "tests/macro_expression/test_macro_expression.xmile": XMILE_MACROS,
     "tests/macro_multi_expression/test_macro_multi_expression.xmile": XMILE_MACROS,
     "tests/macro_multi_macros/test_macro_multi_macros.xmile": XMILE_MACROS,
@@ -66,12 +52,6 @@ EXPECTED_UNSUPPORTED: dict[str, str] = {
         f"{XMILE_DIMENSIONS}; also one-argument (array) MIN/MAX",
     "tests/non_negative_flows/test_non_negative_flows.xmile": BROKEN_XML,
     "tests/non_negative_flows/test_non_negative_flows_behavior.xmile": BROKEN_XML,
-    "tests/partial_range_definitions/test_partial_range_definitions.mdl":
-        "subscripted data variables",
-    "tests/sample_if_true/test_sample_if_true.mdl":
-        "SAMPLE IF TRUE with a subscripted held value (scalar SAMPLE IF TRUE is computed)",
-    "tests/smaller_range/test_smaller_range.mdl":
-        "a variable on one subscript range twice (my var2[A, Dims], A an element of Dims)",
     "tests/subscript_1d_arrays/test_subscript_1d_arrays.xmile": XMILE_DIMENSIONS,
     "tests/subscript_constant_call/test_subscript_constant_call.xmile": XMILE_DIMENSIONS,
     "tests/subscript_mixed_assembly/test_subscript_mixed_assembly.xmile": XMILE_DIMENSIONS,

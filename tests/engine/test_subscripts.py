@@ -214,6 +214,20 @@ def test_subscripted_lookups_read_each_elements_table(tmp_path):
     np.testing.assert_allclose(ds["both"].values, [[1, 10], [2, 0], [7, 7]])
 
 
+def test_subscripted_lookups_by_except_and_with_undefined_elements(tmp_path):
+    """tab[Region] :EXCEPT: [south] gets one table, tab[south] another; part[north] and
+    part[east] leave south undefined: its table is NaN, as any undefined element."""
+    tables = RANGES + (
+        "tab[Region] :EXCEPT: [south](\n\t(0,0),(10,10))\n\t~\t~\t|\n"
+        "tab[south](\n\t(0,5),(10,5))\n\t~\t~\t|\n"
+        "part[north](\n\t(0,1),(10,2))\n\t~\t~\t|\n"
+        "part[east](\n\t(0,3),(10,3))\n\t~\t~\t|\n")
+    ds = run(tmp_path, [("y[Region]", "tab[Region](Time)"),
+                        ("p[Region]", "part[Region](Time)")], ranges=tables, final=2, step=1)
+    np.testing.assert_allclose(ds["y"].isel(time=-1).values, [2, 5, 2])
+    np.testing.assert_allclose(ds["p"].isel(time=-1).values, [1.2, np.nan, 3])
+
+
 def test_lookup_functions_on_subscripted_lookups_are_refused_by_name(tmp_path):
     tables = RANGES + "tab[Sub](\n\t(0,0),(10,10))\n\t~\t~\t|\n"
     with pytest.raises(deterrence.UnsupportedError, match="LOOKUP EXTRAPOLATE") as info:
@@ -312,11 +326,66 @@ def test_setting_a_subscripted_constant_is_refused_with_the_reason(tmp_path):
         model.simulate(params={"v": 2.0})
 
 
-def test_delay_fixed_and_macros_on_subscripts_are_refused_by_name(tmp_path):
-    model = deterrence.load(write(tmp_path, [
-        ("v[Region]", "1, 2, 3"), ("late[Region]", "DELAY FIXED(v[Region] * Time, 1, 0)")]))
-    with pytest.raises(deterrence.UnsupportedError, match="DELAY FIXED with subscripts"):
-        model.simulate(method="euler")
+def test_delay_fixed_and_sample_if_true_on_subscripts_keep_a_pipe_per_element(tmp_path):
+    """DELAY FIXED with a delay time per element; SAMPLE IF TRUE on (Region, Age) whose
+    condition varies by region and by run, and whose input varies by age: each element
+    follows its input while its condition holds, then keeps its last sample."""
+    ds = run(tmp_path, [
+        ("v[Region]", "1, 2, 3"), ("lag[Region]", "1, 2, 0.5"), ("off[Age]", "10, 20"),
+        ("late[Region]", "DELAY FIXED(v[Region] * Time, lag[Region], -1)"), ("k", "1"),
+        ("held[Region, Age]", "SAMPLE IF TRUE(Time < v[Region] * k, Time + off[Age], -5)"),
+    ], final=4, step=0.5, params={"k": [1.0, 2.0]})
+    t = ds["time"].values
+    assert ds["held"].dims == ("time", "run", "Region", "Age")
+    for region, v, lag in [("north", 1, 1), ("south", 2, 2), ("east", 3, 0.5)]:
+        expected = np.where(t >= lag, v * (t - lag), -1.0)
+        np.testing.assert_allclose(ds["late"].sel(Region=region).values[:, 0], expected)
+        for j, k in enumerate([1.0, 2.0]):
+            last = t[t < v * k][-1]  # the last time the condition held
+            for age, off in (("young", 10), ("old", 20)):
+                np.testing.assert_allclose(
+                    ds["held"].sel(Region=region, Age=age).values[:, j],
+                    np.minimum(t, last) + off)
+
+
+def test_subscripted_delay_n_with_a_changing_delay_matches_its_scalar_copies(tmp_path):
+    """DELAY N keeps each stage's delay time of k steps ago (pipes of the delay time):
+    element by element, the subscripted delay equals the same delay written per element."""
+    equations = [("base[Region]", "1, 2, 3"), ("inp[Region]", "base[Region] * STEP(5, 1)"),
+                 ("dt[Region]", "base[Region] + Time / 4"),
+                 ("out[Region]", "DELAY N(inp[Region], dt[Region], 0, 3)")]
+    for region, b in (("north", 1), ("south", 2), ("east", 3)):
+        equations.append((f"one {region}", f"DELAY N({b} * STEP(5, 1), {b} + Time / 4, 0, 3)"))
+    ds = run(tmp_path, equations, final=8, step=0.25)
+    for region in ("north", "south", "east"):
+        np.testing.assert_allclose(ds["out"].sel(Region=region).values,
+                                   ds[f"one_{region}"].values, rtol=1e-12, atol=1e-12)
+    assert float(ds["out"].sel(Region="east").isel(time=-1)) > 1  # it has delivered
+
+
+def test_a_variable_on_one_range_twice_gets_a_copy_of_it_as_its_other_axis(tmp_path):
+    """m[north, Region], m[south, Region], m[east, Region]: the first position names only
+    elements, so its axis is a copy of Region, Region1 (as PySD names it), or the
+    model's own copy of Region where it declares one; rows and columns stay apart."""
+    equations = [("m[north, Region]", "1, 2, 3"), ("m[south, Region]", "4, 5, 6"),
+                 ("m[east, Region]", "Time"), ("row[Region]", "m[south, Region]"),
+                 ("col[Region]", "m[Region, east] * 10")]
+    ds = run(tmp_path, equations, final=2, step=1)
+    assert ds["m"].dims == ("time", "Region1", "Region")
+    np.testing.assert_array_equal(ds["m"].isel(time=-1).values,
+                                  [[1, 2, 3], [4, 5, 6], [2, 2, 2]])
+    np.testing.assert_array_equal(ds["row"].isel(time=-1).values, [4, 5, 6])
+    np.testing.assert_array_equal(ds["col"].isel(time=-1).values, [30, 60, 20])
+    table = to_table(ds)
+    assert table["m[south,east]"].iloc[0] == 6
+    assert table["m[east,north]"].tolist() == [0, 1, 2]
+    copy = RANGES + "Place <-> Region\n\t~\t~\t|\n"
+    ds = run(tmp_path, equations, ranges=copy, final=2, step=1)
+    assert ds["m"].dims == ("time", "Place", "Region")
+    np.testing.assert_array_equal(ds["col"].isel(time=-1).values, [30, 60, 20])
+
+
+def test_macros_on_subscripts_are_refused_by_name(tmp_path):
     macro = (":MACRO: DOUBLE(input)\nDOUBLE = 2 * input\n\t~\t~\t|\n:END OF MACRO:\n")
     with pytest.raises(deterrence.UnsupportedError, match="macro called in a subscripted"):
         deterrence.load(write(tmp_path, [("v[Region]", "1, 2, 3"),

@@ -54,6 +54,12 @@ def load(y: np.ndarray, start: int, stop: int, shape: tuple[int, ...]) -> np.nda
     return np.moveaxis(v, tuple(range(k)), tuple(range(-k, 0)))
 
 
+def zload(z: tuple[Any, ...], start: int, stop: int, shape: tuple[int, ...]) -> np.ndarray:
+    """A subscripted pipe (DELAY FIXED, SAMPLE IF TRUE) from its rows of the pipes'
+    values ``z`` (a tuple of one array of the lead shape per row)."""
+    return load(np.stack(np.broadcast_arrays(*z[start:stop])), 0, stop - start, shape)
+
+
 def rows(x: Any, shape: tuple[int, ...], lead: tuple[int, ...]) -> np.ndarray:
     """A subscripted value as state rows (elements, *lead): the inverse of ``load``."""
     k = len(shape)
@@ -102,6 +108,18 @@ def interp(x: Any, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
     return y[..., 0]
 
 
+def hold(x: Any, xp: np.ndarray, fp: np.ndarray, forward: bool) -> np.ndarray:
+    """Held tables, one per element (as ``interp``): the value at the last point at or
+    before ``x`` (data :HOLD BACKWARD:), or the first at or after (:LOOK FORWARD:)."""
+    x = np.asarray(x, dtype=float)[..., None]
+    xp, fp, x = np.broadcast_arrays(xp, fp, x)
+    m = xp.shape[-1]
+    before = np.sum(xp < x[..., :1] if forward else xp <= x[..., :1], axis=-1,
+                    keepdims=True)
+    index = np.clip(before if forward else before - 1, 0, m - 1)
+    return np.take_along_axis(fp, index, axis=-1)[..., 0]
+
+
 def invert(x: Any, axis: int) -> np.ndarray:
     """INVERT MATRIX: the inverse over the trailing two axes (``axis`` is -2)."""
     return np.linalg.inv(np.asarray(x, dtype=float))
@@ -128,6 +146,6 @@ ARRAY_FUNCTIONS = {"invert_matrix": invert, "vector_sort_order": sort_order,
 REDUCTIONS = {"sum": np.sum, "prod": np.prod, "vmin": np.min, "vmax": np.max}
 
 NAMESPACE = {"_a_align": align, "_a_full": full, "_a_take": take, "_a_load": load,
-             "_a_rows": rows, "_a_interp": interp, "_a_split": split,
-             "_a_assemble": assemble, "_a_all": ALL,
+             "_a_zload": zload, "_a_rows": rows, "_a_interp": interp, "_a_hold": hold,
+             "_a_split": split, "_a_assemble": assemble, "_a_all": ALL,
              **{f"_a_{key}": fn for key, fn in {**REDUCTIONS, **ARRAY_FUNCTIONS}.items()}}

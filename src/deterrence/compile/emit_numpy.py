@@ -200,8 +200,13 @@ class _Expressions:
         if isinstance(e, ir.TableLookup):
             target = self.axes(e)
             table = (*target, ir.POINTS)
-            return _call("_a_interp", self.aligned(e.x, target), self.aligned(e.xp, table),
-                         self.aligned(e.fp, table))
+            args = (self.aligned(e.x, target), self.aligned(e.xp, table),
+                    self.aligned(e.fp, table))
+            if e.mode is ir.LookupMode.INTERPOLATE:
+                return _call("_a_interp", *args)
+            if e.mode not in (ir.LookupMode.BACKWARD, ir.LookupMode.FORWARD):
+                raise UnsupportedError(f"subscripted tables read with {e.mode.name}")
+            return _call("_a_hold", *args, ast.Constant(e.mode is ir.LookupMode.FORWARD))
         if isinstance(e, ir.Take):
             inner = self.axes(e.arg)
             index = ast.Constant(e.index) if isinstance(e.index, int) else _tup(
@@ -281,11 +286,15 @@ class _Emitter:
             size = int(np.prod(self.shape(s)))
             self.rows[s] = (len(self.row_ids), len(self.row_ids) + size)
             self.row_ids += [s] * size
+        # a subscripted pipe (DELAY FIXED, SAMPLE IF TRUE) is a pipe per element, rows
+        # ``zrows[node]`` of the pipes' values ``z``, as a subscripted stock of ``y``
+        self._kept: list[ir.Expr] = []
+        self.zrows: dict[str, tuple[int, int]] = {}
+        self.zrow_ids: list[str] = []
         for d in plan.discrete:
-            if d in self.axes:
-                raise UnsupportedError(f"{plan.label(d)} is subscripted; DELAY FIXED with "
-                                       "subscripts is not supported by the engine yet",
-                                       path=plan.path)
+            size = int(np.prod(self.shape(d)))
+            self.zrows[d] = (len(self.zrow_ids), len(self.zrow_ids) + size)
+            self.zrow_ids += [d] * size
 
     def shape(self, node_id: str) -> tuple[int, ...]:
         return tuple(len(a.elements) for a in self.axes.get(node_id, ()))
@@ -314,9 +323,29 @@ class _Emitter:
                                 if s in self.axes else ast.Subscript(
                                     value=_ref("y"), slice=ast.Constant(start),
                                     ctx=ast.Load())))
-        body += [_assign(s, ast.Subscript(value=_ref("z"), slice=ast.Constant(i),
-                                          ctx=ast.Load())) for i, s in enumerate(p.discrete)]
+        for d in p.discrete:
+            start, stop = self.zrows[d]
+            body.append(_assign(d, _call("_a_zload", _ref("z"), ast.Constant(start),
+                                         ast.Constant(stop), self._shape_code(d))
+                                if d in self.axes else ast.Subscript(
+                                    value=_ref("z"), slice=ast.Constant(start),
+                                    ctx=ast.Load())))
         return body
+
+    def _delay(self, d: str) -> ast.expr:
+        """A pipe's delay time, on the pipe's axes."""
+        delay: str = self.plan.nodes[d].delay  # type: ignore[assignment]
+        if d not in self.axes:
+            return _ref(delay)
+        expr = ir.ref(delay)
+        self._kept.append(expr)  # the emitter's memo is by id: keep the node alive
+        return self.vector.aligned(expr, tuple(a.name for a in self.axes[d]))
+
+    def _pipes(self, values: Iterable[tuple[str, ast.expr]]) -> ast.Tuple:
+        """One value per pipe row: a subscripted pipe's value split per element."""
+        return _tup(ast.Starred(value=_call("_a_split", _call(
+            "_a_full", v, self._shape_code(d)), self._shape_code(d)), ctx=ast.Load())
+            if d in self.axes else v for d, v in values)
 
     def _y0(self) -> ast.Tuple:
         return _tup(ast.Starred(value=_call("_a_split", _ref(s), self._shape_code(s)),
@@ -351,8 +380,8 @@ class _Emitter:
                                  for c in p.model.control_ids)),
             self._y0(),
             _tup(_ref(k) for k in p.k_ids),
-            _tup(_ref(d) for d in p.discrete),
-            _tup(_ref(p.nodes[d].delay) for d in p.discrete))))  # type: ignore[arg-type]
+            self._pipes((d, _ref(d)) for d in p.discrete),
+            self._pipes((d, self._delay(d)) for d in p.discrete))))
         return _function("_setup", ["P", "fixed", "tiny"], body)
 
     def vector_fn(self) -> ast.FunctionDef:
@@ -375,8 +404,8 @@ class _Emitter:
             rates.append(ast.Assign(targets=[ast.Subscript(value=_ref("_dy"), slice=where,
                                                            ctx=ast.Store())],
                                     value=value, lineno=0))
-        rates.append(ast.Return(value=_call("_Rates", _ref("_dy"), _tup(
-            self.value(d) for d in p.discrete))))
+        rates.append(ast.Return(value=_call("_Rates", _ref("_dy"), self._pipes(
+            (d, self.value(d)) for d in p.discrete))))
         outputs = self.state_loads() + [_assign(n, self.value(n)) for n in p.dyn_order]
         outputs.append(ast.Return(value=_tup(_ref(n) for n in self.output_ids())))
         controls = self.state_loads() + [_assign(n, self.value(n)) for n in p.ctl_order]
@@ -471,7 +500,7 @@ class _Emitter:
         scalar_ns = self.compile(scalar_module, "scalar") if scalar_module else None
         return Program(
             param_ids=p.params, const_ids=p.k_ids, stock_ids=self.row_ids,
-            discrete_ids=p.discrete, output_ids=self.output_ids(),
+            discrete_ids=self.zrow_ids, output_ids=self.output_ids(),
             control_ids=p.model.control_ids, setup=vector_ns["_setup"],
             make_vector=vector_ns["_make"],
             make_scalar_euler=scalar_ns["_euler"] if scalar_ns else None,

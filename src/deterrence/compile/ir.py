@@ -188,12 +188,14 @@ class Relabel:
 
 @_node
 class TableLookup:
-    """A subscripted lookup read at ``x``: ``xp``/``fp`` hold one table per element, their
-    points along a last axis ``POINTS`` (padded by repeating the last point)."""
+    """A subscripted lookup (or data) read at ``x``: ``xp``/``fp`` hold one table per
+    element, their points along a last axis ``POINTS`` (padded by repeating the last
+    point); ``mode``: interpolated, or held backward or forward (data keywords)."""
 
     x: Expr
     xp: Expr
     fp: Expr
+    mode: LookupMode = LookupMode.INTERPOLATE
 
 
 POINTS = "#points"
@@ -393,7 +395,7 @@ _REBUILD: dict[type, Callable[[Any, tuple[Expr, ...]], Expr]] = {
     ActiveInitial: lambda e, c: ActiveInitial(*c),
     Take: lambda e, c: Take(c[0], e.axis, e.index, e.new),
     Relabel: lambda e, c: Relabel(c[0], e.names),
-    TableLookup: lambda e, c: TableLookup(*c),
+    TableLookup: lambda e, c: TableLookup(*c, e.mode),
     ArrayCall: lambda e, c: ArrayCall(e.function, c[0], e.axis, e.extra),
     Reduce: lambda e, c: Reduce(e.function, c[0], e.axis),
     Assemble: lambda e, c: Assemble(e.axes, e.shape, c, e.targets, e.grids),

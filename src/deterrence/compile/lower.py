@@ -125,7 +125,8 @@ class Lowerer:
         main = [s for s in sections if s.type == "main"] or list(sections[:1])
         section = main[0]
         self.ranges = subscripts.Ranges(section.subscripts, lambda m, cls=ModelError: cls(
-            m, path=self.source.path, hint="check the subscript range definitions"))
+            m, path=self.source.path, hint="check the subscript range definitions"),
+            lambda name, spec: data.subscript_elements(self, name, spec))
         self._declare(section.elements)
         for key, (element, var) in self.elements.items():
             if var.kind != VarKind.LOOKUP:

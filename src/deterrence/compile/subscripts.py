@@ -24,7 +24,7 @@ from pysd.translators.structures import abstract_model as am
 from ..errors import ModelError, UnsupportedError
 from ..library import Function
 from ..names import clean_key
-from . import amr, arrayops, ir
+from . import amr, arrayops, data, ir
 from .ir import Axis, LookupMode, Node, NodeKind, Variable, VarKind
 
 if TYPE_CHECKING:
@@ -57,12 +57,18 @@ class Grid:
 class Ranges:
     """The model's subscript ranges, looked up by name as Vensim does (case, spaces)."""
 
-    def __init__(self, declared: Sequence[Any], fail: Fail) -> None:
+    def __init__(self, declared: Sequence[Any], fail: Fail,
+                 read: Callable[[str, dict[str, str]], list[str]] | None = None) -> None:
+        """``read(name, spec)``: the elements of a range read from a file (GET XLS/DIRECT
+        SUBSCRIPT, PySD's dict of file, tab, firstcell, lastcell and prefix)."""
         self.axes: dict[str, Axis] = {}
         self.maps: dict[str, set[str]] = {}
         raw: dict[str, Any] = {}
         for rng in declared:
             subs = rng.subscripts
+            if isinstance(subs, dict) and read is not None:
+                rng = am.AbstractSubscriptRange(rng.name, read(rng.name, subs), rng.mapping)
+                subs = rng.subscripts
             if not (isinstance(subs, str) or (isinstance(subs, list) and all(
                     isinstance(s, str) for s in subs))):
                 raise fail(f"the subscript range {rng.name!r} is read from a file "
@@ -163,6 +169,29 @@ class Ranges:
             used = {clean_key(w) for w in written}
             axes.append(min(fits, key=lambda a: (len(a.elements),
                                                  clean_key(a.name) not in used)))
+        return self._distinct(axes, subscripts, fail)
+
+    def _distinct(self, axes: list[Axis], subscripts: list[list[str]], fail: Fail
+                  ) -> tuple[Axis, ...]:
+        """Axes with distinct names (PySD's rule): where one range would be the axis at two
+        positions (``x[A, Dims]``, ``x[B, Dims]`` with A, B elements of Dims), a position
+        whose equations only name elements takes another range of the same elements
+        (a copy, ``D2 <-> Dims``), else a new copy of the range, ``Dims1``."""
+        for p, axis in enumerate(axes):
+            if sum(a.name == axis.name for a in axes) < 2:
+                continue
+            if any(clean_key(s[p]) == clean_key(axis.name) for s in subscripts):
+                continue  # written as the range here: another position gives way
+            others = {a.name for q, a in enumerate(axes) if q != p}
+            same = [a for a in self.axes.values() if a.elements == axis.elements
+                    and a.name not in others]
+            if same:
+                axes[p] = same[0]
+                continue
+            j = 1
+            while clean_key(f"{axis.name}{j}") in self.axes or f"{axis.name}{j}" in others:
+                j += 1
+            axes[p] = Axis(f"{axis.name}{j}", axis.elements)
         if len({a.name for a in axes}) != len(axes):
             raise fail("it spans one subscript range twice (a square matrix on one range), "
                        "which the engine does not support yet; declare a copy (B <-> A) "
@@ -275,8 +304,6 @@ def declare(lw: Lowerer, element: Any, var: Variable, axes: tuple[Axis, ...]) ->
     """The node of a subscripted variable: a stock if its equations are INTEG, a
     constant if they are numbers, else an auxiliary."""
     comps = element.components
-    if any(isinstance(c, am.AbstractData) for c in comps):
-        raise lw.unsupported("subscripted data variables")
     lookups = [isinstance(c, am.AbstractLookup) or isinstance(
         c.ast, ae.LookupsStructure | ae.GetLookupsStructure) for c in comps]
     if any(lookups):
@@ -296,8 +323,8 @@ def declare(lw: Lowerer, element: Any, var: Variable, axes: tuple[Axis, ...]) ->
         var.kind, kind = VarKind.STOCK, NodeKind.STOCK
     else:
         kind = NodeKind.AUX
-        literal = all(isinstance(c.ast, np.ndarray) or amr.literal(c.ast) is not None
-                      for c in comps)
+        literal = all(isinstance(c.ast, np.ndarray | ae.GetConstantsStructure)
+                      or amr.literal(c.ast) is not None for c in comps)
         var.kind = VarKind.CONSTANT if literal else VarKind.AUXILIARY
         var.overridable = False  # a subscripted constant is not a parameter (yet)
     node = lw.new(kind, var.name, var=var, axes=axes)
@@ -341,35 +368,41 @@ def lower_array(lw: Lowerer, element: Any, var: Variable, node: Node) -> None:
 
 def _tables(lw: Lowerer, element: Any, axes: tuple[Axis, ...]) -> tuple[ir.Expr, ir.Expr]:
     """One table per element, stacked along a last axis of points (padded by repeating
-    each table's last point, which interpolation then never tells apart)."""
+    each table's last point, which interpolation then never tells apart). A GET LOOKUPS
+    on a range reads a row (or column) per element; elements no equation defines get a
+    table of NaN (a use of one is NaN, as of any undefined element)."""
     fail = _failing(lw)
     grids = [lw.ranges.grid(axes, c.subscripts[0], c.subscripts[1], fail)
              for c in element.components]
     tables = []
-    for comp in element.components:
-        table_id = lw._table(comp.ast)
-        xp, fp, mode = lw.tables.pop(table_id)
-        if mode is not LookupMode.INTERPOLATE:
-            raise lw.unsupported(f"subscripted lookups read with {mode.name} "
-                                 "(GET XLS LOOKUPS keywords)")
-        tables.append((xp, fp))
+    for comp, g in zip(element.components, grids, strict=True):
+        grid_shape = tuple(t.size for t in g.target)
+        if isinstance(comp.ast, ae.GetLookupsStructure) and math.prod(grid_shape) > 1:
+            lw.context = g.ranges
+            try:
+                xp, fp = data.lookup_block(lw, comp.ast, grid_shape)
+            finally:
+                lw.context = ()
+        else:
+            table_id = lw._table(comp.ast)
+            xp, fp, mode = lw.tables.pop(table_id)
+            if mode is not LookupMode.INTERPOLATE:
+                raise lw.unsupported(f"subscripted lookups read with {mode.name} "
+                                     "(GET XLS LOOKUPS keywords)")
+        tables.append((np.broadcast_to(xp, (*grid_shape, xp.shape[-1])),
+                       np.broadcast_to(fp, (*grid_shape, fp.shape[-1]))))
     shape = tuple(len(a.elements) for a in axes)
-    points = max(len(xp) for xp, _ in tables)
+    points = max(xp.shape[-1] for xp, _ in tables)
     stacked = []
     for k in (0, 1):
         out = np.full((*shape, points), np.nan)
-        for (xp, fp), g in zip(tables, grids, strict=True):
-            values = (xp, fp)[k]
-            padded = np.concatenate([values, np.repeat(values[-1:], points - len(values))])
-            if g.mask is not None:
-                raise lw.unsupported("a subscripted lookup with :EXCEPT:")
-            out[(*g.target, slice(None))] = padded
-        if np.isnan(out).any():
-            missing = np.argwhere(np.isnan(out[..., 0]))[0]
-            raise lw.error(ModelError, f"the lookup {element.name}["
-                           + ", ".join(a.elements[i] for a, i in zip(axes, missing,
-                                                                      strict=True))
-                           + "] has no table")
+        for pair, g in zip(tables, grids, strict=True):
+            values = pair[k]
+            pad = np.repeat(values[..., -1:], points - values.shape[-1], axis=-1)
+            where = (*g.target, slice(None))
+            block = np.concatenate([values, pad], axis=-1)
+            out[where] = block if g.mask is None else np.where(g.mask[..., None], block,
+                                                               out[where])
         stacked.append(lw.constant_array(out, (*(a.name for a in axes), ir.POINTS)))
     return stacked[0], stacked[1]
 
