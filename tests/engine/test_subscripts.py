@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from mdl_support import mdl_text
 
 import deterrence
-from conftest import mdl_text
 from deterrence.results import to_table
 
 RANGES = """
