@@ -249,8 +249,13 @@ def _policy_label(cfg: Any) -> str:
     levers = [f"{lever}={value}" for lever, value in
               policy_levers(cfg.policy, cfg.model.levers).items() if value is not None
               and cfg.policy.name == "status_quo"]
-    levers += [f"{key}={cfg.policy[key]:g}" for key in TIMING_KEYS if cfg.policy.get(key)]
-    return cfg.policy.name + (f" ({', '.join(levers)})" if levers else "")
+    label = cfg.policy.name + (f" ({', '.join(levers)})" if levers else "")
+    start, ramp = (cfg.policy.get(key) for key in TIMING_KEYS)  # no brackets in brackets
+    if start:
+        label += f" from year {start:g}"
+    if ramp:
+        label += f", ramped in over {ramp:g} years"
+    return label
 
 
 def plot_combined(ds: xr.Dataset, folder: Path, output: Any,
