@@ -86,7 +86,7 @@ def test_a_run_writes_its_files_and_a_rerun_recomputes_nothing(tmp_path):
     table = cli("summary", str(run_dir / "metrics.zarr"))
     assert table.returncode == 0, table.stderr
     assert "survival_50y" in table.stdout
-    assert "mean of 8 runs" in table.stdout
+    assert "per-run metrics of 8 futures under 1 policy" in table.stdout
 
 
 @pytest.mark.slow

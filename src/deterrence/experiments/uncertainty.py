@@ -314,7 +314,8 @@ def _prim(metrics: xr.Dataset, design: unc.Design, failure: unc.Condition, folde
     if not y.any() or y.all():
         raise ValueError(f"{failure} holds in {y.mean():.0%} of the futures: nothing for "
                          "PRIM to explain")
-    result = discovery.prim(design.frame(), y)
+    policy = str(metrics["policy"].values[0])
+    result = discovery.prim(design.frame(), y, label=f"{failure} under {policy}")
     csv = fresh(folder / "prim.csv")
     result.to_csv(csv)
     return [csv, *_figure(lambda: plot.prim_tradeoff(result), folder / f"prim.{fmt}"),
