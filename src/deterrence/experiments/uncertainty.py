@@ -187,23 +187,18 @@ def _nominal(model: Model, plan: UncertaintyPlan, kwargs: dict[str, Any]
 def write_outcomes(ds: xr.Dataset, nominal: dict[str, dict[str, float]],
                    plan: UncertaintyPlan, path: Path) -> pd.DataFrame:
     """Per policy and metric: the nominal run against the uncertain distribution (mean,
-    5/50/95th percentiles), so no one mistakes the nominal run for the expected one."""
-    rows = []
-    for policy in [str(p) for p in ds["policy"].values]:
-        for name in plan.metrics:
-            values = ds[name].sel(policy=policy).values
-            finite = values[np.isfinite(values)]
-            q = np.percentile(finite, [5, 50, 95]) if finite.size else [np.nan] * 3
-            row = {"policy": policy, "metric": name, "spec": plan.metrics[name].spec,
-                   "nominal": nominal[policy][name],
-                   "mean": float(finite.mean()) if finite.size else np.nan,
-                   "p05": q[0], "median": q[1], "p95": q[2],
-                   "finite_runs": int(finite.size), "runs": int(values.size)}
-            for cond in (plan.failure, plan.satisficing):
-                if cond is not None and cond.metric == name:
-                    row[f"share {cond}"] = float(np.mean(cond.of(values)))
-            rows.append(row)
-    table = pd.DataFrame(rows)
+    5/50/95th percentiles, shares meeting the conditions), so no one mistakes the nominal
+    run for the expected one; the table ``deterrence summary`` prints of the run, with
+    each metric's spec."""
+    from ..analysis.ensembles import ensemble_table
+
+    recorded = ds[list(plan.metrics)]
+    recorded.attrs = {"metrics": json.dumps({n: m.spec for n, m in plan.metrics.items()}),
+                      "nominal": json.dumps(nominal), "failure": str(plan.failure or ""),
+                      "satisficing": str(plan.satisficing or "")}
+    recorded.encoding["source"] = STORE
+    table = ensemble_table(recorded).reset_index()
+    table.insert(2, "spec", [plan.metrics[m].spec for m in table["metric"]])
     atomic_write_text(fresh(path), table.to_csv(index=False))
     return table
 
