@@ -294,7 +294,7 @@ def read_store(path: str | Path, error: type[ModelError] = ModelError,
     try:
         opened = xr.open_zarr(path, consolidated=False, zarr_format=3)
     except Exception as exc:  # anything unreadable is one clear error
-        raise error(f"cannot read {path.name}: not a Zarr store of an ensemble ({exc})",
+        raise error(f"cannot read it: not a Zarr store of an ensemble ({exc})",
                     path=path) from None
     with opened:
         if complete and STORE_DONE in opened:

@@ -124,7 +124,7 @@ def locate(path: str | Path, error: type[ModelError] = ParameterError) -> Path:
     for name in (STORE, COMBINED, RESULTS):
         if (path / name).exists():
             return path / name
-    raise error(f"{path}: no metrics.zarr, results.nc or combined.nc in this folder",
+    raise error("no metrics.zarr, results.nc or combined.nc in this folder",
                 path=path, hint="name a run folder of deterrence run, or a file in one")
 
 
@@ -155,7 +155,7 @@ def as_metrics(ds: xr.Dataset, path: Path, error: type[ModelError] = ParameterEr
     """``ds`` read from ``path`` as per-run metrics, dims (policy, run): a single
     policy's results get the ``policy`` dim back, thinned series are left out."""
     if not is_ensemble(ds):
-        raise error(f"{path.name} holds no per-run metrics of an uncertainty ensemble "
+        raise error("no per-run metrics of an uncertainty ensemble in this file "
                     f"(dims: {', '.join(f'{d} ({n})' for d, n in ds.sizes.items())})",
                     path=path, hint="expected an uncertainty run's folder, its "
                     "metrics.zarr, or its results.nc or combined.nc")

@@ -57,14 +57,14 @@ def identify(path: str | Path, error: type[ModelError] = ParameterError) -> str:
         try:
             columns = set(pd.read_csv(path, nrows=0).columns)
         except (ValueError, pd.errors.ParserError) as exc:
-            raise error(f"cannot read {path.name} as a table: {exc}", path=path) from None
+            raise error(f"cannot read the table: {exc}", path=path) from None
         if set(PRIM_COLUMNS) <= columns:
             return "prim"
         if set(ROBUSTNESS_COLUMNS) <= columns:
             return "robustness"
-        raise error(f"{path.name} is neither PRIM's boxes nor a robustness table "
+        raise error("neither PRIM's boxes nor a robustness table "
                     f"(columns: {', '.join(sorted(columns)) or 'none'})", path=path,
-                    hint=expected)
+                    hint=f"expected {CONTENTS['prim']} or {CONTENTS['robustness']}")
     ds = read_results(path, error=error)
     if "parameter" in ds.dims and any(v in ds.data_vars for v in INDICES):
         return "indices"
@@ -72,7 +72,7 @@ def identify(path: str | Path, error: type[ModelError] = ParameterError) -> str:
         return "metrics"
     if "time" in ds.dims:
         return "series"
-    raise error(f"{path.name} holds neither time series nor per-run metrics nor "
+    raise error("neither time series nor per-run metrics nor "
                 f"sensitivity indices (variables: {', '.join(map(str, ds.data_vars))})",
                 path=path, hint=expected)
 
@@ -87,7 +87,7 @@ def find(folder: Path, contents: tuple[str, ...], what: str = "",
             return folder / name
     present = sorted(p.name for p in folder.iterdir())
     listed = ", ".join(present[:10]) + (", ..." if len(present) > 10 else "")
-    raise error(f"{folder}: {what + ': ' if what else ''}no "
+    raise error(f"{what + ': ' if what else ''}no "
                 f"{', '.join(names[:-1]) + ' or ' if len(names) > 1 else ''}{names[-1]} in "
                 f"this folder ({'it has ' + listed if present else 'it is empty'})",
                 path=folder, hint="name a run folder of deterrence run, or a file in one")
@@ -130,12 +130,12 @@ def read_prim(path: str | Path, error: type[ModelError] = ParameterError) -> Pri
     missing = [c for c in (*PRIM_COLUMNS, "n", "k", "min", "max", "qp_value",
                            "sampled_min", "sampled_max") if c not in table.columns]
     if missing:
-        raise error(f"{path.name} lacks the column(s) {', '.join(missing)} that its "
-                    "figures need", path=path, hint="a prim.csv of an older version: rerun "
+        raise error(f"the column(s) {', '.join(missing)} that its figures need are "
+                    "missing", path=path, hint="a prim.csv of an older version: rerun "
                     "the same command into the same folder (the metrics are kept; only "
                     "the analyses run again)")
     if table.empty:
-        raise error(f"{path.name} holds no box", path=path)
+        raise error("no box in this table", path=path)
     table["chosen"] = table["chosen"].astype(str).str.lower() == "true"
     stats = ["coverage", "density", "mass", "res_dim", "n", "k"]
     boxes = table.groupby("box", sort=True)[stats].first()
