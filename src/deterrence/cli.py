@@ -254,8 +254,11 @@ def add_plot_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
         choices=KINDS,
         default=None,
         help="; ".join(f"{k}: {v}" for k, v in KIND_HELP.items()) + ". Default: from "
-        "what the file holds (" + ", ".join(f"{v} for {k}" for k, v in DEFAULT_KIND.items())
-        + "; a run folder: its metrics, else its results)",
+        "what the file holds: " + ", ".join(f"{DEFAULT_KIND[k]} for {v}" for k, v in (
+            ("series", "time series"), ("indices", "sensitivity.nc"),
+            ("metrics", "per-run metrics"), ("prim", "prim.csv"),
+            ("robustness", "robustness.csv"))) + " (a run folder: its metrics.zarr, "
+        "else its combined.nc or results.nc)",
     )
     parser.add_argument(
         "--out",

@@ -55,7 +55,7 @@ def test_one_cdf_and_one_histogram_per_policy_with_shares_and_nominal():
         assert share in legend[i]
         assert max(len(line) for line in legend[i].split("\n")) <= 45  # long names wrapped
         assert sum(p.get_height() for p in hists[i].patches) == values.size
-        assert "nominal 0.75" in hists[i].get_title(loc="left")
+        assert "nominal 0.750" in hists[i].get_title(loc="left")
     assert "failure: survival_50y < 0.5\nsatisficing: survival_50y > 0.7" in legend
     assert "Survival 50y: its distribution over 500 futures, 3 policies" in texts(fig)
 
@@ -70,6 +70,7 @@ def test_without_a_nominal_run_or_with_infinite_runs_the_figure_says_so():
     assert "no nominal run recorded" in note
     assert "7 runs not finite left out" in note
     assert sum(p.get_height() for p in fig.axes[1].patches) == 493
+    assert fig.axes[1].get_ylim() == fig.axes[2].get_ylim()  # one count scale
     assert not ecdf.get_legend().get_texts()[-1].get_text().startswith("failure")
 
 

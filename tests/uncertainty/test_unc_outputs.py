@@ -27,6 +27,7 @@ def run_dir(tmp_path_factory):
                "experiment.sampler=lhs", f"experiment.policies=[{','.join(POLICIES)}]",
                "solver.final_time=20", "experiment.chunk=16", f"hydra.run.dir={folder}")
     assert proc.returncode == 0, proc.stderr[-3000:]
+    (folder.parent / "stdout.txt").write_text(proc.stdout)
     return folder
 
 
@@ -79,6 +80,13 @@ def test_the_summary_is_the_stores_numbers(run_dir, store, capsys, tmp_path):
         assert line[end] == " ", line
 
 
+def test_the_run_ends_with_the_same_table(run_dir, capsys):
+    """What ``deterrence run`` prints of the run is ``deterrence summary``'s table."""
+    status, out, _ = run_cli(capsys, "summary", str(run_dir / "results.nc"))
+    assert status == 0
+    assert out.strip() in (run_dir.parent / "stdout.txt").read_text()
+
+
 def test_the_summary_selects_metrics_and_writes_excel_and_markdown(run_dir, capsys, tmp_path):
     status, _, err = run_cli(capsys, "summary", str(run_dir / "metrics.zarr"), "--vars",
                              "survival_50y", "--sel", "policy=reassurance", "--out",
@@ -129,7 +137,7 @@ def test_the_outcome_distribution_draws_one_line_and_histogram_per_policy(run_di
         assert sum(p.get_height() for p in ax.patches) == 64  # every future in a bin
         xs = [line.get_xdata()[0] for line in ax.get_lines()]
         assert nominal[policy]["survival_50y"] in xs  # the nominal run marked
-        assert f"nominal {nominal[policy]['survival_50y']:.3g}" in ax.get_title(loc="left")
+        assert f"nominal {nominal[policy]['survival_50y']:#.3g}" in ax.get_title(loc="left")
     other = plot.make_figure(ds, "outcomes", outcome="trust_50y")
     assert "Trust 50y" in other._suptitle.get_text()
 

@@ -63,6 +63,8 @@ def outcome_distribution(ds: xr.Dataset, metric: str | None = None, *,
     edges = np.histogram_bin_edges(pooled, bins="auto")
     if len(edges) > 41:
         edges = np.histogram_bin_edges(pooled, bins=40)
+    pad = 0.02 * (edges[-1] - edges[0])  # a line at the smallest value clear of the axis
+    limits = (edges[0] - pad, edges[-1] + pad)
     nominal = ensembles.nominal(ds)
     conds = [(role, c) for role, c in ensembles.conditions(ds).items() if c.metric == name]
     rows = len(policies)
@@ -87,7 +89,7 @@ def outcome_distribution(ds: xr.Dataset, metric: str | None = None, *,
                       edgecolor="white", linewidth=0.4)
             mean = float(finite[policy].mean()) if finite[policy].size else np.nan
             hist.axvline(mean, color="black", linewidth=1.4)
-            marks = [f"mean {mean:.3g}"]
+            marks = [f"mean {mean:#.3g}"]
             value = nominal.get(policy, {}).get(name)
             if value is not None and np.isfinite(value):
                 y = float(np.mean(finite[policy] <= value)) if finite[policy].size else 0
@@ -95,10 +97,10 @@ def outcome_distribution(ds: xr.Dataset, metric: str | None = None, *,
                           markersize=8, zorder=4)
                 hist.axvline(value, color=NOMINAL_COLOR, linestyle=(0, (2, 1.5)),
                              linewidth=1.4)
-                marks.append(f"nominal {value:.3g}")
+                marks.append(f"nominal {value:#.3g}")
             hist.set_title(plain(wrapped(policy, 60) + "\n" + ", ".join(marks)), loc="left",
                            fontsize=10, color=color, linespacing=1.15)
-            hist.set_xlim(edges[0], edges[-1])
+            hist.set_xlim(*limits)
             hist.set_ylabel("futures", fontsize=9)
             hist.grid(axis="x", visible=False)
             if i < rows - 1:
@@ -106,12 +108,15 @@ def outcome_distribution(ds: xr.Dataset, metric: str | None = None, *,
             for _, cond in conds:
                 hist.axvline(cond.threshold, color=THRESHOLD_COLOR, linestyle=(0, (4, 3)),
                              linewidth=0.9)
+        top = max(axes[f"h{i}"].get_ylim()[1] for i in range(rows))
+        for i in range(rows):  # one count scale, so the bars compare across policies
+            axes[f"h{i}"].set_ylim(0, top)
         axes[f"h{rows - 1}"].set_xlabel(_metric_title(da, name))
         for _, cond in conds:
             ecdf.axvline(cond.threshold, color=THRESHOLD_COLOR, linestyle=(0, (4, 3)),
                          linewidth=0.9)
         ecdf.set_ylim(0, 1.02)
-        ecdf.set_xlim(edges[0], edges[-1])
+        ecdf.set_xlim(*limits)
         ecdf.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         ecdf.set_ylabel("share of futures at or below the value")
         ecdf.set_xlabel(_metric_title(da, name))
