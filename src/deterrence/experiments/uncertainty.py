@@ -293,9 +293,9 @@ def _sensitivity(metrics: xr.Dataset, design: unc.Design, cfg: Any, folder: Path
                           "skipped_non_finite": ", ".join(skipped)})
     out = [write_results(indices, fresh(folder / "sensitivity.nc"))]
     primary = _primary(cfg, parsed)
-    if primary in kept and "S1" in indices:  # a tornado of Sobol indices
-        one = indices.sel(outcome=primary).isel(policy=0)
-        out += _figure(lambda: plot.tornado(one), folder / f"tornado.{fmt}")
+    if primary in kept:  # the first policy's, as deterrence plot sensitivity.nc draws it
+        out += _figure(lambda: plot.sensitivity_figure(indices, "tornado", primary),
+                       folder / f"tornado.{fmt}")
     return out
 
 
@@ -326,6 +326,7 @@ def _robustness(metrics: xr.Dataset, satisficing: unc.Condition, folder: Path,
     table = robustness.robustness(metrics[satisficing.metric].transpose("policy", "run"),
                                   threshold=satisficing.threshold,
                                   larger_is_better=satisficing.larger_is_better)
+    table.attrs["condition"] = str(satisficing)  # its figure names it as written
     csv = fresh(folder / "robustness.csv")
     atomic_write_text(csv, table.to_csv())
     return [csv, *_figure(lambda: plot.robustness_bars(table),
