@@ -161,7 +161,7 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     from .analysis import summary
 
     table = summary.summary_of(args.results, args.metric, args.vars, args.by,
-                               baseline=args.baseline)
+                               baseline=args.baseline, quantiles=args.quantiles)
     table = summary.select_rows(table, args.sel)
     print(summary.format_table(table))
     if args.out:
@@ -205,6 +205,9 @@ def _add_table_commands(sub: argparse._SubParsersAction) -> None:
     table.add_argument("--baseline", metavar="LABEL", default="baseline",
                        help="the scenario the recovery metric compares with "
                        "(default: baseline)")
+    table.add_argument("--quantiles", metavar="P,P,...", default=None,
+                       help="an uncertainty run's percentiles over the futures "
+                       "(default: 5,50,95)")
     table.add_argument("--out", metavar="FILE", type=Path, default=None,
                        help="also write the table: " + ", ".join(TABLE_SUFFIXES))
     table.set_defaults(func=_cmd_summary)

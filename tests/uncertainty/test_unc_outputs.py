@@ -80,6 +80,18 @@ def test_the_summary_is_the_stores_numbers(run_dir, store, capsys, tmp_path):
         assert line[end] == " ", line
 
 
+def test_the_summary_takes_other_quantiles(run_dir, store, capsys, tmp_path):
+    status, _, err = run_cli(capsys, "summary", str(run_dir), "--quantiles", "10,90",
+                             "--vars", "trust_50y", "--out", str(tmp_path / "q.csv"))
+    assert status == 0, err
+    table = pd.read_csv(tmp_path / "q.csv").set_index("policy")
+    assert [c for c in table if c.startswith("p")] == ["p10", "p90"]
+    for policy in POLICIES:
+        values = store["trust_50y"].sel(policy=policy).values
+        assert table.loc[policy, "p10"] == pytest.approx(np.percentile(values, 10))
+        assert table.loc[policy, "p90"] == pytest.approx(np.percentile(values, 90))
+
+
 def test_the_run_ends_with_the_same_table(run_dir, capsys):
     """What ``deterrence run`` prints of the run is ``deterrence summary``'s table."""
     status, out, _ = run_cli(capsys, "summary", str(run_dir / "results.nc"))
@@ -202,7 +214,19 @@ BAD = {
                                    ["--outcome 'x'", "survival_50y"]),
     "not_a_table": (["plot", "{run}/outcomes.csv"], ["neither PRIM's boxes nor a "
                                                      "robustness table"]),
+    "robustness_of_another_metric": (["plot", "{run}", "--kind", "robustness", "--outcome",
+                                      "trust_50y"],
+                                     ["satisficing condition's metric (survival_50y > 0.7)",
+                                      "--kind outcomes"]),
+    "a_box_not_on_the_trajectory": (["plot", "{run}/prim.csv", "--kind", "prim_box", "--box",
+                                     "999"], ["box 999 is not on the trajectory"]),
+    "sel_on_a_table": (["plot", "{run}/prim.csv", "--sel", "policy=status_quo"],
+                       ["--sel: prim.csv is a table"]),
+    "unknown_policy": (["plot", "{run}", "--sel", "policy=nope"],
+                       ["'nope' not among policy labels", "status_quo"]),
     "summary_empty_folder": (["summary", "{empty}"], ["no metrics.zarr"]),
+    "summary_quantiles": (["summary", "{run}", "--quantiles", "5,500"],
+                          ["--quantiles '5,500': expected percents from 0 to 100"]),
     "summary_metric": (["summary", "{run}", "--metric", "min"],
                        ["--metric min", "already one number per run"]),
     "summary_unknown_metric": (["summary", "{run}", "--vars", "trust"],
@@ -223,6 +247,32 @@ def test_bad_input_is_one_error_line(case, run_dir, tmp_path, capsys):
         assert word in lines[0]
     assert status == 2
     assert out == ""
+
+
+def test_a_store_of_the_python_api_reads_without_the_runs_records(model, design, metrics,
+                                                                  tmp_path):
+    """A store written by ``run_ensemble`` alone has no results.nc beside it: no nominal
+    run, no conditions; a metric that is not finite in every run (a recovery that never
+    happens) is summarised over its finite runs and says how many are not."""
+    from unc_support import POLICIES as TWO
+    from unc_support import SHORT
+
+    from deterrence.analysis import summary
+
+    path = tmp_path / "metrics.zarr"
+    ds = unc.run_ensemble(model, design, metrics, store=path, chunk=20, policies=TWO,
+                          **SHORT)
+    table = summary.summary_of(path)
+    assert "nominal" not in table
+    assert not [c for c in table if c.startswith("share")]
+    for (policy, metric), row in table.iterrows():
+        values = ds[metric].sel(policy=policy).values
+        finite = values[np.isfinite(values)]
+        assert row["mean"] == pytest.approx(finite.mean(), rel=1e-12, nan_ok=True)
+        assert row["not finite"] == values.size - finite.size
+    assert table["not finite"].any(), "the fixture's recovery should not always happen"
+    fig = plot.make_figure(ensembles.read_metrics(path), "outcomes")
+    assert "no nominal run recorded" in fig._supxlabel.get_text()
 
 
 def test_an_incomplete_store_is_refused(run_dir, tmp_path, capsys):

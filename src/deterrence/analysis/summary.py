@@ -20,6 +20,7 @@ one of the ``by`` dimensions; the table's caption says so.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,15 +174,21 @@ def summarise(ds: xr.Dataset, metric: str | Metric = "final",
 
 def summary_of(path: str | Path, metric: str | None = None,
                variables: Sequence[str] | None = None, by: Sequence[str] | None = None,
-               baseline: str = "baseline") -> pd.DataFrame:
+               baseline: str = "baseline", quantiles: str | None = None) -> pd.DataFrame:
     """``deterrence summary``'s table of a results file or run folder: :func:`summarise`
     of time series, :func:`~.ensembles.ensemble_table` of an uncertainty ensemble's
-    per-run metrics (``metrics.zarr``, its run folder or its results)."""
+    per-run metrics (``metrics.zarr``, its run folder or its results), with the
+    ``quantiles`` (percent, comma-separated) over the futures."""
     from . import ensembles
 
     path = ensembles.locate(path)
     ds = None if is_store(path) else read_results(path)
     if ds is not None and not ensembles.is_ensemble(ds):
+        if quantiles is not None:
+            raise ParameterError(f"--quantiles {quantiles}: {path.name} holds time series; "
+                                 "percentiles over futures are of an uncertainty run's "
+                                 "per-run metrics", hint="summarise its metrics.zarr or "
+                                 "its run folder")
         return summarise(ds, metric or "final", variables, by, baseline=baseline)
     given = [f"--{k} {v}" for k, v in (("metric", metric), ("by", " ".join(by or [])))
              if v]
@@ -191,7 +198,22 @@ def summary_of(path: str | Path, metric: str | None = None,
                              hint="its table has one row per policy and metric; choose "
                              "metrics with --vars, rows with --sel policy=...")
     return ensembles.ensemble_table(ensembles.read_metrics(path) if ds is None else
-                                    ensembles.as_metrics(ds, path), variables)
+                                    ensembles.as_metrics(ds, path), variables,
+                                    _percents(quantiles))
+
+
+def _percents(text: str | None) -> tuple[float, ...]:
+    """``"5,50,95"`` as percents, each in [0, 100]."""
+    from .ensembles import QUANTILES
+
+    if text is None:
+        return QUANTILES
+    items = [t.strip() for t in str(text).split(",") if t.strip()]
+    values = [float(t) if _is_number(t) else math.nan for t in items]
+    if not values or not all(0 <= v <= 100 for v in values):
+        raise ParameterError(f"--quantiles {text!r}: expected percents from 0 to 100, "
+                             "comma-separated", hint="e.g. --quantiles 5,50,95")
+    return tuple(dict.fromkeys(values))
 
 
 def _variables(ds: xr.Dataset, variables: Sequence[str] | None) -> list[str]:
