@@ -158,11 +158,6 @@ def merge_sweep(sweep_dir: Path, baseline: str = "baseline", plot: bool = True,
     first = loaded[0][1].attrs
     combined.attrs = {k: v for k, v in first.items()
                       if k not in ("config", "scenario", "policy", "overrides", "created")}
-    if first.get("ensemble") == "uncertainty":  # every job's nominal run, by policy
-        nominal: dict[str, Any] = {}
-        for _, ds in loaded:
-            nominal.update(json.loads(str(ds.attrs.get("nominal", "{}"))))
-        combined.attrs["nominal"] = json.dumps(nominal)
     combined.attrs.update({
         "shock_windows": json.dumps(windows), "sweep_dir": str(sweep_dir),
         **({"sweep_id": sweep_id} if sweep_id is not None else {}),
@@ -171,6 +166,11 @@ def merge_sweep(sweep_dir: Path, baseline: str = "baseline", plot: bool = True,
         "failures": json.dumps([{"job": f["job"], "overrides": f["overrides"],
                                  "error": f["error"]} for f in failures]),
     })
+    if first.get("ensemble") == "uncertainty":  # every job's nominal run, by policy
+        nominal: dict[str, Any] = {}
+        for _, ds in loaded:
+            nominal.update(json.loads(str(ds.attrs.get("nominal", "{}"))))
+        combined.attrs["nominal"] = json.dumps(nominal)
     write_results(combined, fresh(sweep_dir / COMBINED))
     write_summary(combined, sweep_dir)
     if combined.attrs.get("ensemble") == "uncertainty":  # policies on the same futures
