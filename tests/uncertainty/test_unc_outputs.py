@@ -116,7 +116,8 @@ def test_the_summary_selects_metrics_and_writes_excel_and_markdown(run_dir, caps
 
 def test_each_kind_is_picked_from_the_file_and_written_beside_it(run_dir, capsys):
     # the run drew its own figures too, the tornado of feature scores among them
-    for name in ("tornado.png", "prim.png", "prim_box.png", "robustness.png"):
+    for name in ("outcomes.png", "tornado.png", "prim.png", "prim_box.png",
+                 "robustness.png"):
         assert (run_dir / name).exists(), name
     expected = {str(run_dir): "metrics_outcomes.png",
                 str(run_dir / "metrics.zarr"): "metrics_outcomes.png",

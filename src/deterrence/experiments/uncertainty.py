@@ -9,8 +9,8 @@ the policies, the Dask setting, the memory the ensemble needs.
 
 Files of a job (see docs/uncertainty.md): ``metrics.zarr`` (chunks as they finish; a rerun
 into the same folder resumes), ``results.nc`` (the same metrics as NetCDF, for the sweep's
-merge and ``deterrence summary``), ``design.nc``, ``outcomes.csv`` (nominal against
-uncertain), and what :func:`analyse` writes.
+merge and ``deterrence summary``), ``design.nc``, ``outcomes.csv`` and ``outcomes.png``
+(nominal against uncertain), and what :func:`analyse` writes.
 """
 
 from __future__ import annotations
@@ -156,6 +156,11 @@ def run_uncertainty(model: Model, cfg: Any, output_dir: Path, sweep_id: str | No
                           max_memory=max_memory, **kwargs)
     nominal = _nominal(model, plan, kwargs)
     write_outcomes(ds, nominal, plan, output_dir / OUTCOMES)
+    if cfg.output.plot:  # the nominal run on the distribution: deterrence plot RUN
+        from .. import plot
+
+        _figure(lambda: plot.outcome_distribution(_recorded(ds, nominal, plan)),
+                output_dir / f"outcomes.{cfg.output.plot_format}")
     results = ds if cfg.experiment.policies is not None else ds.isel(policy=0, drop=True)
     results.attrs.update({
         "scenario": cfg.scenario.name, "policy": cfg.policy.name,
@@ -192,15 +197,22 @@ def write_outcomes(ds: xr.Dataset, nominal: dict[str, dict[str, float]],
     each metric's spec."""
     from ..analysis.ensembles import ensemble_table
 
+    table = ensemble_table(_recorded(ds, nominal, plan)).reset_index()
+    table.insert(2, "spec", [plan.metrics[m].spec for m in table["metric"]])
+    atomic_write_text(fresh(path), table.to_csv(index=False))
+    return table
+
+
+def _recorded(ds: xr.Dataset, nominal: dict[str, dict[str, float]],
+              plan: UncertaintyPlan) -> xr.Dataset:
+    """The ensemble's metrics with what the run records of them (the nominal runs, the
+    conditions), as ``deterrence summary`` and ``deterrence plot`` read them back."""
     recorded = ds[list(plan.metrics)]
     recorded.attrs = {"metrics": json.dumps({n: m.spec for n, m in plan.metrics.items()}),
                       "nominal": json.dumps(nominal), "failure": str(plan.failure or ""),
                       "satisficing": str(plan.satisficing or "")}
     recorded.encoding["source"] = STORE
-    table = ensemble_table(recorded).reset_index()
-    table.insert(2, "spec", [plan.metrics[m].spec for m in table["metric"]])
-    atomic_write_text(fresh(path), table.to_csv(index=False))
-    return table
+    return recorded
 
 
 def analyse(metrics: xr.Dataset, design: unc.Design, cfg: Any, folder: Path) -> list[Path]:
