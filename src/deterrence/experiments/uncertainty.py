@@ -159,7 +159,8 @@ def run_uncertainty(model: Model, cfg: Any, output_dir: Path, sweep_id: str | No
     if cfg.output.plot:  # the nominal run on the distribution: deterrence plot RUN
         from .. import plot
 
-        _figure(lambda: plot.outcome_distribution(_recorded(ds, nominal, plan)),
+        _figure(lambda: plot.outcome_distribution(_recorded(ds, nominal, plan,
+                                                            str(cfg.scenario.name))),
                 output_dir / f"outcomes.{cfg.output.plot_format}")
     results = ds if cfg.experiment.policies is not None else ds.isel(policy=0, drop=True)
     results.attrs.update({
@@ -204,11 +205,13 @@ def write_outcomes(ds: xr.Dataset, nominal: dict[str, dict[str, float]],
 
 
 def _recorded(ds: xr.Dataset, nominal: dict[str, dict[str, float]],
-              plan: UncertaintyPlan) -> xr.Dataset:
+              plan: UncertaintyPlan, scenario: str = "") -> xr.Dataset:
     """The ensemble's metrics with what the run records of them (the nominal runs, the
     conditions), as ``deterrence summary`` and ``deterrence plot`` read them back."""
     recorded = ds[list(plan.metrics)]
-    recorded.attrs = {"metrics": json.dumps({n: m.spec for n, m in plan.metrics.items()}),
+    recorded.attrs = {"model_file": str(ds.attrs.get("model_file", "")),
+                      "scenario": scenario,
+                      "metrics": json.dumps({n: m.spec for n, m in plan.metrics.items()}),
                       "nominal": json.dumps(nominal), "failure": str(plan.failure or ""),
                       "satisficing": str(plan.satisficing or "")}
     recorded.encoding["source"] = STORE

@@ -9,6 +9,9 @@ right, one histogram per policy with its mean and its nominal run marked.
 
 from __future__ import annotations
 
+import textwrap
+from pathlib import Path
+
 import matplotlib as mpl
 import numpy as np
 import xarray as xr
@@ -124,7 +127,7 @@ def outcome_distribution(ds: xr.Dataset, metric: str | None = None, *,
         if any(name in nominal.get(p, {}) for p in policies):
             handles.append(Line2D([], [], marker="D", linestyle="none", color="#bbbbbb",
                                   markeredgecolor=NOMINAL_COLOR, markersize=8,
-                                  label="nominal run (dashed on the right)"))
+                                  label="nominal run (dotted on the right)"))
         handles.append(Line2D([], [], color="black", linewidth=1.4,
                               label="mean (right)"))
         if conds:
@@ -138,10 +141,15 @@ def outcome_distribution(ds: xr.Dataset, metric: str | None = None, *,
         fig.suptitle(plain(f"{pretty(name)}: its distribution over {runs} futures, "
                            f"{'one policy' if rows == 1 else f'{rows} policies'}"),
                      x=0.01, ha="left", fontweight="bold")
-        notes = [f"metric: {what}" if what else "",
+        model = Path(str(ds.attrs.get("model_file", ""))).name
+        notes = [f"scenario {ds.attrs['scenario']}" if ds.attrs.get("scenario") else "",
+                 f"model {model}" if model else "",
+                 f"metric: {what}" if what else "",
                  "nominal: the run at the model's own values of the uncertain constants"
                  if nominal else "no nominal run recorded",
                  f"{left_out} runs not finite left out" if left_out else ""]
-        fig.supxlabel(plain("; ".join(n for n in notes if n)), x=0.01, ha="left",
+        note = "\n".join(textwrap.wrap("; ".join(n for n in notes if n),
+                                       int(fig.get_figwidth() * 14)))
+        fig.supxlabel(plain(note), x=0.01, ha="left",
                       fontsize=SUBTITLE_SIZE, color="#444444")
     return fig
