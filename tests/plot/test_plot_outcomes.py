@@ -119,3 +119,17 @@ def test_indices_per_policy_draw_the_first_policy_and_say_so():
     assert len(plot.sensitivity_figure(scores, "tornado").axes[0].patches) == 3
     with pytest.raises(plot.PlotInputError, match=r"draws Sobol indices.*--kind tornado"):
         plot.sensitivity_figure(scores, "sensitivity")
+
+
+def test_a_large_ensemble_draws_its_distribution_through_sampled_steps():
+    ds = metrics(["status_quo"], runs=200_000, nominal=False)
+    fig = plot.outcome_distribution(ds)
+    (line,) = [ln for ln in fig.axes[0].get_lines() if ln.get_drawstyle() == "steps-post"]
+    x, y = line.get_xdata(), line.get_ydata()
+    values = np.sort(ds["survival_50y"].values.ravel())
+    assert len(x) <= 2001
+    assert (x[0], x[-1], y[-1]) == (values[0], values[-1], 1.0)
+    # each drawn step is a run's value at its exact share of the futures
+    idx = np.round(y * values.size).astype(int) - 1
+    np.testing.assert_array_equal(values[idx], x)
+    assert sum(p.get_height() for p in fig.axes[1].patches) == 200_000

@@ -34,6 +34,22 @@ def _metric_title(da: xr.DataArray, name: str) -> str:
     return plain(name.replace("_", " ") + (f" [{units}]" if units else ""))
 
 
+#: Above this many futures the cumulative distribution is drawn through this many of its
+#: steps (sample quantiles, each a run's value): the same curve at any figure's resolution,
+#: without a million-point line.
+ECDF_POINTS = 2001
+
+
+def _ecdf(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The empirical CDF's steps: each sorted value and the share at or below it."""
+    x = np.sort(values)
+    y = np.arange(1, x.size + 1) / max(x.size, 1)
+    if x.size > ECDF_POINTS:
+        keep = np.unique(np.linspace(0, x.size - 1, ECDF_POINTS).round().astype(int))
+        x, y = x[keep], y[keep]
+    return x, y
+
+
 def outcome_distribution(ds: xr.Dataset, metric: str | None = None, *,
                          figsize: tuple[float, float] | None = None) -> Figure:
     """The distribution of ``metric`` over the futures, per policy (default metric: the
@@ -79,12 +95,12 @@ def outcome_distribution(ds: xr.Dataset, metric: str | None = None, *,
         handles: list[Line2D] = []
         for i, policy in enumerate(policies):
             color = PALETTE[i]
-            x = np.sort(finite[policy])
+            x, y = _ecdf(finite[policy])
             shares = [f"{np.mean(c.of(values[policy])):.0%} "
                       f"{'fail' if role == 'failure' else 'satisfice'} ({c.op} {c.threshold:g})"
                       for role, c in conds]
             label = wrapped(policy, 28) + (f"\n({', '.join(shares)})" if shares else "")
-            (line,) = ecdf.step(x, np.arange(1, x.size + 1) / x.size, where="post",
+            (line,) = ecdf.step(x, y, where="post",
                                 color=color, linewidth=2.0, label=label)
             handles.append(line)
             hist = axes[f"h{i}"]
@@ -134,7 +150,7 @@ def outcome_distribution(ds: xr.Dataset, metric: str | None = None, *,
             handles.append(Line2D([], [], color=THRESHOLD_COLOR, linewidth=0.9,
                                   linestyle=(0, (4, 3)), label="\n".join(
                                       f"{role}: {c}" for role, c in conds)))
-        ecdf.legend(handles=handles, loc="upper left", frameon=True, framealpha=0.9,
+        ecdf.legend(handles=handles, loc="best", frameon=True, framealpha=0.9,
                     fontsize=9.5)
         runs = ds.sizes["run"]
         what = str(da.attrs.get("long_name", "") or da.attrs.get("metric", ""))
