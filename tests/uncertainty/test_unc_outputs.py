@@ -164,6 +164,7 @@ def test_robustness_tornado_and_prim_draw_what_the_files_hold(run_dir):
     shares = sorted(p.get_width() for p in fig.axes[0].patches)
     assert shares == sorted(table["satisficing"])
     assert "futures with survival_50y > 0.7" in fig.axes[0].get_title(loc="left")
+    assert "scenario baseline" in fig._supxlabel.get_text()
     computed = outputs.robustness_of(ensembles.read_metrics(run_dir))
     pd.testing.assert_frame_equal(computed.reset_index(), table.reset_index(),
                                   check_dtype=False, rtol=1e-12)
@@ -172,6 +173,7 @@ def test_robustness_tornado_and_prim_draw_what_the_files_hold(run_dir):
     fig = plot.sensitivity_figure(indices, "tornado")
     assert len(fig.axes[0].patches) == indices.sizes["parameter"] == 22
     assert "under status quo: feature scores" in fig.axes[0].get_title(loc="left")
+    assert "scenario baseline; policy status_quo, the first of 2" in fig._supxlabel.get_text()
     fig = plot.sensitivity_figure(indices.sel(policy="reassurance"), "tornado", "trust_50y")
     assert "trust 50y under reassurance" in fig.axes[0].get_title(loc="left")
 
@@ -191,7 +193,7 @@ def test_prim_csv_reads_back_as_the_analysis_computed_it(run_dir, store):
     boxes = outputs.read_prim(run_dir / "prim.csv")
     assert boxes.chosen == again.chosen
     assert boxes.threshold == again.threshold
-    assert boxes.label == "survival_50y < 0.5 under status_quo"
+    assert boxes.label == "survival_50y < 0.5 under status_quo (scenario baseline)"
     columns = ["coverage", "density", "mass", "res_dim", "n", "k"]
     pd.testing.assert_frame_equal(boxes.trajectory[columns], again.trajectory[columns],
                                   check_dtype=False, check_names=False)

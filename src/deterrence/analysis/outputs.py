@@ -181,6 +181,8 @@ def robustness_of(ds: xr.Dataset, metric: str | None = None,
     table = robustness(ds[cond.metric], threshold=cond.threshold,
                        larger_is_better=cond.larger_is_better)
     table.attrs["condition"] = str(cond)
+    if ds.attrs.get("scenario"):
+        table.attrs["scenario"] = str(ds.attrs["scenario"])
     return table
 
 
@@ -198,4 +200,6 @@ def read_robustness(path: str | Path) -> pd.DataFrame:
         table.attrs.update({"metric": cond.metric, "threshold": cond.threshold,
                             "larger_is_better": cond.larger_is_better,
                             "futures": int(ds.sizes["run"]), "condition": str(cond)})
+    if ds.attrs.get("scenario"):
+        table.attrs["scenario"] = str(ds.attrs["scenario"])
     return table

@@ -231,6 +231,7 @@ def analyse(metrics: xr.Dataset, design: unc.Design, cfg: Any, folder: Path) -> 
     fmt = cfg.output.plot_format
     written: list[Path] = []
     failed: list[str] = []
+    metrics = metrics.assign_attrs(scenario=str(cfg.scenario.name))  # named on figures
     steps = {"sensitivity": lambda: _sensitivity(metrics, design, cfg, folder, fmt),
              "prim": lambda: _prim(metrics, design, unc.Condition.parse(
                  str(e.failure), parsed, "experiment.failure"), folder, fmt),
@@ -305,7 +306,8 @@ def _sensitivity(metrics: xr.Dataset, design: unc.Design, cfg: Any, folder: Path
                          for n in kept], dim=xr.DataArray(kept, dims="outcome"))
     indices.attrs.update({"sampler": design.sampler, "runs": design.n_runs,
                           "design_fingerprint": design.fingerprint(),
-                          "skipped_non_finite": ", ".join(skipped)})
+                          "skipped_non_finite": ", ".join(skipped),
+                          "scenario": str(metrics.attrs.get("scenario", ""))})
     out = [write_results(indices, fresh(folder / "sensitivity.nc"))]
     primary = _primary(cfg, parsed)
     if primary in kept:  # the first policy's, as deterrence plot sensitivity.nc draws it
@@ -325,7 +327,9 @@ def _prim(metrics: xr.Dataset, design: unc.Design, failure: unc.Condition, folde
         raise ValueError(f"{failure} holds in {y.mean():.0%} of the futures: nothing for "
                          "PRIM to explain")
     policy = str(metrics["policy"].values[0])
-    result = discovery.prim(design.frame(), y, label=f"{failure} under {policy}")
+    scenario = metrics.attrs.get("scenario")
+    result = discovery.prim(design.frame(), y, label=f"{failure} under {policy}" + (
+        f" (scenario {scenario})" if scenario else ""))
     csv = fresh(folder / "prim.csv")
     result.to_csv(csv)
     return [csv, *_figure(lambda: plot.prim_tradeoff(result), folder / f"prim.{fmt}"),
@@ -342,6 +346,8 @@ def _robustness(metrics: xr.Dataset, satisficing: unc.Condition, folder: Path,
                                   threshold=satisficing.threshold,
                                   larger_is_better=satisficing.larger_is_better)
     table.attrs["condition"] = str(satisficing)  # its figure names it as written
+    if metrics.attrs.get("scenario"):
+        table.attrs["scenario"] = str(metrics.attrs["scenario"])
     csv = fresh(folder / "robustness.csv")
     atomic_write_text(csv, table.to_csv())
     return [csv, *_figure(lambda: plot.robustness_bars(table),

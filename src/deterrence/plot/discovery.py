@@ -245,7 +245,7 @@ def robustness_bars(table: pd.DataFrame, *,
                      x=0.01, ha="left", fontweight="bold")
         gap = ("the best policy's value minus this one's" if better else
                "this one's value minus the best policy's")
-        fig.supxlabel("most robust (smallest largest regret) at the top; regret in "
-                      f"each future: {gap}", x=0.01, ha="left", fontsize=SUBTITLE_SIZE,
-                      color="#444444")
+        scenario = table.attrs.get("scenario")
+        _footnote(fig, "most robust (smallest largest regret) at the top; regret in each "
+                  f"future: {gap}" + (f"; scenario {scenario}" if scenario else ""))
     return fig

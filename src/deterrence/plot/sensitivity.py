@@ -110,13 +110,14 @@ def sensitivity_figure(indices: xr.Dataset, kind: str = "tornado",
     else the run's failure metric, else the first) or the ``sensitivity`` bars of every
     outcome; indices per policy (an uncertainty run's) show the first policy unless one
     is selected (``--sel policy=...``), and the figure says which."""
-    note = ""
+    notes = [f"scenario {indices.attrs['scenario']}" if indices.attrs.get("scenario")
+             else ""]
     if "policy" in indices.dims:
         policies = [str(p) for p in indices["policy"].values]
         indices = indices.isel(policy=0)
         if len(policies) > 1:
-            note = (f"policy {policies[0]}, the first of {len(policies)} (--sel "
-                    "policy=NAME for another)")
+            notes.append(f"policy {policies[0]}, the first of {len(policies)} (--sel "
+                         "policy=NAME for another)")
     if "outcome" in indices.dims:
         names = [str(o) for o in indices["outcome"].values]
         primary = str(indices.attrs.get("primary_outcome", ""))
@@ -139,7 +140,7 @@ def sensitivity_figure(indices: xr.Dataset, kind: str = "tornado",
                                  f"{names_text(indices.data_vars)}",
                                  hint="draw them with --kind tornado")
         return sensitivity_bars(indices)
-    return tornado(indices, note=note)
+    return tornado(indices, note="; ".join(n for n in notes if n))
 
 
 def tornado(indices: xr.Dataset, *, top: int | None = None,
