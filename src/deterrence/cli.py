@@ -176,13 +176,9 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
 def _cmd_summary(args: argparse.Namespace) -> int:
     from .analysis import summary
-    from .results import read_results
-    from .uncertainty import store
 
-    # an uncertainty ensemble's metrics.zarr reads as its results do (one row per policy)
-    ds = store.read(args.results) if store.is_store(args.results) else read_results(
-        args.results)
-    table = summary.summarise(ds, args.metric, args.vars, args.by, baseline=args.baseline)
+    table = summary.summary_of(args.results, args.metric, args.vars, args.by,
+                               baseline=args.baseline, quantiles=args.quantiles)
     table = summary.select_rows(table, args.sel)
     print(summary.format_table(table))
     if args.out:
@@ -206,14 +202,19 @@ def _add_table_commands(sub: argparse._SubParsersAction) -> None:
     table = sub.add_parser(
         "summary", help="a table of outcome metrics per scenario, policy or swept value",
         description="One row per label of the swept dimensions (scenario, policy, levers), "
-        "one column per variable with its units; an ensemble's runs are averaged.")
-    table.add_argument("results", metavar="RESULTS.nc", type=Path,
-                       help="results file, or an uncertainty ensemble's metrics.zarr")
-    table.add_argument("--metric", default="final",
-                       help=f"{METRIC_HELP} (default: final)")
+        "one column per variable with its units; an ensemble's runs are averaged. Of an "
+        "uncertainty run (its folder, metrics.zarr or results.nc): one row per policy and "
+        "per-run metric, with the nominal run, the mean and 5th/50th/95th percentiles "
+        "over the futures and the shares meeting the run's failure and satisficing "
+        "conditions.")
+    table.add_argument("results", metavar="RESULTS", type=Path,
+                       help="results file (.nc), or an uncertainty run's folder or "
+                       "metrics.zarr")
+    table.add_argument("--metric", default=None,
+                       help=f"{METRIC_HELP} (default: final; not for per-run metrics)")
     table.add_argument("--vars", nargs="+", metavar="VAR", default=None,
-                       help="variables (space- or comma-separated); default: the key "
-                       "outputs, else every variable")
+                       help="variables, or an ensemble's metrics (space- or "
+                       "comma-separated); default: the key outputs, else every variable")
     table.add_argument("--by", nargs="+", metavar="DIM", default=None,
                        help="dimensions of the rows; default: every swept dimension")
     table.add_argument("--sel", action="append", default=[], metavar="DIM=LABEL",
@@ -221,6 +222,9 @@ def _add_table_commands(sub: argparse._SubParsersAction) -> None:
     table.add_argument("--baseline", metavar="LABEL", default="baseline",
                        help="the scenario the recovery metric compares with "
                        "(default: baseline)")
+    table.add_argument("--quantiles", metavar="P,P,...", default=None,
+                       help="an uncertainty run's percentiles over the futures "
+                       "(default: 5,50,95)")
     table.add_argument("--out", metavar="FILE", type=Path, default=None,
                        help="also write the table: " + ", ".join(TABLE_SUFFIXES))
     table.set_defaults(func=_cmd_summary)
@@ -239,9 +243,11 @@ def _add_table_commands(sub: argparse._SubParsersAction) -> None:
 
 def add_plot_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Register the ``deterrence plot`` options on ``parser`` (see :func:`plot_from_args`)."""
-    from .plot import DEFAULT_BASELINE, DEFAULT_BY, KINDS, REDUCTIONS
+    from .plot import DEFAULT_BASELINE, DEFAULT_BY, DEFAULT_KIND, KIND_HELP, KINDS, REDUCTIONS
 
-    parser.add_argument("results", metavar="RESULTS.nc", type=Path, help="results file (NetCDF)")
+    parser.add_argument("results", metavar="RESULTS", type=Path,
+                        help="results file (.nc), an uncertainty run's metrics.zarr, "
+                        "sensitivity.nc, prim.csv or robustness.csv, or a run folder")
     parser.add_argument(
         "--vars",
         nargs="+",
@@ -266,10 +272,13 @@ def add_plot_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
     parser.add_argument(
         "--kind",
         choices=KINDS,
-        default="compare",
-        help="compare: lines per label; diff: difference from baseline; fan: ensemble "
-        "bands over 'run'; map: outcome over two swept levers; sensitivity: Sobol index "
-        "bars from sensitivity.nc (default: compare)",
+        default=None,
+        help="; ".join(f"{k}: {v}" for k, v in KIND_HELP.items()) + ". Default: from "
+        "what the file holds: " + ", ".join(f"{DEFAULT_KIND[k]} for {v}" for k, v in (
+            ("series", "time series"), ("indices", "sensitivity.nc"),
+            ("metrics", "per-run metrics"), ("prim", "prim.csv"),
+            ("robustness", "robustness.csv"))) + " (a run folder: its metrics.zarr, "
+        "else its combined.nc or results.nc)",
     )
     parser.add_argument(
         "--out",
@@ -288,8 +297,13 @@ def add_plot_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
     parser.add_argument("--x", metavar="DIM", default=None, help="map: lever on the x axis")
     parser.add_argument("--y", metavar="DIM", default=None, help="map: lever on the y axis")
     parser.add_argument(
-        "--outcome", metavar="VAR", default=None, help="map: variable shown as colour"
+        "--outcome", metavar="VAR", default=None,
+        help="map: variable shown as colour; outcomes, tornado: the metric drawn "
+        "(default: the run's failure metric, else the first)",
     )
+    parser.add_argument("--box", metavar="N", type=int, default=None,
+                        help="prim_box: the box of PRIM's trajectory drawn (default: the "
+                        "chosen one)")
     parser.add_argument(
         "--reduce",
         choices=REDUCTIONS,
@@ -315,6 +329,7 @@ def plot_from_args(args: argparse.Namespace) -> Path:
         outcome=args.outcome,
         reduce=args.reduce,
         sel=args.sel,
+        box=args.box,
     )
 
 

@@ -270,3 +270,38 @@ def key_outputs(ds: xr.Dataset) -> list[str]:
         text = raw.decode() if isinstance(raw, bytes) else raw
         return [name for name in re.split(r"[,\s]+", text) if name]
     return [name.decode() if isinstance(name, bytes) else str(name) for name in np.ravel(raw)]
+
+
+#: The variable of an ensemble's Zarr store that marks its complete chunks of runs.
+STORE_DONE = "done"
+
+
+def is_store(path: str | Path) -> bool:
+    """A Zarr (v3) folder, as an uncertainty ensemble writes ``metrics.zarr``."""
+    path = Path(path)
+    return path.is_dir() and (path / "zarr.json").exists()
+
+
+def read_store(path: str | Path, error: type[ModelError] = ModelError,
+               complete: bool = True) -> xr.Dataset:
+    """An ensemble's Zarr store, loaded, without its ``done`` marks.
+
+    With ``complete``, a store whose chunks are not all written (a run killed or still
+    running) is one ``error`` naming how many are done: its unwritten runs are NaN and
+    would pass for outcomes.
+    """
+    path = Path(path)
+    try:
+        opened = xr.open_zarr(path, consolidated=False, zarr_format=3)
+    except Exception as exc:  # anything unreadable is one clear error
+        raise error(f"cannot read it: not a Zarr store of an ensemble ({exc})",
+                    path=path) from None
+    with opened:
+        if complete and STORE_DONE in opened:
+            done = np.asarray(opened[STORE_DONE].values, dtype=bool)
+            if not done.all():
+                raise error(f"the ensemble is incomplete: {int(done.sum())} of {done.size} "
+                            "chunks of runs are written", path=path,
+                            hint="finish it by running the same command into the same "
+                            "folder (it resumes)")
+        return opened.drop_vars(STORE_DONE, errors="ignore").load()

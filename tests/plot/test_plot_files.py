@@ -140,7 +140,8 @@ def test_add_plot_arguments_and_plot_from_args(results_file, tmp_path):
     assert cli.plot_from_args(args) == out
     assert out.read_bytes().startswith(b"%PDF")
     defaults = parser.parse_args([str(results_file)])
-    assert (defaults.kind, defaults.reduce, defaults.out) == ("compare", "final", None)
+    # no --kind: the kind follows what the file holds (compare for time series)
+    assert (defaults.kind, defaults.reduce, defaults.out) == (None, "final", None)
     with pytest.raises(SystemExit):
         parser.parse_args([str(results_file), "--kind", "pie"])
 

@@ -4,6 +4,7 @@ policies compares them on the same futures; ``deterrence summary`` reads the met
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -86,7 +87,7 @@ def test_a_run_writes_its_files_and_a_rerun_recomputes_nothing(tmp_path):
     table = cli("summary", str(run_dir / "metrics.zarr"))
     assert table.returncode == 0, table.stderr
     assert "survival_50y" in table.stdout
-    assert "mean of 8 runs" in table.stdout
+    assert "per-run metrics of 8 futures under 1 policy" in table.stdout
 
 
 @pytest.mark.slow
@@ -142,6 +143,16 @@ def test_a_sweep_compares_policies_on_the_same_futures(tmp_path):
     sq, re = (combined["survival_50y"].sel(policy=p).values for p in ("status_quo",
                                                                        "reassurance"))
     assert not np.array_equal(sq, re)
+    # each job's nominal run is kept, so the sweep's table has both beside the futures
+    nominal = json.loads(combined.attrs["nominal"])
+    assert sorted(nominal) == ["reassurance", "status_quo"]
+    table = cli("summary", str(sweep), "--vars", "survival_50y")
+    assert table.returncode == 0, table.stderr
+    rows = [line.split() for line in table.stdout.splitlines()
+            if line.startswith(("status_quo", "reassurance"))]
+    assert [(r[0], float(r[3])) for r in rows] == [
+        (p, pytest.approx(nominal[p]["survival_50y"], rel=1e-5))
+        for p in ("status_quo", "reassurance")]
 
 
 def test_policies_crossed_in_one_job(tmp_path, model):

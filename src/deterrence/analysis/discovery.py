@@ -239,7 +239,7 @@ def _stats(k: int, n_box: int, n: int, cases: int, lims: np.ndarray, init: np.nd
 
 def prim(x: pd.DataFrame, y: np.ndarray | xr.DataArray, *, peel_alpha: float = 0.05,
          paste_alpha: float = 0.05, mass_min: float = 0.05, threshold: float = 0.8,
-         columns: Sequence[str] | None = None) -> PrimResult:
+         columns: Sequence[str] | None = None, label: str = "") -> PrimResult:
     """The first PRIM box of ``y`` over the parameters in ``x``, with its peeling trajectory.
 
     ``x``: one column per uncertain parameter (numeric; integer columns are peeled a value
@@ -248,7 +248,8 @@ def prim(x: pd.DataFrame, y: np.ndarray | xr.DataArray, *, peel_alpha: float = 0
     the box would hold less than ``mass_min`` of the runs; pasting then widens a bound by
     ``paste_alpha`` while that raises the density. The chosen box is the first on the
     trajectory whose density reaches ``threshold``, else the densest. ``columns`` limits
-    the analysis to some of ``x``'s parameters.
+    the analysis to some of ``x``'s parameters; ``label`` names the cases of interest on
+    the figures.
     """
     _share("threshold", threshold, 0, 1, closed_high=True)
     _share("peel_alpha", peel_alpha, 0, 0.5)
@@ -306,7 +307,7 @@ def prim(x: pd.DataFrame, y: np.ndarray | xr.DataArray, *, peel_alpha: float = 0
                       chosen=chosen, threshold=threshold, peel_alpha=peel_alpha,
                       paste_alpha=paste_alpha, mass_min=mass_min,
                       integer=tuple(bool(b) for b in integer[back]),
-                      _x=xv[:, back], _y=yv)
+                      _x=xv[:, back], _y=yv, label=str(label))
 
 
 @dataclass(frozen=True, eq=False)
@@ -318,6 +319,8 @@ class PrimResult:
     runs that are cases), ``mass`` (share of all runs inside), ``res_dim`` (restricted
     parameters), ``n`` and ``k`` (runs and cases inside) and ``phase`` (start, peel, paste).
     ``limits[i]`` holds box i's (min, max) per parameter; ``initial`` the sampled range.
+    ``label`` says what the cases of interest are (``survival_50y < 0.5 under
+    status_quo``), for the figures and ``prim.csv``.
     """
 
     parameters: tuple[str, ...]
@@ -332,6 +335,7 @@ class PrimResult:
     integer: tuple[bool, ...]
     _x: np.ndarray = field(repr=False)
     _y: np.ndarray = field(repr=False)
+    label: str = ""
 
     def _box(self, i: int | None) -> int:
         i = self.chosen if i is None else int(i)
@@ -386,19 +390,24 @@ class PrimResult:
     def to_csv(self, path: Any) -> Any:
         """Every box of the trajectory with its limits, one row per restricted parameter.
 
-        Columns: ``box``, ``chosen``, ``coverage``, ``density``, ``mass``, ``res_dim``
-        and :meth:`box_limits`' columns. Written atomically; returns the path.
+        Columns: ``box``, ``chosen``, ``coverage``, ``density``, ``mass``, ``res_dim``,
+        ``n``, ``k`` (runs and cases in the box), :meth:`box_limits`' columns, then
+        ``threshold`` and ``cases`` (the ``label``), so that the file alone redraws the
+        figures (``deterrence plot prim.csv``). Written atomically; returns the path.
         """
         frames = []
         for i in range(1, len(self.trajectory)):
             table = self.box_limits(i)
-            stats = self.trajectory.loc[i, ["coverage", "density", "mass", "res_dim"]]
+            stats = self.trajectory.loc[i, ["coverage", "density", "mass", "res_dim", "n",
+                                            "k"]]
             for key in reversed(stats.index):
                 table.insert(0, key, stats[key])
             table.insert(0, "chosen", i == self.chosen)
             table.insert(0, "box", i)
             frames.append(table)
         table = pd.concat(frames, ignore_index=True) if frames else self.box_limits(0)
+        table["threshold"] = self.threshold
+        table["cases"] = self.label
         return atomic_write(path, lambda tmp: table.to_csv(tmp, index=False))
 
     def describe(self, i: int | None = None) -> str:

@@ -20,6 +20,7 @@ one of the ``by`` dimensions; the table's caption says so.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,7 @@ import xarray as xr
 from ..errors import ParameterError
 from ..files import atomic_write, atomic_write_text
 from ..names import close_matches
-from ..results import key_outputs
+from ..results import is_store, key_outputs, read_results
 
 TIME, RUN, SCENARIO = "time", "run", "scenario"
 PLAIN_METRICS = ("final", "min", "max", "mean")
@@ -171,6 +172,50 @@ def summarise(ds: xr.Dataset, metric: str | Metric = "final",
     return table
 
 
+def summary_of(path: str | Path, metric: str | None = None,
+               variables: Sequence[str] | None = None, by: Sequence[str] | None = None,
+               baseline: str = "baseline", quantiles: str | None = None) -> pd.DataFrame:
+    """``deterrence summary``'s table of a results file or run folder: :func:`summarise`
+    of time series, :func:`~.ensembles.ensemble_table` of an uncertainty ensemble's
+    per-run metrics (``metrics.zarr``, its run folder or its results), with the
+    ``quantiles`` (percent, comma-separated) over the futures."""
+    from . import ensembles
+
+    path = ensembles.locate(path)
+    ds = None if is_store(path) else read_results(path)
+    if ds is not None and not ensembles.is_ensemble(ds):
+        if quantiles is not None:
+            raise ParameterError(f"--quantiles {quantiles}: {path.name} holds time series; "
+                                 "percentiles over futures are of an uncertainty run's "
+                                 "per-run metrics", hint="summarise its metrics.zarr or "
+                                 "its run folder")
+        return summarise(ds, metric or "final", variables, by, baseline=baseline)
+    given = [f"--{k} {v}" for k, v in (("metric", metric), ("by", " ".join(by or [])))
+             if v]
+    if given:
+        raise ParameterError(f"{given[0]}: {path.name} holds per-run metrics of an "
+                             "uncertainty ensemble, already one number per run",
+                             hint="its table has one row per policy and metric; choose "
+                             "metrics with --vars, rows with --sel policy=...")
+    return ensembles.ensemble_table(ensembles.read_metrics(path) if ds is None else
+                                    ensembles.as_metrics(ds, path), variables,
+                                    _percents(quantiles))
+
+
+def _percents(text: str | None) -> tuple[float, ...]:
+    """``"5,50,95"`` as percents, each in [0, 100]."""
+    from .ensembles import QUANTILES
+
+    if text is None:
+        return QUANTILES
+    items = [t.strip() for t in str(text).split(",") if t.strip()]
+    values = [float(t) if _is_number(t) else math.nan for t in items]
+    if not values or not all(0 <= v <= 100 for v in values):
+        raise ParameterError(f"--quantiles {text!r}: expected percents from 0 to 100, "
+                             "comma-separated", hint="e.g. --quantiles 5,50,95")
+    return tuple(dict.fromkeys(values))
+
+
 def _variables(ds: xr.Dataset, variables: Sequence[str] | None) -> list[str]:
     wanted = [v.strip() for item in variables or [] for v in str(item).split(",") if v.strip()]
     if not wanted:
@@ -223,8 +268,10 @@ def select_rows(table: pd.DataFrame, sel: Sequence[str]) -> pd.DataFrame:
 
 
 def format_table(table: pd.DataFrame) -> str:
-    """Aligned text for the terminal: the caption, then the table (6 significant digits)."""
-    text = table.to_string(float_format=lambda v: f"{v:.6g}")
+    """Aligned text for the terminal: the caption, then the table (6 significant digits;
+    missing cells as ``attrs["blank"]``, else NaN)."""
+    text = table.to_string(float_format=lambda v: f"{v:.6g}",
+                           na_rep=str(table.attrs.get("blank", "NaN")))
     caption = table.attrs.get("caption")
     return f"{caption}\n{text}" if caption else text
 
@@ -235,14 +282,17 @@ def write_table(table: pd.DataFrame, path: str | Path) -> Path:
     suffix = _suffix(path, TABLE_SUFFIXES, "--out")
     flat = table.reset_index() if table.index.name or any(table.index.names) else table
     if suffix == ".md":
-        return atomic_write_text(path, _markdown(flat, table.attrs.get("caption", "")))
+        return atomic_write_text(path, _markdown(flat, table.attrs.get("caption", ""),
+                                                 str(table.attrs.get("blank", "nan"))))
     return _write_frame(flat, path, suffix, sheet="summary")
 
 
-def _markdown(table: pd.DataFrame, caption: str) -> str:
+def _markdown(table: pd.DataFrame, caption: str, blank: str = "nan") -> str:
     """A GitHub table, written by hand: pandas' to_markdown needs an extra package."""
     def cell(v: object) -> str:
-        return f"{v:.6g}" if isinstance(v, float) else str(v).replace("|", "\\|")
+        if isinstance(v, float):
+            return blank if np.isnan(v) else f"{v:.6g}"
+        return str(v).replace("|", "\\|")
     head = "| " + " | ".join(cell(c) for c in table.columns) + " |"
     rule = "|" + "|".join("---" for _ in table.columns) + "|"
     rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(

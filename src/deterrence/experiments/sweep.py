@@ -170,6 +170,11 @@ def merge_sweep(sweep_dir: Path, baseline: str = "baseline", plot: bool = True,
         "failures": json.dumps([{"job": f["job"], "overrides": f["overrides"],
                                  "error": f["error"]} for f in failures]),
     })
+    if first.get("ensemble") == "uncertainty":  # every job's nominal run, by policy
+        nominal: dict[str, Any] = {}
+        for _, ds in loaded:
+            nominal.update(json.loads(str(ds.attrs.get("nominal", "{}"))))
+        combined.attrs["nominal"] = json.dumps(nominal)
     write_results(combined, fresh(sweep_dir / COMBINED))
     write_summary(combined, sweep_dir)
     if combined.attrs.get("ensemble") == "uncertainty":  # policies on the same futures

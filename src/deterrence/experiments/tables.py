@@ -1,6 +1,7 @@
 """The short table a run ends with: the final value of the model's key outcomes per
 scenario, policy or swept value, written as ``summary.csv`` beside the results and
-printed when ``deterrence run`` finishes (``deterrence summary`` makes any other)."""
+printed when ``deterrence run`` finishes (``deterrence summary`` makes any other); of an
+uncertainty run, the table of its per-run metrics per policy."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
-from ..analysis import summary
+from ..analysis import ensembles, summary
 from ..errors import ModelError
 from ..results import key_outputs, read_results
 from .config import COMBINED, RESULTS
@@ -27,6 +28,11 @@ def outcome_variables(ds: xr.Dataset) -> list[str]:
 
 
 def run_table(ds: xr.Dataset) -> pd.DataFrame:
+    """The final key outcomes; of an uncertainty ensemble, its per-run metrics per policy
+    (as ``deterrence summary`` prints them)."""
+    if ensembles.is_ensemble(ds):
+        source = Path(str(ds.encoding.get("source", RESULTS)))
+        return ensembles.ensemble_table(ensembles.as_metrics(ds, source))
     return summary.summarise(ds, "final", outcome_variables(ds) or None)
 
 

@@ -9,8 +9,8 @@ the policies, the Dask setting, the memory the ensemble needs.
 
 Files of a job (see docs/uncertainty.md): ``metrics.zarr`` (chunks as they finish; a rerun
 into the same folder resumes), ``results.nc`` (the same metrics as NetCDF, for the sweep's
-merge and ``deterrence summary``), ``design.nc``, ``outcomes.csv`` (nominal against
-uncertain), and what :func:`analyse` writes.
+merge and ``deterrence summary``), ``design.nc``, ``outcomes.csv`` and ``outcomes.png``
+(nominal against uncertain), and what :func:`analyse` writes.
 """
 
 from __future__ import annotations
@@ -156,6 +156,12 @@ def run_uncertainty(model: Model, cfg: Any, output_dir: Path, sweep_id: str | No
                           max_memory=max_memory, **kwargs)
     nominal = _nominal(model, plan, kwargs)
     write_outcomes(ds, nominal, plan, output_dir / OUTCOMES)
+    if cfg.output.plot:  # the nominal run on the distribution: deterrence plot RUN
+        from .. import plot
+
+        _figure(lambda: plot.outcome_distribution(_recorded(ds, nominal, plan,
+                                                            str(cfg.scenario.name))),
+                output_dir / f"outcomes.{cfg.output.plot_format}")
     results = ds if cfg.experiment.policies is not None else ds.isel(policy=0, drop=True)
     results.attrs.update({
         "scenario": cfg.scenario.name, "policy": cfg.policy.name,
@@ -187,25 +193,29 @@ def _nominal(model: Model, plan: UncertaintyPlan, kwargs: dict[str, Any]
 def write_outcomes(ds: xr.Dataset, nominal: dict[str, dict[str, float]],
                    plan: UncertaintyPlan, path: Path) -> pd.DataFrame:
     """Per policy and metric: the nominal run against the uncertain distribution (mean,
-    5/50/95th percentiles), so no one mistakes the nominal run for the expected one."""
-    rows = []
-    for policy in [str(p) for p in ds["policy"].values]:
-        for name in plan.metrics:
-            values = ds[name].sel(policy=policy).values
-            finite = values[np.isfinite(values)]
-            q = np.percentile(finite, [5, 50, 95]) if finite.size else [np.nan] * 3
-            row = {"policy": policy, "metric": name, "spec": plan.metrics[name].spec,
-                   "nominal": nominal[policy][name],
-                   "mean": float(finite.mean()) if finite.size else np.nan,
-                   "p05": q[0], "median": q[1], "p95": q[2],
-                   "finite_runs": int(finite.size), "runs": int(values.size)}
-            for cond in (plan.failure, plan.satisficing):
-                if cond is not None and cond.metric == name:
-                    row[f"share {cond}"] = float(np.mean(cond.of(values)))
-            rows.append(row)
-    table = pd.DataFrame(rows)
+    5/50/95th percentiles, shares meeting the conditions), so no one mistakes the nominal
+    run for the expected one; the table ``deterrence summary`` prints of the run, with
+    each metric's spec."""
+    from ..analysis.ensembles import ensemble_table
+
+    table = ensemble_table(_recorded(ds, nominal, plan)).reset_index()
+    table.insert(2, "spec", [plan.metrics[m].spec for m in table["metric"]])
     atomic_write_text(fresh(path), table.to_csv(index=False))
     return table
+
+
+def _recorded(ds: xr.Dataset, nominal: dict[str, dict[str, float]],
+              plan: UncertaintyPlan, scenario: str = "") -> xr.Dataset:
+    """The ensemble's metrics with what the run records of them (the nominal runs, the
+    conditions), as ``deterrence summary`` and ``deterrence plot`` read them back."""
+    recorded = ds[list(plan.metrics)]
+    recorded.attrs = {"model_file": str(ds.attrs.get("model_file", "")),
+                      "scenario": scenario,
+                      "metrics": json.dumps({n: m.spec for n, m in plan.metrics.items()}),
+                      "nominal": json.dumps(nominal), "failure": str(plan.failure or ""),
+                      "satisficing": str(plan.satisficing or "")}
+    recorded.encoding["source"] = STORE
+    return recorded
 
 
 def analyse(metrics: xr.Dataset, design: unc.Design, cfg: Any, folder: Path) -> list[Path]:
@@ -221,6 +231,7 @@ def analyse(metrics: xr.Dataset, design: unc.Design, cfg: Any, folder: Path) -> 
     fmt = cfg.output.plot_format
     written: list[Path] = []
     failed: list[str] = []
+    metrics = metrics.assign_attrs(scenario=str(cfg.scenario.name))  # named on figures
     steps = {"sensitivity": lambda: _sensitivity(metrics, design, cfg, folder, fmt),
              "prim": lambda: _prim(metrics, design, unc.Condition.parse(
                  str(e.failure), parsed, "experiment.failure"), folder, fmt),
@@ -295,12 +306,13 @@ def _sensitivity(metrics: xr.Dataset, design: unc.Design, cfg: Any, folder: Path
                          for n in kept], dim=xr.DataArray(kept, dims="outcome"))
     indices.attrs.update({"sampler": design.sampler, "runs": design.n_runs,
                           "design_fingerprint": design.fingerprint(),
-                          "skipped_non_finite": ", ".join(skipped)})
+                          "skipped_non_finite": ", ".join(skipped),
+                          "scenario": str(metrics.attrs.get("scenario", ""))})
     out = [write_results(indices, fresh(folder / "sensitivity.nc"))]
     primary = _primary(cfg, parsed)
-    if primary in kept and "S1" in indices:  # a tornado of Sobol indices
-        one = indices.sel(outcome=primary).isel(policy=0)
-        out += _figure(lambda: plot.tornado(one), folder / f"tornado.{fmt}")
+    if primary in kept:  # the first policy's, as deterrence plot sensitivity.nc draws it
+        out += _figure(lambda: plot.sensitivity_figure(indices, "tornado", primary),
+                       folder / f"tornado.{fmt}")
     return out
 
 
@@ -314,7 +326,10 @@ def _prim(metrics: xr.Dataset, design: unc.Design, failure: unc.Condition, folde
     if not y.any() or y.all():
         raise ValueError(f"{failure} holds in {y.mean():.0%} of the futures: nothing for "
                          "PRIM to explain")
-    result = discovery.prim(design.frame(), y)
+    policy = str(metrics["policy"].values[0])
+    scenario = metrics.attrs.get("scenario")
+    result = discovery.prim(design.frame(), y, label=f"{failure} under {policy}" + (
+        f" (scenario {scenario})" if scenario else ""))
     csv = fresh(folder / "prim.csv")
     result.to_csv(csv)
     return [csv, *_figure(lambda: plot.prim_tradeoff(result), folder / f"prim.{fmt}"),
@@ -330,6 +345,9 @@ def _robustness(metrics: xr.Dataset, satisficing: unc.Condition, folder: Path,
     table = robustness.robustness(metrics[satisficing.metric].transpose("policy", "run"),
                                   threshold=satisficing.threshold,
                                   larger_is_better=satisficing.larger_is_better)
+    table.attrs["condition"] = str(satisficing)  # its figure names it as written
+    if metrics.attrs.get("scenario"):
+        table.attrs["scenario"] = str(metrics.attrs["scenario"])
     csv = fresh(folder / "robustness.csv")
     atomic_write_text(csv, table.to_csv())
     return [csv, *_figure(lambda: plot.robustness_bars(table),

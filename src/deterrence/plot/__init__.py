@@ -18,6 +18,10 @@ Dataset conventions read here:
   without ``time`` are constants and are never drawn as lines;
 * optional Dataset attr ``key_outputs``: the variables drawn when none are named (else
   the first few time-varying ones), and ``default_outcome``: the policy map's default;
+* an uncertainty run's per-run metrics (dims ``policy`` x ``run``, no ``time``), its
+  ``sensitivity.nc``, ``prim.csv`` and ``robustness.csv``, read by
+  :mod:`deterrence.analysis.outputs` (the ``outcomes``, ``tornado``, ``prim``,
+  ``prim_box`` and ``robustness`` kinds);
 * optional Dataset attr ``shock_windows``: JSON mapping a scenario label to a list of
   ``[start, end, label]`` windows, shaded in that scenario's colour;
 * optional Dataset attr ``policy_timing``: JSON ``{"start": NAME, "ramp": NAME}``, the
@@ -40,8 +44,9 @@ from .errors import (
     VariableNotFoundError,
 )
 from .fans import fan_chart
-from .figures import KINDS, make_figure, plot_command
+from .figures import DEFAULT_KIND, KIND_HELP, KINDS, make_figure, plot_command
 from .maps import REDUCTIONS, policy_map
+from .outcomes import outcome_distribution
 from .save import SUFFIXES, save_figure
 from .select import (
     DEFAULT_BASELINE,
@@ -50,7 +55,7 @@ from .select import (
     fix_other_dims,
     select_labels,
 )
-from .sensitivity import sensitivity_bars, tornado
+from .sensitivity import sensitivity_bars, sensitivity_figure, tornado
 from .series import difference_from_baseline, scenario_comparison
 from .style import BASELINE_COLOR, PALETTE, plain
 
@@ -58,7 +63,9 @@ __all__ = [
     "BASELINE_COLOR",
     "DEFAULT_BASELINE",
     "DEFAULT_BY",
+    "DEFAULT_KIND",
     "KINDS",
+    "KIND_HELP",
     "PALETTE",
     "REDUCTIONS",
     "SUFFIXES",
@@ -72,6 +79,7 @@ __all__ = [
     "fan_chart",
     "fix_other_dims",
     "make_figure",
+    "outcome_distribution",
     "plain",
     "plot_command",
     "policy_map",
@@ -82,5 +90,6 @@ __all__ = [
     "scenario_comparison",
     "select_labels",
     "sensitivity_bars",
+    "sensitivity_figure",
     "tornado",
 ]

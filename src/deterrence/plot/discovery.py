@@ -7,6 +7,7 @@ table of :func:`deterrence.analysis.robustness.robustness`.
 
 from __future__ import annotations
 
+import textwrap
 from typing import TYPE_CHECKING, Any
 
 import matplotlib as mpl
@@ -80,11 +81,24 @@ def prim_tradeoff(result: PrimResult, *, figsize: tuple[float, float] | None = N
         ax.set_title("PRIM peeling trajectory: coverage against density", loc="left",
                      fontweight="bold")
         n, cases = int(t.loc[0, "n"]), int(t.loc[0, "k"])
-        fig.supxlabel(f"{n} runs, {cases} cases of interest ({cases / n:.0%}); "
-                 f"{len(t)} boxes from the whole sample (right) to the smallest (left)",
-                 x=0.01, ha="left", fontsize=SUBTITLE_SIZE, color="#444444")
+        _footnote(fig, f"{n} runs, {cases} cases of interest ({cases / n:.0%})"
+                  f"{_cases(result)}; {len(t)} boxes from the whole sample (right) to the "
+                  "smallest (left)")
         ax.legend(loc="lower left", frameon=False)
     return fig
+
+
+def _footnote(fig: Figure, text: str) -> None:
+    """A note under the figure, wrapped to its width (about 14 characters an inch)."""
+    width = int(fig.get_figwidth() * 14)
+    fig.supxlabel(plain("\n".join(textwrap.wrap(text, width))), x=0.01, ha="left",
+                  fontsize=SUBTITLE_SIZE, color="#444444")
+
+
+def _cases(result: Any) -> str:
+    """What the cases of interest are, when the result says (``label``)."""
+    label = str(getattr(result, "label", "") or "")
+    return f": futures with {label}" if label else ""
 
 
 def _fmt(value: float, span: float) -> str:
@@ -155,10 +169,9 @@ def prim_box(result: PrimResult, i: int | None = None, *,
         ax.set_title(f"PRIM box {box}{chosen}: coverage {stats['coverage']:.0%}, density "
                      f"{stats['density']:.0%}, mass {stats['mass']:.0%}", loc="left",
                      fontweight="bold")
-        fig.supxlabel(plain(f"{int(stats['k'])} cases of interest among the box's "
-                                    f"{int(stats['n'])} runs; qp: quasi-p-value of the "
-                                    "restriction (one-sided binomial test)"),
-                 x=0.01, ha="left", fontsize=SUBTITLE_SIZE, color="#444444")
+        _footnote(fig, f"{int(stats['k'])} cases of interest{_cases(result)}, among the "
+                  f"box's {int(stats['n'])} runs; qp: quasi-p-value of the restriction "
+                  "(one-sided binomial test)")
     return fig
 
 
@@ -194,13 +207,19 @@ def robustness_bars(table: pd.DataFrame, *,
         axes[0].set_xlim(0, 1.18)
         axes[0].xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         sign = ">=" if better else "<="
-        axes[0].set_title(plain(f"futures with {sign} {threshold:g}") if threshold is not None
+        condition = table.attrs.get("condition")
+        axes[0].set_title(plain(f"futures with {condition}") if condition else
+                          plain(f"futures with {sign} {threshold:g}") if threshold is not None
                           else "futures meeting the threshold", loc="left", fontsize=11)
         axes[0].set_xlabel("share of futures")
         axes[1].barh(y + 0.17, table["max_regret"], height=0.32, color=PALETTE[3],
                      label="largest regret")
         axes[1].barh(y - 0.17, table["mean_regret"], height=0.32, color=PALETTE[1],
                      label="mean regret")
+        for yi, worst_regret in zip(y, table["max_regret"].to_numpy(dtype=float), strict=True):
+            if worst_regret == 0:
+                axes[1].text(0.0, yi, "  no regret: best in every future", va="center",
+                             fontsize=SUBTITLE_SIZE, color="#444444")
         axes[1].set_title("regret: shortfall from the best policy", loc="left", fontsize=11)
         axes[1].set_xlabel("per future, in the metric's units")
         p5, p50, p95 = (table[c].to_numpy(dtype=float) for c in ("p5", "p50", "p95"))
@@ -226,7 +245,7 @@ def robustness_bars(table: pd.DataFrame, *,
                      x=0.01, ha="left", fontweight="bold")
         gap = ("the best policy's value minus this one's" if better else
                "this one's value minus the best policy's")
-        fig.supxlabel("most robust (smallest largest regret) at the top; regret in "
-                      f"each future: {gap}", x=0.01, ha="left", fontsize=SUBTITLE_SIZE,
-                      color="#444444")
+        scenario = table.attrs.get("scenario")
+        _footnote(fig, "most robust (smallest largest regret) at the top; regret in each "
+                  f"future: {gap}" + (f"; scenario {scenario}" if scenario else ""))
     return fig

@@ -79,11 +79,11 @@ WRAP = 30
 def wrapped(name: str, width: int = WRAP) -> str:
     """A long parameter name on a few lines, so the bars keep their width.
 
-    Python-style names (``maximum_aggression_hazard``) are spelled with spaces first, so
-    they wrap between words.
+    Python-style names (``maximum_aggression_hazard``, ``reassurance``) are spelled with
+    spaces and a capital first, so they wrap between words and read as the others do.
     """
     text = plain(name)
-    if " " not in text and "_" in text:
+    if " " not in text:  # a Python name (a policy's, status_quo or reassurance)
         text = text.replace("_", " ")
         text = text[:1].upper() + text[1:]
     return "\n".join(textwrap.wrap(text, width=width, break_long_words=True)) or "?"
@@ -96,19 +96,64 @@ def _measures(indices: xr.Dataset) -> tuple[str, list[tuple[str, str, str]]]:
                       ("S1", "S1_conf", "first order (S1): alone")]
     if "mu_star" in indices.data_vars:
         return "mu_star", [("mu_star", "mu_star_conf", "mean absolute effect (mu*)")]
+    if "feature_score" in indices.data_vars:
+        return "feature_score", [("feature_score", "", "extra-trees feature score")]
     raise PlotInputError(
         f"not sensitivity indices: {source_of(indices)} has neither S1 and ST (Sobol) nor "
-        f"mu_star (Morris); variables: {names_text(indices.data_vars)}")
+        f"mu_star (Morris) nor feature_score (extra trees); variables: "
+        f"{names_text(indices.data_vars)}")
+
+
+def sensitivity_figure(indices: xr.Dataset, kind: str = "tornado",
+                       outcome: str | None = None) -> Figure:
+    """``deterrence plot sensitivity.nc``: the ``tornado`` of one outcome (``outcome``,
+    else the run's failure metric, else the first) or the ``sensitivity`` bars of every
+    outcome; indices per policy (an uncertainty run's) show the first policy unless one
+    is selected (``--sel policy=...``), and the figure says which."""
+    notes = [f"scenario {indices.attrs['scenario']}" if indices.attrs.get("scenario")
+             else ""]
+    if "policy" in indices.dims:
+        policies = [str(p) for p in indices["policy"].values]
+        indices = indices.isel(policy=0)
+        if len(policies) > 1:
+            notes.append(f"policy {policies[0]}, the first of {len(policies)} (--sel "
+                         "policy=NAME for another)")
+    if "outcome" in indices.dims:
+        names = [str(o) for o in indices["outcome"].values]
+        primary = str(indices.attrs.get("primary_outcome", ""))
+        chosen = outcome or (primary if primary in names else None)
+        if chosen is None and kind == "tornado":
+            chosen = names[0]
+        if chosen is not None:
+            if chosen not in names:
+                raise PlotInputError(f"--outcome {chosen!r}: {source_of(indices)} has "
+                                     f"indices of {names_text(names)}",
+                                     hint="name one of them")
+            indices = indices.sel(outcome=[chosen])
+    elif outcome is not None:
+        raise PlotInputError(f"--outcome {outcome!r}: {source_of(indices)} holds the "
+                             "indices of one outcome only")
+    if kind == "sensitivity":
+        if "S1" not in indices.data_vars:
+            raise PlotInputError(f"--kind sensitivity draws Sobol indices; "
+                                 f"{source_of(indices)} holds "
+                                 f"{names_text(indices.data_vars)}",
+                                 hint="draw them with --kind tornado")
+        return sensitivity_bars(indices)
+    return tornado(indices, note="; ".join(n for n in notes if n))
 
 
 def tornado(indices: xr.Dataset, *, top: int | None = None,
-            figsize: tuple[float, float] | None = None) -> Figure:
+            figsize: tuple[float, float] | None = None, note: str = "") -> Figure:
     """Parameters ranked by their influence on one outcome, the largest at the top.
 
     Sobol indices (``analysis.sensitivity.sobol``): total and first-order bars with their
     confidence half-widths as whiskers; Morris (``analysis.sensitivity.morris``): ``mu_star``
     with its whisker. ``top`` keeps the most influential parameters and says on the figure
     how many were left out. Indices with an ``outcome`` dim need one outcome selected.
+    Extra-trees ``feature_score`` (a space-filling design's) draw as one bar. A scalar
+    ``policy`` coordinate (indices of one policy) is named in the title; ``note`` is
+    added to the footnote.
     """
     rank_by, bars = _measures(indices)
     if "parameter" not in indices.dims:
@@ -144,7 +189,7 @@ def tornado(indices: xr.Dataset, *, top: int | None = None,
         for k, (var, conf, label) in enumerate(bars):
             values = indices[var].values.astype(float)[shown]
             err = (np.abs(indices[conf].values.astype(float)[shown])
-                   if conf in indices.data_vars else None)
+                   if conf and conf in indices.data_vars else None)
             offset = (len(bars) - 1) / 2 * step - k * step
             ax.barh(y + offset, values, height=step * 0.92, xerr=err, color=PALETTE[k],
                     label=label, error_kw={"elinewidth": 0.9, "capsize": 2.5,
@@ -159,16 +204,25 @@ def tornado(indices: xr.Dataset, *, top: int | None = None,
             ax.set_xlabel("share of the outcome's variance (Sobol index); whiskers: "
                           f"{float(indices.attrs.get('conf_level', 0.95)):.0%} confidence")
             kind = "Sobol indices"
-        else:
+        elif rank_by == "mu_star":
             ax.set_xlim(0, right * 1.08 if right > 0 else 1)
             ax.set_xlabel("Morris mu*: mean absolute elementary effect, in the outcome's "
                           "units")
             kind = "Morris screening"
-        runs = indices.attrs.get("n_runs")
-        title = f"What drives {outcome_label.replace('_', ' ')}: {kind}"
-        ax.set_title(plain(title), loc="left", fontweight="bold")
-        notes = [f"{runs} runs" if runs else "", "ranked by " + ("total index" if rank_by
-                                                                 == "ST" else "mu*")]
+        else:
+            ax.set_xlim(0, right * 1.08 if right > 0 else 1)
+            ax.set_xlabel("extra-trees feature score: share of the trees' impurity "
+                          "decrease (the scores sum to 1)")
+            kind = "feature scores"
+        runs = indices.attrs.get("n_runs") or indices.attrs.get("runs")
+        policy = indices.coords.get("policy")
+        under = (" under " + str(policy.item()).replace("_", " ")
+                 if policy is not None and policy.ndim == 0 else "")
+        title = f"What drives {outcome_label.replace('_', ' ')}{under}: {kind}"
+        ax.set_title(plain("\n".join(textwrap.wrap(title, 62))), loc="left",
+                     fontweight="bold")
+        ranked = {"ST": "total index", "mu_star": "mu*"}.get(rank_by, "feature score")
+        notes = [f"{runs} runs" if runs else "", f"ranked by {ranked}", note]
         if cut:
             notes.append(f"{len(shown)} most influential of {len(names)} parameters shown, "
                          f"{cut} left out")

@@ -13,14 +13,15 @@ A metric is ``VARIABLE:MEASURE`` under a name of the user's choice, e.g.
   :mod:`deterrence.analysis` with the run's pre-shock value as the reference; NaN where
   the run does not fall, inf where it does not recover before the horizon.
 
-A :class:`Condition` (``survival_50y < 0.5``) turns a metric into the binary outcome
-scenario discovery explains, or the satisficing test robustness counts.
+A :class:`Condition` (``survival_50y < 0.5``, defined in
+:mod:`deterrence.analysis.ensembles` so that the summaries and figures of a finished run
+read it too) turns a metric into the binary outcome scenario discovery explains, or the
+satisficing test robustness counts.
 """
 
 from __future__ import annotations
 
 import math
-import operator
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,15 +30,15 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ..analysis.ensembles import Condition, MetricError
 from ..analysis.summary import RECOVERY_SHARE
 from ..analysis.summary import Metric as _Measure
 from ..errors import ParameterError
 
+__all__ = ["MEASURES", "Condition", "MetricError", "OutcomeMetric", "needed_variables",
+           "parse_metrics", "recovery"]
+
 MEASURES = "final, min, max, mean, time_below=X, time_above=X, at=T, recovery=ONSET"
-
-
-class MetricError(ParameterError):
-    """A metric or condition that does not exist or cannot be computed."""
 
 
 @dataclass(frozen=True)
@@ -136,49 +137,6 @@ def recovery(values: np.ndarray, times: np.ndarray, onset: float,
     t = times[start:]
     result = np.where(found, t[first] - t[peak], math.inf)
     return np.where(widest > 0, result, math.nan)
-
-
-_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
-
-
-@dataclass(frozen=True)
-class Condition:
-    """``metric OP threshold``: a binary outcome of every run."""
-
-    metric: str
-    op: str
-    threshold: float
-
-    @classmethod
-    def parse(cls, text: str, metrics: Mapping[str, OutcomeMetric],
-              where: str) -> Condition:
-        match = re.fullmatch(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|<|>)\s*(\S+)\s*",
-                             str(text))
-        if not match:
-            raise MetricError(f"{where}={text!r}: expected 'METRIC < NUMBER' (or <=, >, >=)",
-                              hint="e.g. 'survival_50y < 0.5'")
-        name, op, number = match.groups()
-        if name not in metrics:
-            raise MetricError(f"{where}: unknown metric {name!r}; the metrics are "
-                              f"{', '.join(metrics) or 'none'}",
-                              hint="define it in experiment.metrics")
-        try:
-            threshold = float(number)
-        except ValueError:
-            threshold = math.nan
-        if not math.isfinite(threshold):
-            raise MetricError(f"{where}={text!r}: {number!r} is not a finite number")
-        return cls(name, op, threshold)
-
-    def of(self, values: Any) -> Any:
-        return _OPS[self.op](values, self.threshold)
-
-    @property
-    def larger_is_better(self) -> bool:
-        return self.op in (">", ">=")
-
-    def __str__(self) -> str:
-        return f"{self.metric} {self.op} {self.threshold:g}"
 
 
 def parse_metrics(specs: Mapping[str, str], model: Any = None) -> dict[str, OutcomeMetric]:

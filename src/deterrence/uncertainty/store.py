@@ -21,9 +21,12 @@ import numpy as np
 import xarray as xr
 
 from ..errors import ModelError
+from ..results import STORE_DONE as DONE
+from ..results import is_store, read_store
 from .design import DesignError
 
-DONE = "done"
+__all__ = ["DONE", "StoreMismatch", "completed", "create", "is_store", "read",
+           "write_chunk"]
 
 
 class StoreMismatch(DesignError):
@@ -99,10 +102,5 @@ def write_chunk(path: Path, part: xr.Dataset, k: int, start: int, stop: int) -> 
 
 
 def read(path: Path) -> xr.Dataset:
-    """The whole store, loaded, without the ``done`` marks."""
-    with _open(path) as ds:
-        return ds.drop_vars(DONE).load()
-
-
-def is_store(path: Path) -> bool:
-    return path.is_dir() and (path / "zarr.json").exists()
+    """The whole store, loaded, without the ``done`` marks (complete or not)."""
+    return read_store(path, complete=False)
