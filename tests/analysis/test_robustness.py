@@ -54,6 +54,14 @@ def test_smaller_can_be_better():
     assert list(table.index) == ["c", "b", "a"]
 
 
+def test_a_strict_condition_does_not_count_a_future_exactly_at_the_threshold():
+    """'survival > 0.6' is met by 0.9 and 0.7 only; 'survival >= 0.6' also by 0.6."""
+    assert robustness(metric(), threshold=0.6, strict=True).loc["a", "satisficing"] == 2 / 5
+    assert robustness(metric(), threshold=0.6, strict=True).loc["b", "satisficing"] == 0
+    smaller = robustness(metric(), threshold=0.5, larger_is_better=False, strict=True)
+    assert smaller.loc["a", "satisficing"] == 1 / 5  # 0.2 only, not 0.5
+
+
 def test_the_dims_may_come_in_either_order():
     a = robustness(metric(), threshold=0.6)
     b = robustness(metric().transpose("run", "policy"), threshold=0.6)

@@ -100,6 +100,11 @@ class Condition:
     def larger_is_better(self) -> bool:
         return self.op in (">", ">=")
 
+    @property
+    def strict(self) -> bool:
+        """``<`` or ``>``: a run exactly at the threshold does not meet it."""
+        return self.op in ("<", ">")
+
     def __str__(self) -> str:
         return f"{self.metric} {self.op} {self.threshold:g}"
 

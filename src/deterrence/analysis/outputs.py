@@ -179,7 +179,7 @@ def robustness_of(ds: xr.Dataset, metric: str | None = None,
                     f"({cond}), not {metric!r}", hint="leave out --outcome, or draw "
                     f"{metric} with --kind outcomes")
     table = robustness(ds[cond.metric], threshold=cond.threshold,
-                       larger_is_better=cond.larger_is_better)
+                       larger_is_better=cond.larger_is_better, strict=cond.strict)
     table.attrs["condition"] = str(cond)
     if ds.attrs.get("scenario"):
         table.attrs["scenario"] = str(ds.attrs["scenario"])

@@ -34,12 +34,13 @@ COLUMNS = {
 
 
 def robustness(metric: xr.DataArray, *, threshold: float,
-               larger_is_better: bool = True) -> pd.DataFrame:
+               larger_is_better: bool = True, strict: bool = False) -> pd.DataFrame:
     """One row per policy: the spread of ``metric`` over futures, its regret, its satisficing.
 
     ``metric`` has dims (``policy``, ``run``): one value per policy and future, every
     policy facing the same futures. A future meets the threshold when the metric is at
-    least ``threshold`` (at most, with ``larger_is_better=False``). Rows are sorted from
+    least ``threshold`` (at most, with ``larger_is_better=False``; above or below it with
+    ``strict=True``, as a condition ``survival > 0.7`` says). Rows are sorted from
     the most robust: smallest maximum regret, then largest satisficing share. Columns are
     described in :data:`COLUMNS` and in the table's ``attrs["columns"]``.
     """
@@ -62,10 +63,10 @@ def robustness(metric: xr.DataArray, *, threshold: float,
                          f"first at policy {_labels(metric)[p]!r}, run {r}")
     if larger_is_better:
         regret = values.max(axis=0, keepdims=True) - values
-        meets = values >= threshold
+        meets = values > threshold if strict else values >= threshold
     else:
         regret = values - values.min(axis=0, keepdims=True)
-        meets = values <= threshold
+        meets = values < threshold if strict else values <= threshold
     p5, p50, p95 = np.percentile(values, [5, 50, 95], axis=1)
     table = pd.DataFrame({
         "mean": values.mean(axis=1), "p5": p5, "p50": p50, "p95": p95,
@@ -76,6 +77,7 @@ def robustness(metric: xr.DataArray, *, threshold: float,
     table.attrs.update({
         "metric": str(metric.name) if metric.name is not None else "metric",
         "threshold": float(threshold), "larger_is_better": bool(larger_is_better),
+        "strict": bool(strict),
         "futures": int(values.shape[1]), "columns": dict(COLUMNS)})
     return table
 

@@ -344,7 +344,8 @@ def _robustness(metrics: xr.Dataset, satisficing: unc.Condition, folder: Path,
 
     table = robustness.robustness(metrics[satisficing.metric].transpose("policy", "run"),
                                   threshold=satisficing.threshold,
-                                  larger_is_better=satisficing.larger_is_better)
+                                  larger_is_better=satisficing.larger_is_better,
+                                  strict=satisficing.strict)
     table.attrs["condition"] = str(satisficing)  # its figure names it as written
     if metrics.attrs.get("scenario"):
         table.attrs["scenario"] = str(metrics.attrs["scenario"])
