@@ -175,8 +175,10 @@ def test_the_run_prints_and_writes_its_key_outcomes(single):
     table = pd.read_csv(out / "summary.csv")
     assert float(table["deterrence_survival [Dmnl]"].iloc[0]) == pytest.approx(
         float(ds["deterrence_survival"].isel(time=-1)), rel=1e-12)
-    assert list(table.columns) == [
+    assert list(table.columns) == ["scenario", "policy"] + [  # the row says what ran
         f"{name} [{ds[name].attrs['units']}]" if ds[name].attrs.get("units") else name
         for name in ds.attrs["key_outputs"]]
+    assert list(table[["scenario", "policy"]].iloc[0]) == [ds.attrs["scenario"],
+                                                            ds.attrs["policy"]]
     assert "final value" in proc.stdout
     assert "deterrence_survival" in proc.stdout

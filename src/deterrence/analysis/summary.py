@@ -160,7 +160,7 @@ def summarise(ds: xr.Dataset, metric: str | Metric = "final",
     for key, value in columns.items():  # a constant has every row's value
         missing = [d for d in by if d not in value.dims]
         columns[key] = value.expand_dims({d: ds[d].values for d in missing})
-    table = _frame(columns, list(by))
+    table = _frame(columns, list(by), ds)
     what = {"final": "final value", "min": "minimum over time", "max": "maximum over time",
             "mean": "mean over time",
             "recovery": f"years to recover {RECOVERY_SHARE:.0%} of the largest gap below "
@@ -240,9 +240,13 @@ def _time_units(ds: xr.Dataset) -> str:
         else "time units"
 
 
-def _frame(columns: dict[str, xr.DataArray], by: list[str]) -> pd.DataFrame:
-    if not by:
-        return pd.DataFrame({k: [float(v)] for k, v in columns.items()})
+def _frame(columns: dict[str, xr.DataArray], by: list[str], ds: xr.Dataset) -> pd.DataFrame:
+    if not by:  # one run: its row is named by what ran, not "0"
+        named = {k: str(ds.attrs[k]) for k in ("scenario", "policy") if ds.attrs.get(k)}
+        index = pd.MultiIndex.from_tuples([tuple(named.values())], names=list(named)) \
+            if named else pd.Index([Path(str(ds.attrs.get("model_file", "run"))).stem],
+                                   name="model")
+        return pd.DataFrame({k: [float(v)] for k, v in columns.items()}, index=index)
     return pd.DataFrame({k: v.transpose(*by).to_series() for k, v in columns.items()})
 
 
