@@ -22,7 +22,7 @@ from ..frontend.translate import SourceFile
 from ..library import FUNCTIONS, Clock, Family, Function, Lowering
 from ..limits import MAX_NESTING, deep_call
 from ..names import clean_key, close_matches, python_name
-from . import amr, data, ir, macros, randomness, stateful, subscripts, switches
+from . import amr, arraycalls, data, ir, macros, randomness, stateful, subscripts, switches
 from .ir import LookupMode, Node, NodeKind, Variable, VarKind, binop, call, num, ref
 from .switches import Switch
 
@@ -34,8 +34,6 @@ _STRUCTURE_NAMES = {
     ae.ForecastStructure: "FORECAST",
     ae.SampleIfTrueStructure: "SAMPLE IF TRUE",
     ae.GameStructure: "GAME",
-    ae.AllocateAvailableStructure: "ALLOCATE AVAILABLE",
-    ae.AllocateByPriorityStructure: "ALLOCATE BY PRIORITY",
     ae.GetLookupsStructure: "GET LOOKUPS",
     ae.GetDataStructure: "GET DATA",
     ae.GetConstantsStructure: "GET CONSTANTS",
@@ -513,6 +511,7 @@ _BY_TYPE: dict[type, _Method] = {
     ae.GameStructure: Lowerer._game,
     **stateful.BUILDERS,
     **data.BUILDERS,
+    **arraycalls.BUILDERS,
 }
 #: registry entries lowered by hand (``Lowering.SPECIAL``), by key
 _SPECIAL: dict[str, Callable[[Lowerer, Function, str, list[Any]], ir.Expr]] = {
@@ -526,6 +525,7 @@ _SPECIAL: dict[str, Callable[[Lowerer, Function, str, list[Any]], ir.Expr]] = {
     **randomness.CALLS,
     **data.CALLS,
     **subscripts.ARRAY_FUNCTIONS,
+    **arraycalls.CALLS,
 }
 
 

@@ -117,16 +117,8 @@ _add(Function("game", "GAME", Family.OTHER, lowering=Lowering.STATEFUL))
 
 # -- known, not yet computed: refused with a reason, never a wrong number -------------
 _ARRAYS = "not computed yet (subscripts are; this array function is not)"
-for _key, _name in [
-    ("vmin_xmile", "MIN (XMILE array)"), ("vmax_xmile", "MAX (XMILE array)"),
-    ("vector_select", "VECTOR SELECT"), ("vector_reorder", "VECTOR REORDER"),
-]:
+for _key, _name in [("vmin_xmile", "MIN (XMILE array)"), ("vmax_xmile", "MAX (XMILE array)")]:
     _add(Function(_key, _name, Family.ARRAY, lowering=Lowering.UNSUPPORTED, hint=_ARRAYS))
-for _key, _name in [("allocate_available", "ALLOCATE AVAILABLE"),
-                    ("allocate_by_priority", "ALLOCATE BY PRIORITY")]:
-    _add(Function(_key, _name, Family.ARRAY, lowering=Lowering.UNSUPPORTED,
-                  hint="not computed yet (Vensim's allocation of a supply by priority "
-                  "profiles)"))
 # -- data: data variables (:=) and external files, read by frontend/external.py when the
 # model is compiled; lowered by compile/data.py
 for _key, _name in [("get_xls_data", "GET XLS DATA"), ("get_direct_data", "GET DIRECT DATA"),
@@ -169,3 +161,11 @@ _add(Function("elmcount", "ELMCOUNT", Family.ARRAY, 1, lowering=Lowering.SPECIAL
 for _key, _name in [("invert_matrix", "INVERT MATRIX"),
                     ("vector_sort_order", "VECTOR SORT ORDER"), ("vector_rank", "VECTOR RANK")]:
     _add(Function(_key, _name, Family.ARRAY, 2, lowering=Lowering.SPECIAL))
+# several array arguments (compile/arraycalls.py -> ``ir.ArrayApply``, computed by
+# compile/arrayfns.py); the allocations are structures in PySD's abstract model
+_add(Function("vector_select", "VECTOR SELECT", Family.ARRAY, 5, lowering=Lowering.SPECIAL))
+_add(Function("vector_reorder", "VECTOR REORDER", Family.ARRAY, 2, lowering=Lowering.SPECIAL))
+_add(Function("allocate_by_priority", "ALLOCATE BY PRIORITY", Family.ARRAY, 5,
+              lowering=Lowering.STATEFUL))
+_add(Function("allocate_available", "ALLOCATE AVAILABLE", Family.ARRAY, 3,
+              lowering=Lowering.STATEFUL))
