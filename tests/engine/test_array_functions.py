@@ -13,6 +13,7 @@ import pytest
 from mdl_support import mdl_text
 
 import deterrence
+from deterrence.cli import main
 
 RANGES = """
 Region: north, south, east
@@ -352,3 +353,15 @@ def test_a_negative_request_stops_the_run_naming_the_variable(tmp_path):
     with pytest.raises(deterrence.SimulationError,
                        match=r"ALLOCATE AVAILABLE in 'shipped': a request is negative"):
         model.simulate(method="euler")
+
+
+def test_the_command_line_prints_one_error_line_and_exits_2(tmp_path, capsys):
+    path = write(tmp_path, [("sel[Region]", "0, 0, 0"), ("val[Region]", "1, 2, 3"),
+                            ("one", "VECTOR SELECT(sel[Region!], val[Region!], 0, 0, 1)")])
+    code = main(["simulate", str(path), "--output", str(tmp_path / "out.csv")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1
+    assert err[0].startswith("error: ")
+    assert "VECTOR SELECT in 'one'" in err[0]
+    assert "arrays.mdl" in err[0]
