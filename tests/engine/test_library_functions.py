@@ -84,3 +84,20 @@ def test_gamma_ln(make_model, backend):
     np.testing.assert_allclose(ds["g"].sel(time=1).values,
                                [math.log(120), math.log(math.sqrt(math.pi) / 2), 0.0],
                                atol=1e-12)
+
+
+def test_get_time_value_of_the_simulation_time_is_time_plus_the_offset(make_model):
+    """GET TIME VALUE(0, offset, 0): the simulation time moved by offset, in its units;
+    each run of an ensemble its own offset, and the same numbers as PySD's run."""
+    path = make_model([("later", "GET TIME VALUE(0, offset, 0)"), ("offset", "2"),
+                       ("s", "INTEG(GET TIME VALUE(0, -1, 0), 0)")], name="clock",
+                      final=3, step=1)
+    model = deterrence.load(path)
+    ds = model.simulate(method="euler", params={"offset": [2.0, -0.5]})
+    t = ds["time"].values
+    np.testing.assert_allclose(ds["later"].values, np.stack([t + 2, t - 0.5], axis=1))
+    np.testing.assert_allclose(ds["s"].values[:, 0], [0, -1, -1, 0])  # Euler sum of t - 1
+    pysd = pytest.importorskip("pysd")
+    theirs = pysd.read_vensim(str(path)).run(return_columns=["later"])
+    np.testing.assert_allclose(model.simulate(method="euler")["later"].values,
+                               theirs["later"].values)

@@ -134,9 +134,8 @@ for _key, _name, _arity in [("get_data_at_time", "GET DATA AT TIME", 2),
 _add(Function("get_direct_subscript", "GET DIRECT SUBSCRIPT", Family.DATA,
               lowering=Lowering.UNSUPPORTED, hint="subscript ranges from files need "
               "subscripts"))
-_add(Function("get_time_value", "GET TIME VALUE", Family.OTHER,
-              lowering=Lowering.UNSUPPORTED, hint="it reads the computer's clock: a run "
-              "would not be reproducible"))
+# GET TIME VALUE(0, offset, 0) is Time + offset; the computer's clock is refused
+_add(Function("get_time_value", "GET TIME VALUE", Family.OTHER, 3, lowering=Lowering.SPECIAL))
 _add(Function("depreciate_straightline", "DEPRECIATE STRAIGHTLINE", Family.STATEFUL,
               lowering=Lowering.UNSUPPORTED, hint="not computed yet (PySD does not "
               "compute it either); write the depreciation with stocks"))
