@@ -136,9 +136,9 @@ _add(Function("get_direct_subscript", "GET DIRECT SUBSCRIPT", Family.DATA,
               "subscripts"))
 # GET TIME VALUE(0, offset, 0) is Time + offset; the computer's clock is refused
 _add(Function("get_time_value", "GET TIME VALUE", Family.OTHER, 3, lowering=Lowering.SPECIAL))
-_add(Function("depreciate_straightline", "DEPRECIATE STRAIGHTLINE", Family.STATEFUL,
-              lowering=Lowering.UNSUPPORTED, hint="not computed yet (PySD does not "
-              "compute it either); write the depreciation with stocks"))
+# a stock of the investments and a DELAY FIXED pipe of it (compile/stateful.py)
+_add(Function("depreciate_straightline", "DEPRECIATE STRAIGHTLINE", Family.STATEFUL, 4,
+              lowering=Lowering.SPECIAL, stocks=True))
 _add(Function("delay_material", "DELAY MATERIAL", Family.STATEFUL,
               lowering=Lowering.UNSUPPORTED, hint="not computed yet"))
 # -- random numbers: the draw is a hash of (run key, call site, time), see library/random;
