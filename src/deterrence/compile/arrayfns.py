@@ -21,9 +21,9 @@ from scipy.special import ndtr
 
 from ..errors import SimulationError
 
-#: bisection steps of ALLOCATE AVAILABLE: the bracket (a few hundred widths) shrinks below
-#: a double's resolution of the priority well before this
-BISECTION_STEPS = 100
+#: bisection steps of ALLOCATE AVAILABLE: they shrink the bracket (80 widths and the spread
+#: of the priorities) 2^64-fold, below a double's resolution of the priority
+BISECTION_STEPS = 64
 #: how far (in widths) beyond the priorities the normal and exponential curves reach:
 #: 0.5 exp(-40) and the normal tail at 40 widths are below a double's resolution of 1
 _REACH = 40.0
@@ -144,16 +144,26 @@ def allocate_by_priority(request: Any, priority: Any, width: Any, supply: Any,
 PROFILES = {1: "rectangular", 2: "triangular", 3: "normal", 4: "exponential"}
 
 
-def _served(kind: np.ndarray, x: np.ndarray, p: np.ndarray, w: np.ndarray) -> np.ndarray:
+def _served(kind: np.ndarray, x: np.ndarray, p: np.ndarray, w: np.ndarray,
+            present: tuple[int, ...]) -> np.ndarray:
     """The fraction of each request served at priority ``x``: one less the CDF of its
-    profile (centred on its priority ``p``, spread by its width ``w``)."""
+    profile (centred on its priority ``p``, spread by its width ``w``); only the profile
+    types ``present`` are computed."""
     u = (x - p) / w
-    rect = np.clip(0.5 - u, 0, 1)
-    tri = np.where(u <= -0.5, 1.0, np.where(u < 0, 1 - 2 * (u + 0.5) ** 2,
-                                            np.where(u < 0.5, 2 * (0.5 - u) ** 2, 0.0)))
-    normal = ndtr(-u)  # the normal's upper tail: 1 - CDF, without cancellation
-    expo = np.where(u < 0, 1 - 0.5 * np.exp(np.minimum(u, 0)), 0.5 * np.exp(-np.maximum(u, 0)))
-    return np.select([kind == 1, kind == 2, kind == 3], [rect, tri, normal], expo)
+    out: np.ndarray = np.zeros(np.broadcast_shapes(u.shape, kind.shape))
+    for code in present:
+        if code == 1:
+            value = np.clip(0.5 - u, 0, 1)
+        elif code == 2:
+            value = np.where(u <= -0.5, 1.0, np.where(u < 0, 1 - 2 * (u + 0.5) ** 2, np.where(
+                u < 0.5, 2 * (0.5 - u) ** 2, 0.0)))
+        elif code == 3:
+            value = ndtr(-u)  # the normal's upper tail: 1 - CDF, without cancellation
+        else:
+            value = np.where(u < 0, 1 - 0.5 * np.exp(np.minimum(u, 0)),
+                             0.5 * np.exp(-np.maximum(u, 0)))
+        out = value if len(present) == 1 else np.where(kind == code, value, out)
+    return out
 
 
 def allocate_available(request: Any, profiles: Any, available: Any, where: Where
@@ -181,6 +191,7 @@ def allocate_available(request: Any, profiles: Any, available: Any, where: Where
     if np.any(asked & ~(w > 0)):
         raise where.error(f"a priority profile's width is {w[asked & ~(w > 0)].flat[0]:g}",
                           "pwidth must be greater than 0")
+    present = tuple(k for k in PROFILES if np.any(asked & (kind == k)))
     w = np.where(asked, w, 1.0)
     p = np.where(asked, p, 0.0)
     total = r.sum(axis=-1, keepdims=True)
@@ -191,9 +202,9 @@ def allocate_available(request: Any, profiles: Any, available: Any, where: Where
         lo, hi = np.where(np.isfinite(lo), lo, 0.0), np.where(np.isfinite(hi), hi, 0.0)
         for _ in range(BISECTION_STEPS):  # a fixed count: every run and element at once
             mid = 0.5 * (lo + hi)
-            above = (r * _served(kind, mid, p, w)).sum(axis=-1, keepdims=True) > target
+            above = (r * _served(kind, mid, p, w, present)).sum(axis=-1, keepdims=True) > target
             lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
-        out = r * _served(kind, 0.5 * (lo + hi), p, w)
+        out = r * _served(kind, 0.5 * (lo + hi), p, w, present)
     return np.where(a >= total, r, np.where(a <= 0, 0.0, out))
 
 
