@@ -263,7 +263,7 @@ def test_bad_control_values_are_refused(growth, controls, match):
 
 
 @pytest.mark.parametrize(("equation", "construct"), [
-    ("RANDOM NEGATIVE BINOMIAL(0, 10, 0.5, 2, 0, 1, 0)", "RANDOM NEGATIVE BINOMIAL"),
+    ("RANDOM LOOKUP(3, 0, 10, 0, 1, 0)", "RANDOM LOOKUP"),
     ("DEPRECIATE STRAIGHTLINE(10, 2, 1, 0)", "DEPRECIATE STRAIGHTLINE"),
     ("GET TIME VALUE(2, 0, 1)", "GET TIME VALUE(2, ..., 1)"),  # the computer's clock
     ("VECTOR ELM MAP(3, 1)", "VECTOR ELM MAP"),

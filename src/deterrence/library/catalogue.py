@@ -146,10 +146,9 @@ _add(Function("delay_material", "DELAY MATERIAL", Family.STATEFUL,
 for _key, _name, _impl, _arity in rnd.FUNCTIONS:
     _add(Function(_key, _name, Family.RANDOM, _arity, _impl, _impl,
                   lowering=Lowering.SPECIAL))
-for _key, _name in [("random_lookup", "RANDOM LOOKUP"),
-                    ("random_negative_binomial", "RANDOM NEGATIVE BINOMIAL")]:
-    _add(Function(_key, _name, Family.RANDOM, lowering=Lowering.UNSUPPORTED,
-                  hint="not computed yet; the other RANDOM functions are"))
+_add(Function("random_lookup", "RANDOM LOOKUP", Family.RANDOM,
+              lowering=Lowering.UNSUPPORTED, hint="not computed yet; the other RANDOM "
+              "functions are"))
 
 # -- array functions over subscript ranges (compile/lower.py ``_array_reduce``; their
 # implementations, NumPy's reductions over one trailing axis, are compile/arrayops.py's)
