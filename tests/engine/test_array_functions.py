@@ -136,6 +136,7 @@ def test_vector_select_error_action_allows_a_single_selection(tmp_path):
     ("VECTOR SELECT(sel[Region!], val[Region!], 0, 11, 0)", "numerical action is 11"),
     ("VECTOR SELECT(sel[Region!], val[Region!], 0, 0, 4)", "error action is 4"),
     ("VECTOR SELECT(sel[Region], val[Region], 0, 0, 0)", "no range to select along"),
+    ("VECTOR SELECT(sel[Region!], val[Region], 0, 0, 0)", "marked along"),
     ("VECTOR SELECT(sel[Region!], val[Region!], 0)", "takes 5 argument"),
 ])
 def test_vector_select_bad_codes_and_shapes_are_errors_naming_the_variable(tmp_path, call,

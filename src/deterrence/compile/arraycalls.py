@@ -65,6 +65,11 @@ def vector_select(lw: Lowerer, entry: Function, fname: str, raw_args: list[Any])
     if not marked:
         raise _fail(lw, name, "it has no range to select along",
                     "mark it with !, as in VECTOR SELECT(sel[A!], x[A!], 0, 0, 0)")
+    sides = [{a for a in lw.axes_of(x) if a.endswith("!")} for x in (sel, expr)]
+    if sides[0] != sides[1]:
+        raise _fail(lw, name, f"its selection is marked along {sorted(sides[0])} but its "
+                    f"expression along {sorted(sides[1])}", "mark the same ranges with ! "
+                    "in both")
     if any(a.endswith("!") for a in lw.axes_of(missing)):
         raise _fail(lw, name, "its missing value varies along a range marked with !")
     others = _others(lw, [sel, expr, missing], marked)
