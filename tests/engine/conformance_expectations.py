@@ -38,8 +38,6 @@ BROKEN_XML = ("the test file is not well-formed XML (flow 'if_else3' lacks </flo
 
 
 EXPECTED_UNSUPPORTED: dict[str, str] = {
-    "tests/allocate_available/test_allocate_available.mdl": "ALLOCATE AVAILABLE",
-    "tests/allocate_by_priority/test_allocate_by_priority.mdl": "ALLOCATE BY PRIORITY",
     "tests/data_from_other_model/test_data_from_other_model.mdl":
         "a data variable with no equation (Vensim reads another model's output at run time)",
     "tests/get_with_missing_values_xlsx/test_get_with_missing_values_xlsx.mdl":
@@ -62,6 +60,14 @@ EXPECTED_UNSUPPORTED: dict[str, str] = {
 }
 
 KNOWN_MISMATCH: dict[str, str] = {
+    "tests/allocate_available/test_allocate_available.mdl": (
+        "Vensim's own allocations do not add up to what is available: its search for the "
+        "clearing priority stops near it (allocation1 sep[D,*] at time 28 gives out 550.0008 "
+        "of 550, allocation2 far at time 44 879.9986 of 880), and on the normal and "
+        "exponential profiles its elements differ from the exact curves' allocations by up "
+        "to about 1e-4; the engine solves for the priority at which the allocations add up "
+        "exactly, and agrees with PySD's run of the case to 1e-12 (3.5e-7 on one element)"
+    ),
     "tests/data_from_other_model/model_to_generate_data.mdl": (
         "the output.tab in its folder is the table of test_data_from_other_model.mdl (its "
         "columns out1 and out2 and its 0.5 time step are not in this model), not this "

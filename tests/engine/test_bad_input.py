@@ -263,10 +263,10 @@ def test_bad_control_values_are_refused(growth, controls, match):
 
 
 @pytest.mark.parametrize(("equation", "construct"), [
-    ("RANDOM NEGATIVE BINOMIAL(0, 10, 0.5, 2, 0, 1, 0)", "RANDOM NEGATIVE BINOMIAL"),
+    ("RANDOM LOOKUP(3, 0, 10, 0, 1, 0)", "RANDOM LOOKUP"),
     ("DEPRECIATE STRAIGHTLINE(10, 2, 1, 0)", "DEPRECIATE STRAIGHTLINE"),
-    ("GET TIME VALUE(0, 0, 0)", "GET TIME VALUE"),
-    ("VECTOR REORDER(3, 1)", "VECTOR REORDER"),
+    ("GET TIME VALUE(2, 0, 1)", "GET TIME VALUE(2, ..., 1)"),  # the computer's clock
+    ("VECTOR ELM MAP(3, 1)", "VECTOR ELM MAP"),
 ])
 def test_unsupported_function_names_construct_variable_and_file(make_model, equation,
                                                                  construct):

@@ -96,7 +96,7 @@ def test_a_registry_refuses_a_key_twice_and_an_incomplete_call() -> None:
 
 
 def test_unsupported_entries_say_why(tmp_path: Path) -> None:
-    entry = FUNCTIONS["vector_select"]
+    entry = FUNCTIONS["vmin_xmile"]
     assert entry.lowering is Lowering.UNSUPPORTED
     assert "subscripts" in entry.hint
 

@@ -84,3 +84,64 @@ def test_gamma_ln(make_model, backend):
     np.testing.assert_allclose(ds["g"].sel(time=1).values,
                                [math.log(120), math.log(math.sqrt(math.pi) / 2), 0.0],
                                atol=1e-12)
+
+
+def test_get_time_value_of_the_simulation_time_is_time_plus_the_offset(make_model):
+    """GET TIME VALUE(0, offset, 0): the simulation time moved by offset, in its units;
+    each run of an ensemble its own offset, and the same numbers as PySD's run."""
+    path = make_model([("later", "GET TIME VALUE(0, offset, 0)"), ("offset", "2"),
+                       ("s", "INTEG(GET TIME VALUE(0, -1, 0), 0)")], name="clock",
+                      final=3, step=1)
+    model = deterrence.load(path)
+    ds = model.simulate(method="euler", params={"offset": [2.0, -0.5]})
+    t = ds["time"].values
+    np.testing.assert_allclose(ds["later"].values, np.stack([t + 2, t - 0.5], axis=1))
+    np.testing.assert_allclose(ds["s"].values[:, 0], [0, -1, -1, 0])  # Euler sum of t - 1
+    pysd = pytest.importorskip("pysd")
+    theirs = pysd.read_vensim(str(path)).run(return_columns=["later"])
+    np.testing.assert_allclose(model.simulate(method="euler")["later"].values,
+                               theirs["later"].values)
+
+
+def test_depreciate_straightline_returns_each_investment_evenly_over_dtime(make_model):
+    """SDEverywhere's depreciate model (Vensim's table: 1e9 invested in 2022 and 2.5e9 in
+    2026 return 5e7 and 1.25e8 a year for 20 years each, from the year invested)."""
+    ds = run(make_model, [
+        ("new capacity", "IF THEN ELSE(Time = 2022, 1000, IF THEN ELSE(Time = 2026, 2500, "
+                         "0))"),
+        ("str", "1e+06 * new capacity"),
+        ("depreciated", "DEPRECIATE STRAIGHTLINE(str, dtime, 1, 0)"), ("dtime", "20")],
+        initial=2020, final=2050, step=1)
+    t = ds["time"].values
+    expected = (np.where((t >= 2022) & (t < 2042), 5e7, 0)
+                + np.where((t >= 2026) & (t < 2046), 1.25e8, 0))
+    np.testing.assert_allclose(ds["depreciated"].values, expected, rtol=1e-12)
+
+
+def test_depreciate_straightline_on_a_finer_step_an_initial_value_and_an_ensemble(
+        make_model):
+    """TIME STEP 0.5: an investment flow of 4 for one step (2 in all) returns 2 / 3 a year
+    for dtime 3 (6 steps); init 1 returns 1 as long as the stream stays 1."""
+    model = deterrence.load(make_model([
+        ("pulse in", "IF THEN ELSE(Time = 1, 4, 0)"), ("base", "1"),
+        ("one off", "DEPRECIATE STRAIGHTLINE(pulse in, 3, 0.5, 0)"),
+        ("steady", "DEPRECIATE STRAIGHTLINE(base, 3, 0.5, base)")],
+        name="depreciation", final=6, step=0.5))
+    ds = model.simulate(method="euler", params={"base": [1.0, 2.5]})
+    t = ds["time"].values
+    np.testing.assert_allclose(ds["one_off"].values[:, 0],
+                               np.where((t >= 1) & (t < 4), 4 * 0.5 / 3, 0), atol=1e-12)
+    np.testing.assert_allclose(ds["steady"].values, np.tile([1.0, 2.5], (len(t), 1)),
+                               rtol=1e-12)
+
+
+def test_depreciate_straightline_with_another_fiscal_period_is_refused(make_model):
+    path = make_model([("d", "DEPRECIATE STRAIGHTLINE(1, 3, 1, 0)")], name="fiscal",
+                      step=0.25)
+    with pytest.raises(deterrence.UnsupportedError, match=r"fiscal period \(1\) other than "
+                       r"the TIME STEP \(0.25\)"):
+        deterrence.load(path)
+    model = deterrence.load(make_model([("d", "DEPRECIATE STRAIGHTLINE(1, 3, 0.25, 0)")],
+                                       name="adaptive", step=0.25))
+    with pytest.raises(deterrence.ModelError, match=r"DEPRECIATE STRAIGHTLINE in 'd'.*fixed"):
+        model.simulate(method="RK45")

@@ -18,6 +18,7 @@ import pytest
 from conformance_expectations import EXPECTED_UNSUPPORTED, KNOWN_MISMATCH, models_root
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from mdl_support import mdl_text
 
 import deterrence
 from deterrence import ParameterError, UnsupportedError, backends
@@ -323,3 +324,28 @@ def test_no_text_of_the_model_becomes_native_code(tmp_path, method):
                      "eval", "__class__", str(markers)):
         assert fragment not in native.source, fragment
     assert_same(ds, model.simulate(method=method, backend="numpy"))
+
+
+ARRAY_RANGES = "Region: north, south, east\n\t~\t~\t|\n"
+
+
+@pytest.mark.parametrize(("equation", "name"), [
+    ("VECTOR SELECT(sel[Region!], sel[Region!] * a, 0, 0, 0)", "VECTOR SELECT"),
+    ("SUM(ALLOCATE BY PRIORITY(sel[Region!], sel[Region!], 3, 1, a))",
+     "ALLOCATE BY PRIORITY"),
+])
+def test_native_refuses_vector_select_and_allocate_naming_the_function(tmp_path, caplog,
+                                                                       equation, name):
+    """A scalar use of an array function: the kernel names the function it cannot run."""
+    path = tmp_path / "arrays.mdl"
+    text = mdl_text([("sel[Region]", "0, 1, 2"), ("a", "1"), ("x", "INTEG(f, 0)"),
+                     ("f", equation)])
+    path.write_text(text.replace("{UTF-8}\n", "{UTF-8}\n" + ARRAY_RANGES, 1))
+    model = deterrence.load(path)
+    with pytest.raises(UnsupportedError, match=f"native backend cannot compile {name}"):
+        model.simulate(method="euler", backend="native")
+    many = {"a": np.linspace(0, 1, backends.AUTO_MIN_WORK)}
+    with caplog.at_level(logging.WARNING, logger="deterrence"):
+        ds = model.simulate(many, method="euler", backend="auto")
+    assert ds.attrs["backend"] == "numpy"
+    assert name in caplog.text

@@ -72,6 +72,9 @@ DISTRIBUTIONS = {
     "RANDOM POISSON(0, 1000, 4, 0, 1, 0)": (4.0, 4.0, 0, 1000, True),
     "RANDOM POISSON(0, 1000, 4, 10, 2, 0)": (18.0, 16.0, 10, 1000, False),
     "RANDOM BINOMIAL(0, 100, 0.3, 10, 0, 1, 0)": (3.0, 2.1, 0, 10, True),
+    # trials up to the 3rd success: mean N / P, variance N (1 - P) / P^2, from N up
+    "RANDOM NEGATIVE BINOMIAL(0, 1e6, 0.4, 3, 0, 1, 0)": (7.5, 11.25, 3, 1e6, True),
+    "RANDOM NEGATIVE BINOMIAL(0, 1e6, 0.5, 2, 1, 2, 0)": (9.0, 16.0, 5, 1e6, False),
 }
 
 

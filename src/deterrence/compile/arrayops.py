@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from . import arrayfns
+
 ALL = slice(None)
 
 
@@ -145,7 +147,7 @@ ARRAY_FUNCTIONS = {"invert_matrix": invert, "vector_sort_order": sort_order,
 #: SUM, PROD, VMIN, VMAX: (values, axis) -> the reduction over that trailing axis
 REDUCTIONS = {"sum": np.sum, "prod": np.prod, "vmin": np.min, "vmax": np.max}
 
-NAMESPACE = {"_a_align": align, "_a_full": full, "_a_take": take, "_a_load": load,
-             "_a_zload": zload, "_a_rows": rows, "_a_interp": interp, "_a_hold": hold,
-             "_a_split": split, "_a_assemble": assemble, "_a_all": ALL,
+NAMESPACE = {**arrayfns.NAMESPACE, "_a_align": align, "_a_full": full, "_a_take": take,
+             "_a_load": load, "_a_zload": zload, "_a_rows": rows, "_a_interp": interp,
+             "_a_hold": hold, "_a_split": split, "_a_assemble": assemble, "_a_all": ALL,
              **{f"_a_{key}": fn for key, fn in {**REDUCTIONS, **ARRAY_FUNCTIONS}.items()}}

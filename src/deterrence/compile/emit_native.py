@@ -36,7 +36,7 @@ import numpy as np
 from ..errors import UnsupportedError
 from ..library import FUNCTIONS
 from ..limits import deep_call
-from . import kernel_cache
+from . import ir, kernel_cache
 from .emit_numpy import _assign, _Expressions, _function, _ref
 from .plan import Plan
 
@@ -152,6 +152,11 @@ def unsupported(plan: Plan) -> str | None:
     if plan.dynamic_controls:
         names = ", ".join(repr(plan.label(c)) for c in plan.dynamic_controls)
         return f"controls that change during the run ({names})"
+    for node in plan.nodes.values():  # named first: the function is what a user looks for
+        apply = next((e for x in (node.dyn, node.init) for e in ir.walk(x)
+                      if isinstance(e, ir.ArrayApply)), None)
+        if apply is not None:
+            return f"{FUNCTIONS[apply.function].name} ({node.label!r})"
     arrays = next((n for n in plan.nodes.values() if n.axes), None)
     if arrays is not None:  # subscripts: NumPy only, for now
         return f"subscripted variables ({arrays.label!r})"

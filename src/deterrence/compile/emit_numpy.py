@@ -197,6 +197,10 @@ class _Expressions:
             inner = self.axes(e.arg)
             return _call(f"_a_{e.function}", self(e.arg), ast.Constant(
                 inner.index(e.axis) - len(inner)), *(ast.Constant(v) for v in e.extra))
+        if isinstance(e, ir.ArrayApply):
+            args = [self.aligned(a, g) for a, g in zip(e.args, e.grids, strict=True)]
+            return _call(f"_a_{e.function}", *args, *(ast.Constant(v) for v in e.extra),
+                         _ref(e.where))
         if isinstance(e, ir.TableLookup):
             target = self.axes(e)
             table = (*target, ir.POINTS)
@@ -225,7 +229,7 @@ class _Expressions:
 
     def _emit(self, e: ir.Expr) -> ast.expr:
         if isinstance(e, ir.ArrayConst | ir.Take | ir.Relabel | ir.Reduce | ir.Assemble
-                          | ir.TableLookup | ir.ArrayCall):
+                          | ir.TableLookup | ir.ArrayCall | ir.ArrayApply):
             if self.node_axes is None:
                 raise UnsupportedError("subscripts are computed by the NumPy backend only")
             return self._array(e)

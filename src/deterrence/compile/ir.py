@@ -10,7 +10,8 @@ Expressions are immutable and compared by identity (lowered subtrees are shared 
 nodes, and a deep tree must never be compared or hashed recursively). Values carry
 ``axes``: the named dimensions (subscript ranges) after the run axis. An expression's
 axes are the ordered union of its operands' (operands are broadcast by axis name, see
-:func:`axes_of`); ``Take``, ``Reduce`` and ``Assemble`` are the only nodes that change them.
+:func:`axes_of`); ``Take``, ``Reduce``, ``Assemble`` and ``ArrayApply`` are the only
+nodes that change them.
 """
 
 from __future__ import annotations
@@ -214,6 +215,22 @@ class ArrayCall:
 
 
 @_node
+class ArrayApply:
+    """An array function of several arguments (``function``, a key of
+    ``arrayops.NAMESPACE`` without its ``_a_``): argument ``i`` is aligned to the axes
+    ``grids[i]`` before the call (the axes it works along last); the value has ``axes``.
+    ``extra``: numbers fixed at compile time; ``where``: the name of a global saying which
+    variable calls it, for the errors the function raises while the model runs."""
+
+    function: str
+    args: tuple[Expr, ...]
+    grids: tuple[tuple[str, ...], ...]
+    axes: tuple[str, ...]
+    extra: tuple[float, ...] = ()
+    where: str = ""
+
+
+@_node
 class Reduce:
     """``function`` (sum, prod, vmin, vmax) of ``arg`` over its axis ``axis``."""
 
@@ -237,7 +254,8 @@ class Assemble:
 
 
 Expr = (Const | Ref | Time | TimeAt | Neg | Binary | Compare | Call | Lookup | ActiveInitial
-        | ArrayConst | Take | Relabel | Reduce | Assemble | TableLookup | ArrayCall)
+        | ArrayConst | Take | Relabel | Reduce | Assemble | TableLookup | ArrayCall
+        | ArrayApply)
 
 
 
@@ -383,6 +401,7 @@ _CHILDREN: dict[type, Callable[[Any], tuple[Expr, ...]]] = {
     Relabel: lambda e: (e.arg,),
     TableLookup: lambda e: (e.x, e.xp, e.fp),
     ArrayCall: lambda e: (e.arg,),
+    ArrayApply: lambda e: e.args,
     Reduce: lambda e: (e.arg,),
     Assemble: lambda e: e.parts,
 }
@@ -397,6 +416,7 @@ _REBUILD: dict[type, Callable[[Any, tuple[Expr, ...]], Expr]] = {
     Relabel: lambda e, c: Relabel(c[0], e.names),
     TableLookup: lambda e, c: TableLookup(*c, e.mode),
     ArrayCall: lambda e, c: ArrayCall(e.function, c[0], e.axis, e.extra),
+    ArrayApply: lambda e, c: ArrayApply(e.function, c, e.grids, e.axes, e.extra, e.where),
     Reduce: lambda e, c: Reduce(e.function, c[0], e.axis),
     Assemble: lambda e, c: Assemble(e.axes, e.shape, c, e.targets, e.grids),
 }
@@ -492,7 +512,7 @@ def axes_of(expr: Expr, node_axes: Callable[[str], tuple[str, ...]],
             continue
         if isinstance(current, Ref):
             result = node_axes(current.node)
-        elif isinstance(current, ArrayConst | Assemble):
+        elif isinstance(current, ArrayConst | Assemble | ArrayApply):
             result = current.axes
         elif isinstance(current, Relabel):
             result = current.names

@@ -22,7 +22,7 @@ from ..frontend.translate import SourceFile
 from ..library import FUNCTIONS, Clock, Family, Function, Lowering
 from ..limits import MAX_NESTING, deep_call
 from ..names import clean_key, close_matches, python_name
-from . import amr, data, ir, macros, randomness, stateful, subscripts, switches
+from . import amr, arraycalls, data, ir, macros, randomness, stateful, subscripts, switches
 from .ir import LookupMode, Node, NodeKind, Variable, VarKind, binop, call, num, ref
 from .switches import Switch
 
@@ -34,8 +34,6 @@ _STRUCTURE_NAMES = {
     ae.ForecastStructure: "FORECAST",
     ae.SampleIfTrueStructure: "SAMPLE IF TRUE",
     ae.GameStructure: "GAME",
-    ae.AllocateAvailableStructure: "ALLOCATE AVAILABLE",
-    ae.AllocateByPriorityStructure: "ALLOCATE BY PRIORITY",
     ae.GetLookupsStructure: "GET LOOKUPS",
     ae.GetDataStructure: "GET DATA",
     ae.GetConstantsStructure: "GET CONSTANTS",
@@ -458,6 +456,21 @@ class Lowerer:
         self._arity(fname, raw_args, 2)
         return ir.ActiveInitial(self.lower(raw_args[0]), self.lower(raw_args[1]))
 
+    def _get_time_value(self, entry: Function, fname: str, raw_args: list[Any]) -> ir.Expr:
+        """GET TIME VALUE(relativeto, offset, measure): relative to the simulation time
+        (0), in the model's units of time (0), it is Time + offset; the computer's clock
+        (2) would make runs irreproducible, and the calendar measures need a date."""
+        self._arity(fname, raw_args, 3)
+        relative, measure = amr.literal(raw_args[0]), amr.literal(raw_args[2])
+        if relative != 0 or measure != 0:
+            raise self.unsupported(
+                f"GET TIME VALUE({'?' if relative is None else f'{relative:g}'}, ..., "
+                f"{'?' if measure is None else f'{measure:g}'})", "the engine computes "
+                "GET TIME VALUE(0, offset, 0), the simulation time plus offset; the "
+                "computer's clock (relativeto 2) would make runs irreproducible")
+        return binop("+", ir.Time(Clock.STEP_START if self._in_compare else Clock.TIME),
+                     self.lower(raw_args[1]))
+
     def _pi(self, entry: Function, fname: str, raw_args: list[Any]) -> ir.Expr:
         for arg in raw_args:  # lowered for their errors only
             self.lower(arg)
@@ -513,11 +526,13 @@ _BY_TYPE: dict[type, _Method] = {
     ae.GameStructure: Lowerer._game,
     **stateful.BUILDERS,
     **data.BUILDERS,
+    **arraycalls.BUILDERS,
 }
 #: registry entries lowered by hand (``Lowering.SPECIAL``), by key
 _SPECIAL: dict[str, Callable[[Lowerer, Function, str, list[Any]], ir.Expr]] = {
     "power": Lowerer._power,
     "pi": Lowerer._pi,
+    "get_time_value": Lowerer._get_time_value,
     "active_initial": Lowerer._active_initial,
     "lookup_extrapolate": Lowerer._lookup_function,
     "lookup_forward": Lowerer._lookup_function,
@@ -526,6 +541,7 @@ _SPECIAL: dict[str, Callable[[Lowerer, Function, str, list[Any]], ir.Expr]] = {
     **randomness.CALLS,
     **data.CALLS,
     **subscripts.ARRAY_FUNCTIONS,
+    **arraycalls.CALLS,
 }
 
 

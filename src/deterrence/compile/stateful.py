@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pysd.translators.structures import abstract_expressions as ae
 
 from ..errors import ModelError
+from ..library import Clock
 from . import ir
 from .fold import Folder, NotConstantError
 from .ir import NodeKind, binop, call, num, ref
@@ -205,6 +206,46 @@ def npv(lw: Lowerer, entry: Any, fname: str, raw_args: list[Any]) -> ir.Expr:
         "+", ref(accum.id), binop("*", binop("*", stream, dt), ref(df.id))), factor)).id)
 
 
+def depreciate_straightline(lw: Lowerer, entry: Any, fname: str, raw_args: list[Any]
+                            ) -> ir.Expr:
+    """DEPRECIATE STRAIGHTLINE(str, dtime, fisc, init): each step's investment
+    (``str * TIME STEP``) is returned evenly over the ``dtime / TIME STEP`` steps from its
+    own, as a flow: ``(S + str * TIME STEP - S(t - dtime + TIME STEP)) / dtime`` with
+    ``S = INTEG(str, 0)`` (the lag is a DELAY FIXED pipe, so fixed steps only), plus what
+    ``init``, as if invested over the previous ``dtime``, still returns. The fiscal period
+    must be the TIME STEP: Vensim lumps the payments of longer periods together, which
+    the engine does not compute yet."""
+    if len(raw_args) != 4:
+        raise lw.error(ModelError, f"DEPRECIATE STRAIGHTLINE in {lw.owner!r} takes 4 "
+                       f"arguments (stream, depreciation time, fiscal period, initial "
+                       f"value), got {len(raw_args)}")
+    label = f"DEPRECIATE STRAIGHTLINE in {lw.owner!r}"
+    try:
+        fisc = Folder(lw.elements, set()).fold(raw_args[2])
+        step = Folder(lw.elements, set()).fold(lw.elements["time_step"][0].components[0].ast)
+    except (NotConstantError, KeyError):
+        fisc, step = math.nan, 0.0
+    if not math.isclose(fisc, step, rel_tol=1e-9):
+        raise lw.unsupported(f"DEPRECIATE STRAIGHTLINE with a fiscal period ({fisc:g}) other "
+                             f"than the TIME STEP ({step:g})", "the engine returns each "
+                             "step's investment evenly over dtime, which is Vensim's rule "
+                             "when the fiscal period is the TIME STEP (PySD does not compute "
+                             "the function at all)")
+    stream, dtime, _, init = (lw.lower(a) for a in raw_args)
+    stream = lw.hidden_aux(stream, label + " stream")
+    dtime = lw.hidden_aux(dtime, label + " depreciation time")
+    dt = ref(lw.control_node("time_step"))
+    invested = lw.new(NodeKind.STOCK, label + " invested", raw=stream, raw_init=num(0.0))
+    lag = lw.new(NodeKind.AUX, label + " lag", raw=binop("-", dtime, dt))
+    before = lw.new(NodeKind.DISCRETE, label + " invested before", raw=ref(invested.id),
+                    raw_init=num(0.0), delay=lag.id)
+    t0 = ref(lw.control_node("initial_time"))
+    left = call("max", num(0.0), binop("-", binop("+", t0, ref(lag.id)), ir.Time(Clock.TIME)))
+    window = binop("-", binop("+", ref(invested.id), binop("*", stream, dt)), ref(before.id))
+    return ref(lw.new(NodeKind.AUX, label, raw=binop("/", binop(
+        "+", window, binop("*", init, left)), dtime)).id)
+
+
 def delay_fixed(lw: Lowerer, tree: ae.DelayFixedStructure) -> ir.Expr:
     label = f"DELAY FIXED in {lw.owner!r}"
     inp = lw.hidden_aux(lw.lower(tree.input), label + " input")
@@ -234,7 +275,7 @@ def non_negative(lw: Lowerer, stock: ir.Node) -> ir.Expr:
 
 
 #: registry entries (``Lowering.SPECIAL``) whose calls build hidden stocks, by key
-CALLS: dict[str, Any] = {"npv": npv}
+CALLS: dict[str, Any] = {"npv": npv, "depreciate_straightline": depreciate_straightline}
 #: PySD's structure -> its builder (the lowerer dispatches on the structure's type)
 BUILDERS: dict[type, Any] = {
     ae.InitialStructure: initial,

@@ -117,16 +117,8 @@ _add(Function("game", "GAME", Family.OTHER, lowering=Lowering.STATEFUL))
 
 # -- known, not yet computed: refused with a reason, never a wrong number -------------
 _ARRAYS = "not computed yet (subscripts are; this array function is not)"
-for _key, _name in [
-    ("vmin_xmile", "MIN (XMILE array)"), ("vmax_xmile", "MAX (XMILE array)"),
-    ("vector_select", "VECTOR SELECT"), ("vector_reorder", "VECTOR REORDER"),
-]:
+for _key, _name in [("vmin_xmile", "MIN (XMILE array)"), ("vmax_xmile", "MAX (XMILE array)")]:
     _add(Function(_key, _name, Family.ARRAY, lowering=Lowering.UNSUPPORTED, hint=_ARRAYS))
-for _key, _name in [("allocate_available", "ALLOCATE AVAILABLE"),
-                    ("allocate_by_priority", "ALLOCATE BY PRIORITY")]:
-    _add(Function(_key, _name, Family.ARRAY, lowering=Lowering.UNSUPPORTED,
-                  hint="not computed yet (Vensim's allocation of a supply by priority "
-                  "profiles)"))
 # -- data: data variables (:=) and external files, read by frontend/external.py when the
 # model is compiled; lowered by compile/data.py
 for _key, _name in [("get_xls_data", "GET XLS DATA"), ("get_direct_data", "GET DIRECT DATA"),
@@ -142,12 +134,11 @@ for _key, _name, _arity in [("get_data_at_time", "GET DATA AT TIME", 2),
 _add(Function("get_direct_subscript", "GET DIRECT SUBSCRIPT", Family.DATA,
               lowering=Lowering.UNSUPPORTED, hint="subscript ranges from files need "
               "subscripts"))
-_add(Function("get_time_value", "GET TIME VALUE", Family.OTHER,
-              lowering=Lowering.UNSUPPORTED, hint="it reads the computer's clock: a run "
-              "would not be reproducible"))
-_add(Function("depreciate_straightline", "DEPRECIATE STRAIGHTLINE", Family.STATEFUL,
-              lowering=Lowering.UNSUPPORTED, hint="not computed yet (PySD does not "
-              "compute it either); write the depreciation with stocks"))
+# GET TIME VALUE(0, offset, 0) is Time + offset; the computer's clock is refused
+_add(Function("get_time_value", "GET TIME VALUE", Family.OTHER, 3, lowering=Lowering.SPECIAL))
+# a stock of the investments and a DELAY FIXED pipe of it (compile/stateful.py)
+_add(Function("depreciate_straightline", "DEPRECIATE STRAIGHTLINE", Family.STATEFUL, 4,
+              lowering=Lowering.SPECIAL, stocks=True))
 _add(Function("delay_material", "DELAY MATERIAL", Family.STATEFUL,
               lowering=Lowering.UNSUPPORTED, hint="not computed yet"))
 # -- random numbers: the draw is a hash of (run key, call site, time), see library/random;
@@ -155,10 +146,9 @@ _add(Function("delay_material", "DELAY MATERIAL", Family.STATEFUL,
 for _key, _name, _impl, _arity in rnd.FUNCTIONS:
     _add(Function(_key, _name, Family.RANDOM, _arity, _impl, _impl,
                   lowering=Lowering.SPECIAL))
-for _key, _name in [("random_lookup", "RANDOM LOOKUP"),
-                    ("random_negative_binomial", "RANDOM NEGATIVE BINOMIAL")]:
-    _add(Function(_key, _name, Family.RANDOM, lowering=Lowering.UNSUPPORTED,
-                  hint="not computed yet; the other RANDOM functions are"))
+_add(Function("random_lookup", "RANDOM LOOKUP", Family.RANDOM,
+              lowering=Lowering.UNSUPPORTED, hint="not computed yet; the other RANDOM "
+              "functions are"))
 
 # -- array functions over subscript ranges (compile/lower.py ``_array_reduce``; their
 # implementations, NumPy's reductions over one trailing axis, are compile/arrayops.py's)
@@ -169,3 +159,11 @@ _add(Function("elmcount", "ELMCOUNT", Family.ARRAY, 1, lowering=Lowering.SPECIAL
 for _key, _name in [("invert_matrix", "INVERT MATRIX"),
                     ("vector_sort_order", "VECTOR SORT ORDER"), ("vector_rank", "VECTOR RANK")]:
     _add(Function(_key, _name, Family.ARRAY, 2, lowering=Lowering.SPECIAL))
+# several array arguments (compile/arraycalls.py -> ``ir.ArrayApply``, computed by
+# compile/arrayfns.py); the allocations are structures in PySD's abstract model
+_add(Function("vector_select", "VECTOR SELECT", Family.ARRAY, 5, lowering=Lowering.SPECIAL))
+_add(Function("vector_reorder", "VECTOR REORDER", Family.ARRAY, 2, lowering=Lowering.SPECIAL))
+_add(Function("allocate_by_priority", "ALLOCATE BY PRIORITY", Family.ARRAY, 5,
+              lowering=Lowering.STATEFUL))
+_add(Function("allocate_available", "ALLOCATE AVAILABLE", Family.ARRAY, 3,
+              lowering=Lowering.STATEFUL))

@@ -155,6 +155,15 @@ def v_random_binomial(tc, key, site, m, x, p, n, h, r):
                      lambda u: binom.ppf(u, n, p))
 
 
+def v_random_negative_binomial(tc, key, site, m, x, p, n, h, r):
+    """The number of trials up to the ``n``-th success of probability ``p`` (a whole
+    number from ``n`` up, as Vensim's reference says), stretched, shifted, truncated."""
+    from scipy.stats import nbinom
+
+    return _discrete(tc, key, site, m, x, h, r, lambda k: nbinom.cdf(k - n, n, p),
+                     lambda u: n + nbinom.ppf(u, n, p))
+
+
 #: key, name, implementation, number of the modeller's arguments (the stream ID last)
 FUNCTIONS = [
     ("random_0_1", "RANDOM 0 1", v_random_0_1, 0),
@@ -167,4 +176,5 @@ FUNCTIONS = [
     ("random_triangular", "RANDOM TRIANGULAR", v_random_triangular, 6),
     ("random_poisson", "RANDOM POISSON", v_random_poisson, 6),
     ("random_binomial", "RANDOM BINOMIAL", v_random_binomial, 7),
+    ("random_negative_binomial", "RANDOM NEGATIVE BINOMIAL", v_random_negative_binomial, 7),
 ]
