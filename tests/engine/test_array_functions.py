@@ -294,6 +294,15 @@ def test_allocate_available_rectangular_profiles_serve_by_priority(tmp_path):
                                atol=1e-9)
 
 
+def test_allocate_available_says_it_may_differ_from_vensims_inexact_search(tmp_path):
+    """Not a silent difference: loading names the variable, its line and the size."""
+    from deterrence.compile.arraycalls import AllocationWarning
+
+    with pytest.warns(AllocationWarning, match=r"arrays\.mdl:\d+: ALLOCATE AVAILABLE in "
+                      r"'shipped'.*1e-4"):
+        deterrence.load(write(tmp_path, available_model("1"), final=300, step=50))
+
+
 @pytest.mark.parametrize("ptype", ["1", "2", "3", "4"])
 def test_allocate_available_equal_profiles_share_in_proportion_to_requests(tmp_path, ptype):
     ds = run(tmp_path, [

@@ -9,12 +9,13 @@ axes, the working ones last. Shapes that do not fit are errors naming the variab
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pysd.translators.structures import abstract_expressions as ae
 
-from ..errors import ModelError
+from ..errors import ModelError, ModelWarning
 from ..library import Function
 from ..names import clean_key
 from . import amr, ir
@@ -22,6 +23,10 @@ from .arrayfns import Where
 
 if TYPE_CHECKING:
     from .lower import Lowerer
+
+class AllocationWarning(ModelWarning):
+    """ALLOCATE AVAILABLE is solved exactly; Vensim's own search stops near the answer."""
+
 
 _ACTIONS = range(11)  # VECTOR SELECT's numerical actions
 _ERRORS = range(4)  # and its error actions
@@ -151,6 +156,13 @@ def allocate_available(lw: Lowerer, tree: ae.AllocateAvailableStructure) -> ir.E
                     "requests' range second last, the profile's first element last")
     avail = lw.lower(tree.avail)
     _outside(lw, name, along, available=avail)
+    var = lw._owner_var
+    warnings.warn(AllocationWarning(  # not a silent difference from Vensim's numbers
+        f"{lw.source.path}:{var.line if var else '?'}: ALLOCATE AVAILABLE in {lw.owner!r} "
+        "is solved for the priority at which the allocations add up to what is available "
+        "exactly (as PySD does); Vensim's own search stops near it, so its allocations "
+        "may differ by about 1e-4 of the supply (more on normal and exponential "
+        "profiles; docs/engine.md)"), stacklevel=2)
     others = _others(lw, [request, pp, avail], (along, profile))
     grid = (*others, along)
     return ir.ArrayApply("allocate_available", (request, pp, avail),
