@@ -47,7 +47,9 @@ not read by PySD's XMILE translator, so neither by the engine.
 
 Vensim macros (`:MACRO: ... :END OF MACRO:`), including macros with stocks, macros that
 use TIME STEP or other control variables and macros calling macros, are expanded at each
-call into hidden equations of the calling variable (`compile/macros.py`); Vensim text
+call into hidden equations of the calling variable (`compile/macros.py`); a macro
+called in a subscripted equation on scalar arguments is expanded once and its value
+broadcast (on subscripted arguments it is refused). Vensim text
 that PySD's grammar refuses (`{{...}}` comments inside equations, `:and:` in lower case) is
 normalised before parsing (`frontend/normalise.py`).
 

@@ -235,3 +235,20 @@ perceived = MY SMOOTH(population, 0.5) + MY SMOOTH(deaths, 1)
     np.testing.assert_allclose(ours["time"].values, theirs.index.values)
     for name in ("population", "births", "deaths", "perceived"):
         np.testing.assert_allclose(ours[name].values, theirs[name].values, rtol=1e-12)
+
+
+def test_a_macro_on_scalar_arguments_runs_inside_a_subscripted_equation(tmp_path):
+    """``y[R] = base[R] * MY SMOOTH(10, 2)``: the macro's arguments are scalars, so it is
+    expanded once (one stock, not one per element) and broadcast over R; a macro on a
+    subscripted argument stays refused."""
+    body = ("R: r1, r2, r3 ~~|\nbase[R] = 1, 2, 3 ~~|\n"
+            "y[R] = base[R] * MY SMOOTH(10, 2) ~~|\n")
+    ds = _run(tmp_path, SMOOTHER, body)
+    assert ds["y"].dims == ("time", "R")
+    np.testing.assert_allclose(ds["y"].values,
+                               np.outer([0, 5, 7.5, 8.75], [1, 2, 3]))
+    model = deterrence.load(_model(tmp_path, SMOOTHER, body))
+    assert [n.label for n in model.compiled.nodes.values()].count(
+        "macro MY SMOOTH in 'y': MY SMOOTH") == 1
+    with pytest.raises(UnsupportedError, match="on subscripted arguments"):
+        _run(tmp_path, SMOOTHER, body + "z[R] = MY SMOOTH(base[R], 2) ~~|\n")

@@ -391,3 +391,19 @@ def test_macros_on_subscripts_are_refused_by_name(tmp_path):
         deterrence.load(write(tmp_path, [("v[Region]", "1, 2, 3"),
                                          ("w[Region]", "DOUBLE(v[Region])")],
                               ranges=RANGES + macro))
+
+
+def test_a_tabbed_array_fills_its_table_row_by_row_as_pysd_does(tmp_path):
+    """TABBED ARRAY (numbers pasted from a spreadsheet) reaches us flat from PySD's
+    parser: it fills the table by rows, the first subscript's elements down the side."""
+    pysd = pytest.importorskip("pysd")
+    path = write(tmp_path, [("m[Region, Age]", "TABBED ARRAY(\n\t1\t2\n\t3\t4\n\t5\t6)"),
+                            ("col[Age]", "SUM(m[Region!, Age])")], final=1, step=1)
+    ds = deterrence.load(path).simulate(method="euler")
+    np.testing.assert_array_equal(ds["m"].values, [[1, 2], [3, 4], [5, 6]])
+    np.testing.assert_array_equal(ds["col"].values, [9, 12])
+    theirs = pysd.read_vensim(str(path)).run(return_columns=["m"])
+    assert theirs["m[east,young]"].iloc[0] == 5.0
+    with pytest.raises(deterrence.ModelError, match=r"have shape \(5,\)"):
+        deterrence.load(write(tmp_path, [("m[Region, Age]",
+                                          "TABBED ARRAY(\n\t1\t2\n\t3\t4\n\t5)")]))

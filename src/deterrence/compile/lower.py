@@ -391,9 +391,7 @@ class Lowerer:
             self._arity(fname, raw_args, 1)
             return self._lookup(lookups[key], self.lower(raw_args[0]))
         if key in self.macros:
-            if self.context:
-                raise self.unsupported("a macro called in a subscripted equation")
-            return macros.expand(self, key, raw_args)
+            return self._macro_call(key, raw_args)
         if key in (self.scope.values if self.scope else self.elements):
             raise self.unsupported(f"calling the variable {fname!r} like a function")
         # XMILE's builtins keep PySD's exact spelling (Xpulse), so they never shadow a
@@ -414,6 +412,21 @@ class Lowerer:
         if entry.arity is not None:
             self._arity(fname, args, entry.arity)
         return self.library_call(entry, args)
+
+    def _macro_call(self, key: str, raw_args: list[Any]) -> ir.Expr:
+        """One call of a macro. In a subscripted equation only on scalar arguments: the
+        macro is then expanded once, as a scalar (its stocks too), and its value is
+        broadcast over the equation's ranges, as every element's copy would be equal."""
+        if not self.context:
+            return macros.expand(self, key, raw_args)
+        if any(self.axes_of(self.lower(a)) for a in raw_args):
+            raise self.unsupported("a macro called in a subscripted equation on "
+                                   "subscripted arguments")
+        saved, self.context = self.context, ()
+        try:
+            return macros.expand(self, key, raw_args)
+        finally:
+            self.context = saved
 
     def library_call(self, entry: Function, args: list[ir.Expr]) -> ir.Expr:
         """A plain registry call: its clocks, its arguments (in the implementation's

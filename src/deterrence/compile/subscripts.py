@@ -419,9 +419,13 @@ def table_lookup(lw: Lowerer, key: str, written: list[str] | None, x: ir.Expr) -
 
 
 def array_constant(lw: Lowerer, values: np.ndarray) -> ir.Expr:
-    """A literal table of numbers (``1, 2; 3, 4``) on the equation's ranges."""
+    """A literal table of numbers (``1, 2; 3, 4``) on the equation's ranges. A flat list
+    of exactly as many numbers (``TABBED ARRAY`` pasted from a spreadsheet, which PySD's
+    parser hands over flat, or ``1, 2, 3, 4``) fills the table row by row, as in PySD."""
     shape = tuple(len(a.elements) for a in lw.context)
     values = np.asarray(values, dtype=float)
+    if values.ndim == 1 and len(shape) > 1 and values.size == int(np.prod(shape)):
+        values = values.reshape(shape)
     if values.shape != shape:
         raise lw.error(ModelError, f"the numbers of {lw.owner!r} have shape "
                        f"{values.shape}, but its subscripts need {shape}")
