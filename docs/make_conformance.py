@@ -38,6 +38,11 @@ Vensim and XMILE models: arithmetic, comparison and logical operators; Time and 
 control variables (control variables that change during the run are followed by `euler`
 and `rk4` only); the functions below.
 
+Every case that passes with `euler` also runs with `rk4` and `RK45`
+(`tests/engine/test_conformance.py`); RK45 is refused, saying why, for the four whose
+constructs only a fixed step defines (DELAY FIXED, SAMPLE IF TRUE, control variables
+that change during the run).
+
 Vensim subscripts (`compile/subscripts.py`, `compile/arrayops.py`): each range is a named
 axis after the run axis and a dimension of the Dataset; subranges, numeric ranges
 (`(a1-a10)`), mappings (`->`), `:EXCEPT:`, partial and element-by-element definitions,

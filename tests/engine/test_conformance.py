@@ -101,3 +101,27 @@ def test_the_flagship_sample_matches_with_every_save_time():
     assert not comparison.missing
     assert len(comparison.checked) == len(expected.columns)
     assert comparison.ok, comparison.summary()
+
+
+#: cases whose constructs only a fixed step defines (a pipe per TIME STEP, a control
+#: variable that changes during the run): RK45 is refused, saying so, never approximated
+FIXED_STEP_ONLY = {
+    "tests/control_vars/test_control_vars.mdl",
+    "tests/delay_fixed/test_delay_fixed.mdl",
+    "tests/dynamic_final_time/test_dynamic_final_time.mdl",
+    "tests/sample_if_true/test_sample_if_true.mdl",
+}
+
+
+@pytest.mark.parametrize("name", SUPPORTED)
+def test_a_passing_case_also_runs_with_rk4_and_rk45(name):
+    model = deterrence.load(CASES[name].model)
+    ds = model.simulate(method="rk4")
+    assert ds.sizes["time"] > 1
+    if name in FIXED_STEP_ONLY:
+        with pytest.raises(deterrence.ModelError, match=r"fixed-step|fixed step"):
+            model.simulate(method="RK45")
+        return
+    adaptive = model.simulate(method="RK45")
+    assert adaptive.attrs["method"] == "RK45"
+    np.testing.assert_array_equal(adaptive["time"].values, ds["time"].values)
