@@ -455,9 +455,9 @@ class Model:
         n_times = len(times)
         shape = (n_times, n_runs)
         n_stocks = len(program.stock_ids)
-        keep = [wanted is None or node in wanted for node in program.output_ids[n_stocks:]]
-        shapes = [shape + tuple(len(a.elements) for a in program.axes.get(node, ()))
-                  for node in program.output_ids[n_stocks:]]  # subscripts: more axes
+        computed = program.output_ids[n_stocks:]
+        keep = [True] * len(computed) if wanted is None else [n in wanted for n in computed]
+        shapes = [shape + a for a in program.element_shapes()]  # subscripts: more axes
         chunk = max(1, CHUNK_BYTES // (8 * max(1, n_runs) * max(1, len(keep))))
         results: list[np.ndarray | None] = list(trajectory.states)
         for start in range(0, n_times, chunk):
@@ -559,8 +559,12 @@ class _Size:
            keep: Sequence[Variable] | None, method: str) -> _Size:
         """Saved states and kept outputs, the chunk temporaries, and the solver's arrays."""
         n_stocks, n_discrete = len(program.stock_ids), len(program.discrete_ids)
-        computed = [n for n in program.output_ids[n_stocks:]  # an element of an array each
-                    for _ in range(math.prod(len(a.elements) for a in program.axes.get(n, ())))]
+        computed = program.memo.get("computed")  # an element of an array each
+        if computed is None:
+            computed = program.memo["computed"] = [
+                n for n, shape in zip(program.output_ids[n_stocks:],
+                                      program.element_shapes(), strict=True)
+                for _ in range(math.prod(shape))]
         wanted = _wanted(keep)
         kept = len(computed) if wanted is None else sum(n in wanted for n in computed)
         cell = 8.0 * n_runs  # one value at one saved time, every run
