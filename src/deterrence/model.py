@@ -352,13 +352,15 @@ class Model:
         return result
 
     def _param_values(self, program: Program, overrides: dict[str, Override]) -> list[Any]:
-        values: list[Any] = []
-        for pid in program.param_ids:
+        defaults = program.memo.get("defaults")
+        if defaults is None:
+            defaults = program.memo["defaults"] = [
+                np.float64(self.compiled.nodes[pid].default) for pid in program.param_ids]
+        values: list[Any] = list(defaults)
+        for i, pid in enumerate(program.param_ids if overrides else ()):
             if pid in overrides:
                 v = overrides[pid].value
-                values.append(np.float64(v) if v.ndim == 0 else v)
-            else:
-                values.append(np.float64(self.compiled.nodes[pid].default))
+                values[i] = np.float64(v) if v.ndim == 0 else v
         return values
 
     def _grid_value(self, name: str, value: Any) -> float:

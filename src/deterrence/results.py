@@ -64,15 +64,21 @@ def build_dataset(*, series: Mapping[str, tuple[Any, ...]],
     lead = {(): (), ("time",): (n_times,), ("run",): (n_runs,),
             ("time", "run"): (n_times, n_runs)}
     checked = True  # every shape is that of its dimensions (else xarray says what is not)
-    for name, (values, var_attrs, *rest) in series.items():
-        axes = tuple(rest[0]) if rest else ()
+    for name, item in series.items():
+        values, var_attrs = item[0], item[1]
+        axes = tuple(item[2]) if len(item) > 2 else ()
         k = len(axes)
-        dims: tuple[str, ...] = ("time", "run")[2 - (values.ndim - k):]
+        n_lead = values.ndim - k
+        dims: tuple[str, ...] = _LEAD[n_lead] if 0 <= n_lead <= 2 \
+            else ("time", "run")[2 - n_lead:]
         if not ensemble:
-            values, dims = values[(Ellipsis, 0, *[slice(None)] * k)], dims[:-1]
-        checked = checked and type(values) is np.ndarray \
-            and values.shape[:len(dims)] == lead.get(dims)
-        if k:
+            values = values[(Ellipsis, 0, *(slice(None),) * k) if k else _FIRST_RUN]
+            dims = dims[:-1]
+        if not k:
+            checked = checked and type(values) is np.ndarray and values.shape == lead.get(dims)
+        else:
+            checked = checked and type(values) is np.ndarray \
+                and values.shape[:len(dims)] == lead.get(dims)
             for a in axes:
                 e = elements.setdefault(a.name, tuple(a.elements))
                 checked = checked and e == tuple(a.elements)
@@ -89,13 +95,17 @@ def build_dataset(*, series: Mapping[str, tuple[Any, ...]],
     return _assemble(data_vars, coords, attrs, checked)
 
 
+_LEAD = {0: (), 1: ("run",), 2: ("time", "run")}  # the leading dims by their number
+_FIRST_RUN = (Ellipsis, 0)
+
+
 def _variable(dims: tuple[str, ...], values: Any, attrs: dict[str, Any]) -> xr.Variable:
     """A data variable. A numeric ndarray is wrapped as it is (what xarray's constructor
     does with one): its four fields set directly, a microsecond less a variable, while
     xarray's Variable has exactly those fields (:data:`_FIELDS`); anything else, and any
     other xarray, goes through the constructor."""
     if _FIELDS and type(values) is np.ndarray and values.dtype.kind in "fiub" \
-            and len(dims) == values.ndim and len(set(dims)) == len(dims):
+            and len(dims) == values.ndim and (len(dims) < 2 or len(set(dims)) == len(dims)):
         var = _NEW(xr.Variable)
         var._dims, var._data, var._encoding = dims, values, None
         var._attrs = dict(attrs) if attrs else None
