@@ -263,8 +263,11 @@ class Model:
                     trajectory = self._integrate(program, solver, grid, y0, constants,
                                                  z_init, z_delays, rates,
                                                  (breakpoints, trains), n_runs, native)
-            values = self._outputs(outputs, program, trajectory, grid, method, n_runs,
-                                   _wanted(keep))
+            values = backends.outputs_of(native, program, constants, outputs, trajectory,
+                                         grid, method, _wanted(keep))
+            if values is None:
+                values = self._outputs(outputs, program, trajectory, grid, method, n_runs,
+                                       _wanted(keep))
         stats = dict(trajectory.stats)
         stats["wall_time_s"] = _time.perf_counter() - started
         ensemble = any(o.value.ndim == 1 for o in overrides.values())

@@ -13,7 +13,6 @@ import pytest
 import xarray as xr
 
 import deterrence
-from conftest import mdl_text
 from deterrence import model as model_module
 from deterrence import results
 
@@ -32,9 +31,9 @@ EQUATIONS = [
 
 
 @pytest.fixture
-def model(tmp_path):
+def model(tmp_path, model_text):
     path = tmp_path / "arrays.mdl"
-    text = mdl_text(EQUATIONS, final=4, step=0.5)
+    text = model_text(EQUATIONS, final=4, step=0.5)
     path.write_text(text.replace("{UTF-8}\n", "{UTF-8}\n" + RANGES, 1), encoding="utf-8")
     return deterrence.load(path)
 
