@@ -79,9 +79,10 @@ def build_dataset(*, series: Mapping[str, tuple[Any, ...]],
         else:
             checked = checked and type(values) is np.ndarray \
                 and values.shape[:len(dims)] == lead.get(dims)
-            for a in axes:
-                e = elements.setdefault(a.name, tuple(a.elements))
-                checked = checked and e == tuple(a.elements)
+            for a in axes:  # the last one wins, as in a dict of coordinates
+                e = tuple(a.elements)
+                checked = checked and elements.get(a.name, e) == e
+                elements[a.name] = e
             checked = checked and values.shape[len(dims):] == tuple(
                 len(a.elements) for a in axes)
             dims += tuple(a.name for a in axes)
@@ -90,9 +91,15 @@ def build_dataset(*, series: Mapping[str, tuple[Any, ...]],
     attrs.update({k: _attr(v) for k, v in solver.items() if v is not None})
     attrs.update({f"solver_{k}": _attr(v) for k, v in stats.items()})
     attrs.update({f"{k}_version": v for k, v in package_versions().items()})
-    coords = _coordinates(time_units, np.asarray(times, dtype=float).tobytes(),
-                          tuple(elements.items()), n_runs if ensemble else None)
+    build = _coordinates if n_times <= _CACHED and (not ensemble or n_runs <= _CACHED) \
+        else _coordinates.__wrapped__  # a long grid or a big ensemble: not kept
+    coords = build(time_units, np.asarray(times, dtype=float).tobytes(),
+                   tuple(elements.items()), n_runs if ensemble else None)
     return _assemble(data_vars, coords, attrs, checked)
+
+
+#: the longest time axis and run axis whose coordinates are kept for the next run
+_CACHED = 100_000
 
 
 _LEAD = {0: (), 1: ("run",), 2: ("time", "run")}  # the leading dims by their number
@@ -164,7 +171,7 @@ _DIRECT = getattr(xr.Dataset, "_construct_direct", None)
 def _assemble(data_vars: dict[str, xr.Variable], coords: _Coordinates,
               attrs: dict[str, Any], checked: bool) -> xr.Dataset:
     """The Dataset of ``data_vars`` on ``coords``: what ``xr.Dataset(data_vars, coords,
-    attrs)`` gives (tests/engine/test_results.py proves it), without re-checking what is
+    attrs)`` gives (tests/engine/test_dataset_build.py proves it), without re-checking what is
     known here: every dimension is a coordinate and every shape matches (``checked``).
     Anything else goes to the public constructor (and its error)."""
     named = coords.variables

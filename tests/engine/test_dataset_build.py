@@ -134,3 +134,17 @@ def test_arrays_that_do_not_fit_their_dimensions_get_xarrays_error():
     with pytest.raises(ValueError, match=r"conflicting sizes|length"):
         results.build_dataset(series=series, times=np.arange(3.0), time_units="Month",
                               ensemble=False, attrs={}, solver={}, stats={})
+
+
+def test_a_long_grid_is_not_kept_and_gives_the_same_dataset(model, monkeypatch):
+    """Coordinates are kept for the next run only for grids and ensembles of at most
+    ``_CACHED`` points (a million save times would keep megabytes per entry)."""
+    monkeypatch.setattr(results, "_CACHED", 4)
+    before = results._coordinates.cache_info().currsize
+    ds, given = _captured(model, monkeypatch, method="euler", final_time=3)
+    assert results._coordinates.cache_info().currsize == before
+    _same(ds, _public(given, monkeypatch))
+    ensemble, given = _captured(model, monkeypatch, method="euler", final_time=1,
+                                params={"rate": [0.1, 0.2, 0.3, 0.4, 0.5]})
+    assert results._coordinates.cache_info().currsize == before
+    _same(ensemble, _public(given, monkeypatch))
