@@ -465,7 +465,7 @@ class Model:
         shapes = [shape + a for a in program.element_shapes()]  # subscripts: more axes
         chunk = max(1, CHUNK_BYTES // (8 * max(1, n_runs) * max(1, len(keep))))
         results: list[np.ndarray | None] = list(trajectory.states)
-        for start in range(0, n_times, chunk):
+        for start in range(0, n_times if any(keep) else 0, chunk):  # none wanted: skip
             stop = min(n_times, start + chunk)
             t = times[start:stop, None]
             if grid.halves is not None:
@@ -482,7 +482,7 @@ class Model:
             for out, v in zip(results[n_stocks:], values, strict=True):
                 if out is not None:
                     out[start:stop] = v
-        return results
+        return results + [None] * (len(keep) - len(results) + n_stocks)
 
     def jacobians(self, samples: int = 6) -> tuple[list[str], list[np.ndarray]]:
         """d(net flow)/d(state) by central differences at ``samples`` evenly spaced save

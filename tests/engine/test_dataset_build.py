@@ -148,3 +148,31 @@ def test_a_long_grid_is_not_kept_and_gives_the_same_dataset(model, monkeypatch):
                                 params={"rate": [0.1, 0.2, 0.3, 0.4, 0.5]})
     assert results._coordinates.cache_info().currsize == before
     _same(ensemble, _public(given, monkeypatch))
+
+
+def test_keeping_only_stocks_computes_no_auxiliaries(model, monkeypatch):
+    """An ensemble that keeps only stocks (the usual outcome variables) does not evaluate
+    every auxiliary at every save time of every run only to drop them."""
+    program = model.program(frozenset(), True)  # "rate" is a parameter of the default
+    calls = []
+    make = program.make_vector
+
+    def counting(constants):
+        kernels = make(constants)
+
+        def outputs(*args):
+            calls.append(args[0].shape)
+            return kernels.outputs(*args)
+
+        return kernels._replace(outputs=outputs)
+
+    monkeypatch.setattr(program, "make_vector", counting)
+    params = {"rate": [0.1, 0.2, 0.3]}
+    stocks = model.simulate(params, method="euler", backend="numpy",
+                            variables=["Total", "Population"])
+    assert calls == []
+    full = model.simulate(params, method="euler", backend="numpy")
+    assert calls
+    assert list(stocks.data_vars) == ["total", "population"]
+    xr.testing.assert_identical(stocks["total"], full["total"])
+    xr.testing.assert_identical(stocks["population"], full["population"])
