@@ -227,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
                        "native": lambda: model.simulate(method=method, backend="native")},
                       args.repeat)
         kernel = kernel_time(model, method, None, args.repeat) if fixed else math.nan
-        rows.append((label, fmt(t["pysd"]), fmt(t["numpy"]), fmt(t["native"]), fmt(kernel),
+        rows.append((label, fmt(t["pysd"]), fmt(t["numpy"]), fmt(t["native"]),
+                     fmt(kernel) if fixed else "-",
                      f"{t['pysd'] / t['numpy']:,.0f}x", f"{t['pysd'] / t['native']:,.0f}x",
                      f"{t['pysd'] / kernel:,.0f}x" if fixed else "-"))
         single_times[label] = t["native"]

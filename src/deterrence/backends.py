@@ -121,6 +121,45 @@ def rates_of(native: NativeProgram | None, constants: tuple[Any, ...],
     return compiled
 
 
+def outputs_of(native: NativeProgram | None, program: Program, constants: tuple[Any, ...],
+               outputs: Any, trajectory: integrate.Trajectory, grid: integrate.Grid,
+               method: str, wanted: set[str] | None) -> list[np.ndarray | None] | None:
+    """A single run's time-varying values at its save times, the stocks' first (as
+    ``Model._outputs`` gives them), from the compiled outputs; None where NumPy computes
+    them: an ensemble (NumPy's vector code keeps only the wanted values), a program whose
+    NumPy ``outputs`` are not all float64 (a comparison's value is a bool there, 1.0 in
+    the kernel), or a kernel numba refused."""
+    states = trajectory.states
+    if native is None or states.shape[2] != 1 or native.n_outputs == 0:
+        return None
+    times = np.ascontiguousarray(grid.save_times, dtype=np.float64)
+    half = grid.halves if grid.halves is not None else grid.dt / 2 \
+        if integrate.is_fixed(method) else 1e-9 * max(1.0, abs(grid.tf - grid.t0))
+    ts = np.ascontiguousarray(times + half, dtype=np.float64)  # as NumPy's t + half
+    n_stocks = len(program.stock_ids)
+    usable = program.memo.get("native outputs")
+    if usable is None:  # the dtypes of NumPy's outputs, from one save time
+        t = times[:1, None]
+        with np.errstate(all="ignore"):
+            probe = outputs(t, t, ts[:1, None], states[:, :1], ())[n_stocks:]
+        usable = all(np.result_type(v) == np.float64 for v in probe)
+        try:
+            native.outputs_kernel() if usable else None
+        except Exception as exc:  # numba's typing and lowering errors, by many names
+            log.debug("the native outputs are not used: %s: %s", type(exc).__name__,
+                      _first_line(exc))
+            usable = False
+        program.memo["native outputs"] = usable
+    if not usable:
+        return None
+    out = np.empty((native.n_outputs, len(times), 1))
+    native.outputs_kernel()(times, ts, np.ascontiguousarray(states, dtype=np.float64),
+                            _table(constants, 1), out)
+    kept = program.output_ids[n_stocks:]
+    return [*states, *(v if wanted is None or node in wanted else None
+                       for v, node in zip(out, kept, strict=True))]
+
+
 def _table(constants: tuple[Any, ...], n_runs: int) -> np.ndarray:
     """The constants as the kernels read them: (runs, constants)."""
     table = np.empty((n_runs, len(constants)))

@@ -263,8 +263,11 @@ class Model:
                     trajectory = self._integrate(program, solver, grid, y0, constants,
                                                  z_init, z_delays, rates,
                                                  (breakpoints, trains), n_runs, native)
-            values = self._outputs(outputs, program, trajectory, grid, method, n_runs,
-                                   _wanted(keep))
+            values = backends.outputs_of(native, program, constants, outputs, trajectory,
+                                         grid, method, _wanted(keep))
+            if values is None:
+                values = self._outputs(outputs, program, trajectory, grid, method, n_runs,
+                                       _wanted(keep))
         stats = dict(trajectory.stats)
         stats["wall_time_s"] = _time.perf_counter() - started
         ensemble = any(o.value.ndim == 1 for o in overrides.values())
@@ -352,13 +355,15 @@ class Model:
         return result
 
     def _param_values(self, program: Program, overrides: dict[str, Override]) -> list[Any]:
-        values: list[Any] = []
-        for pid in program.param_ids:
+        defaults = program.memo.get("defaults")
+        if defaults is None:
+            defaults = program.memo["defaults"] = [
+                np.float64(self.compiled.nodes[pid].default) for pid in program.param_ids]
+        values: list[Any] = list(defaults)
+        for i, pid in enumerate(program.param_ids if overrides else ()):
             if pid in overrides:
                 v = overrides[pid].value
-                values.append(np.float64(v) if v.ndim == 0 else v)
-            else:
-                values.append(np.float64(self.compiled.nodes[pid].default))
+                values[i] = np.float64(v) if v.ndim == 0 else v
         return values
 
     def _grid_value(self, name: str, value: Any) -> float:
@@ -455,12 +460,12 @@ class Model:
         n_times = len(times)
         shape = (n_times, n_runs)
         n_stocks = len(program.stock_ids)
-        keep = [wanted is None or node in wanted for node in program.output_ids[n_stocks:]]
-        shapes = [shape + tuple(len(a.elements) for a in program.axes.get(node, ()))
-                  for node in program.output_ids[n_stocks:]]  # subscripts: more axes
+        computed = program.output_ids[n_stocks:]
+        keep = [True] * len(computed) if wanted is None else [n in wanted for n in computed]
+        shapes = [shape + a for a in program.element_shapes()]  # subscripts: more axes
         chunk = max(1, CHUNK_BYTES // (8 * max(1, n_runs) * max(1, len(keep))))
         results: list[np.ndarray | None] = list(trajectory.states)
-        for start in range(0, n_times, chunk):
+        for start in range(0, n_times if any(keep) else 0, chunk):  # none wanted: skip
             stop = min(n_times, start + chunk)
             t = times[start:stop, None]
             if grid.halves is not None:
@@ -477,7 +482,7 @@ class Model:
             for out, v in zip(results[n_stocks:], values, strict=True):
                 if out is not None:
                     out[start:stop] = v
-        return results
+        return results + [None] * (len(keep) - len(results) + n_stocks)
 
     def jacobians(self, samples: int = 6) -> tuple[list[str], list[np.ndarray]]:
         """d(net flow)/d(state) by central differences at ``samples`` evenly spaced save
@@ -559,8 +564,12 @@ class _Size:
            keep: Sequence[Variable] | None, method: str) -> _Size:
         """Saved states and kept outputs, the chunk temporaries, and the solver's arrays."""
         n_stocks, n_discrete = len(program.stock_ids), len(program.discrete_ids)
-        computed = [n for n in program.output_ids[n_stocks:]  # an element of an array each
-                    for _ in range(math.prod(len(a.elements) for a in program.axes.get(n, ())))]
+        computed = program.memo.get("computed")  # an element of an array each
+        if computed is None:
+            computed = program.memo["computed"] = [
+                n for n, shape in zip(program.output_ids[n_stocks:],
+                                      program.element_shapes(), strict=True)
+                for _ in range(math.prod(shape))]
         wanted = _wanted(keep)
         kept = len(computed) if wanted is None else sum(n in wanted for n in computed)
         cell = 8.0 * n_runs  # one value at one saved time, every run

@@ -15,6 +15,7 @@ import itertools
 import platform
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -57,28 +58,130 @@ def build_dataset(*, series: Mapping[str, tuple[Any, ...]],
     """
     data_vars: dict[str, xr.Variable] = {}
     elements: dict[str, tuple[str, ...]] = {}
-    for name, (values, var_attrs, *rest) in series.items():
-        axes = tuple(rest[0]) if rest else ()
+    n_times = len(times)
+    n_runs = next((v.shape[v.ndim - 1 - len(tuple(r[0]) if r else ())]
+                   for v, _, *r in series.values()), 1)
+    lead = {(): (), ("time",): (n_times,), ("run",): (n_runs,),
+            ("time", "run"): (n_times, n_runs)}
+    checked = True  # every shape is that of its dimensions (else xarray says what is not)
+    for name, item in series.items():
+        values, var_attrs = item[0], item[1]
+        axes = tuple(item[2]) if len(item) > 2 else ()
         k = len(axes)
-        dims: tuple[str, ...] = ("time", "run")[2 - (values.ndim - k):]
+        n_lead = values.ndim - k
+        dims: tuple[str, ...] = _LEAD[n_lead] if 0 <= n_lead <= 2 \
+            else ("time", "run")[2 - n_lead:]
         if not ensemble:
-            values, dims = values[(Ellipsis, 0, *[slice(None)] * k)], dims[:-1]
-        data_vars[name] = xr.Variable(dims + tuple(a.name for a in axes), values, var_attrs)
-        elements.update({a.name: a.elements for a in axes})
-    coords: dict[str, Any] = {name: xr.Variable((name,), list(e), {"long_name": "subscript"})
-                              for name, e in elements.items()}
-    coords |= {"time": xr.Variable(
-        ("time",), np.asarray(times, dtype=float), {"units": time_units, "long_name": "Time"})}
-    if ensemble:
-        n_runs = next((v.shape[v.ndim - 1 - len(tuple(r[0]) if r else ())]
-                       for v, _, *r in series.values()), 1)
-        coords["run"] = xr.Variable(("run",), np.arange(n_runs),
-                                    {"long_name": "ensemble member"})
+            values = values[(Ellipsis, 0, *(slice(None),) * k) if k else _FIRST_RUN]
+            dims = dims[:-1]
+        if not k:
+            checked = checked and type(values) is np.ndarray and values.shape == lead.get(dims)
+        else:
+            checked = checked and type(values) is np.ndarray \
+                and values.shape[:len(dims)] == lead.get(dims)
+            for a in axes:  # the last one wins, as in a dict of coordinates
+                e = tuple(a.elements)
+                checked = checked and elements.get(a.name, e) == e
+                elements[a.name] = e
+            checked = checked and values.shape[len(dims):] == tuple(
+                len(a.elements) for a in axes)
+            dims += tuple(a.name for a in axes)
+        data_vars[name] = _variable(dims, values, var_attrs)
     attrs = dict(attrs, created=datetime.now(UTC).isoformat(timespec="seconds"))
     attrs.update({k: _attr(v) for k, v in solver.items() if v is not None})
     attrs.update({f"solver_{k}": _attr(v) for k, v in stats.items()})
     attrs.update({f"{k}_version": v for k, v in package_versions().items()})
-    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+    build = _coordinates if n_times <= _CACHED and (not ensemble or n_runs <= _CACHED) \
+        else _coordinates.__wrapped__  # a long grid or a big ensemble: not kept
+    coords = build(time_units, np.asarray(times, dtype=float).tobytes(),
+                   tuple(elements.items()), n_runs if ensemble else None)
+    return _assemble(data_vars, coords, attrs, checked)
+
+
+#: the longest time axis and run axis whose coordinates are kept for the next run
+_CACHED = 100_000
+
+
+_LEAD = {0: (), 1: ("run",), 2: ("time", "run")}  # the leading dims by their number
+_FIRST_RUN = (Ellipsis, 0)
+
+
+def _variable(dims: tuple[str, ...], values: Any, attrs: dict[str, Any]) -> xr.Variable:
+    """A data variable. A numeric ndarray is wrapped as it is (what xarray's constructor
+    does with one): its four fields set directly, a microsecond less a variable, while
+    xarray's Variable has exactly those fields (:data:`_FIELDS`); anything else, and any
+    other xarray, goes through the constructor."""
+    if _FIELDS and type(values) is np.ndarray and values.dtype.kind in "fiub" \
+            and len(dims) == values.ndim and (len(dims) < 2 or len(set(dims)) == len(dims)):
+        var = _NEW(xr.Variable)
+        var._dims, var._data, var._encoding = dims, values, None
+        var._attrs = dict(attrs) if attrs else None
+        return var
+    return xr.Variable(dims, values, attrs)
+
+
+def _fields(cls: type) -> bool:
+    """Whether ``cls`` is slotted all the way up with exactly a Variable's four fields
+    (so an object whose four fields are set is complete)."""
+    slots: set[str] = set()
+    for base in cls.__mro__[:-1]:
+        if "__slots__" not in vars(base):
+            return False
+        own = vars(base)["__slots__"]
+        slots.update((own,) if isinstance(own, str) else own)
+    return slots == {"_attrs", "_data", "_dims", "_encoding"}
+
+
+_FIELDS = _fields(xr.Variable)
+_NEW = object.__new__
+
+
+@dataclass(frozen=True)
+class _Coordinates:
+    """A Dataset's coordinates, their sizes and indexes, as plain dicts."""
+
+    dataset: xr.Dataset  # the coordinates alone, as xarray's constructor made them
+    variables: dict[str, xr.Variable]
+    sizes: dict[str, int]
+    indexes: dict[str, Any]
+
+
+@functools.lru_cache(maxsize=32)
+def _coordinates(time_units: str, times: bytes, elements: tuple[tuple[str, tuple[str, ...]], ...],
+                 n_runs: int | None) -> _Coordinates:
+    """The coordinates of a Dataset (time, the subscripts, the runs) with their indexes,
+    built once per grid: a run of the same model again reuses them (pandas indexes are
+    immutable; each Dataset gets its own shallow copies of the coordinate variables)."""
+    coords: dict[str, Any] = {name: xr.Variable((name,), list(e), {"long_name": "subscript"})
+                              for name, e in elements}
+    coords["time"] = xr.Variable(("time",), np.frombuffer(times, dtype=float).copy(),
+                                 {"units": time_units, "long_name": "Time"})
+    if n_runs is not None:
+        coords["run"] = xr.Variable(("run",), np.arange(n_runs),
+                                    {"long_name": "ensemble member"})
+    ds = xr.Dataset(coords=coords)
+    return _Coordinates(ds, dict(ds.variables), dict(ds.sizes), dict(ds.xindexes))
+
+
+#: xarray's constructor without its merge and checks (the bulk of a small run's time,
+#: about 15 us a variable); absent in some future xarray, the public constructor is used
+_DIRECT = getattr(xr.Dataset, "_construct_direct", None)
+
+
+def _assemble(data_vars: dict[str, xr.Variable], coords: _Coordinates,
+              attrs: dict[str, Any], checked: bool) -> xr.Dataset:
+    """The Dataset of ``data_vars`` on ``coords``: what ``xr.Dataset(data_vars, coords,
+    attrs)`` gives (tests/engine/test_dataset_build.py proves it), without re-checking what is
+    known here: every dimension is a coordinate and every shape matches (``checked``).
+    Anything else goes to the public constructor (and its error)."""
+    named = coords.variables
+    if _DIRECT is None or not checked or any(name in data_vars for name in named):
+        return xr.Dataset(data_vars, coords=coords.dataset.coords, attrs=attrs)
+    variables: dict[Any, xr.Variable] = dict(data_vars)
+    for name, var in named.items():
+        variables[name] = var.copy(deep=False)  # its own attrs, the same index
+    return _DIRECT(variables, set(named), dict(coords.sizes), attrs,  # type: ignore[misc]
+                   dict(coords.indexes))
 
 
 def collect_series(program: Any, variables: Sequence[Any], values: list[np.ndarray | None],
@@ -89,31 +192,55 @@ def collect_series(program: Any, variables: Sequence[Any], values: list[np.ndarr
 
     ``values`` are the program's outputs: first the state rows (a subscripted stock is
     ``program.rows[node]`` of them), then the time-varying values; ``constants`` the
-    hoisted ones, in ``program.const_ids`` order.
+    hoisted ones, in ``program.const_ids`` order. Where each variable's values are, and
+    its attributes, are worked out once per program and choice of variables.
     """
-    n_rows = len(program.stock_ids)
-    varying = dict(zip(program.output_ids[n_rows:], values[n_rows:], strict=True))
-    fixed = dict(zip(program.const_ids, constants, strict=True))
     series = {}
+    for py_name, attrs, axes, shape, rows, varying, fixed in _layout(program, variables):
+        if rows is not None and values[rows[0]] is not None:
+            start, stop = rows
+            first = values[start]
+            array = first if not axes else np.stack(values[start:stop], axis=-1).reshape(
+                first.shape + shape)  # type: ignore[union-attr]
+        elif varying is not None and values[varying] is not None:
+            array = values[varying]
+        elif fixed is not None:
+            array = np.empty((n_runs, *shape))
+            array[...] = np.asarray(constants[fixed], dtype=float)
+        else:
+            raise KeyError(py_name)  # neither a state, an output nor a constant
+        series[py_name] = (array, attrs, axes)
+    return series
+
+
+_Entry = tuple[str, dict[str, Any], tuple[Any, ...], tuple[int, ...],
+               tuple[int, int] | None, int | None, int | None]
+
+
+def _layout(program: Any, variables: Sequence[Any]) -> list[_Entry]:
+    """Per variable (lookups left out): its name, attributes, axes and shape, and where
+    its values are: its state rows, its position among the outputs, or among the
+    constants (kept in the program's ``memo``)."""
+    key = ("series", *map(id, variables))
+    found = program.memo.get(key)
+    if found is not None and found[0] == list(variables):  # the same objects, alive
+        return found[1]  # type: ignore[no-any-return]
+    n_rows = len(program.stock_ids)
+    varying = {node: n_rows + i for i, node in enumerate(program.output_ids[n_rows:])}
+    fixed = {node: i for i, node in enumerate(program.const_ids)}
+    layout: list[_Entry] = []
     for var in variables:
         if var.kind == "lookup":
             continue
         axes = tuple(program.axes.get(var.node, ()))
-        shape = tuple(len(a.elements) for a in axes)
-        if var.node in program.rows and values[program.rows[var.node][0]] is not None:
-            start, stop = program.rows[var.node]
-            first = values[start]
-            array = first if not axes else np.stack(values[start:stop], axis=-1).reshape(
-                first.shape + shape)  # type: ignore[union-attr]
-        elif varying.get(var.node) is not None:
-            array = varying[var.node]
-        else:
-            array = np.broadcast_to(np.asarray(fixed[var.node], dtype=float),
-                                    (n_runs, *shape)).copy()
-        series[var.py_name] = (array, variable_attrs(
+        layout.append((var.py_name, variable_attrs(
             name=var.name, units=var.units, long_name=var.long_name, kind=var.kind,
-            limits=var.limits), axes)
-    return series
+            limits=var.limits), axes, tuple(len(a.elements) for a in axes),
+            program.rows.get(var.node), varying.get(var.node), fixed.get(var.node)))
+    if len(program.memo) > 64:  # many different choices of variables: start again
+        program.memo.clear()
+    program.memo[key] = (list(variables), layout)
+    return layout
 
 
 def variable_attrs(*, name: str, units: str, long_name: str, kind: str,

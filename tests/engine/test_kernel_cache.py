@@ -57,8 +57,9 @@ def model(make_model) -> Path:
 def test_a_second_process_loads_the_kernel_instead_of_compiling(model, tmp_path):
     cold = run(model, tmp_path / "cache")
     warm = run(model, tmp_path / "cache")
-    assert cold["from_cache"] == {"euler": False}
-    assert warm["from_cache"] == {"euler": True}
+    # the run kernel and the outputs kernel of the single run
+    assert cold["from_cache"] == {"euler": False, "outputs": False}
+    assert warm["from_cache"] == {"euler": True, "outputs": True}
     assert warm["stock"] == cold["stock"]
     assert warm["entry"] == cold["entry"]
     manifest = json.loads((Path(cold["entry"]) / "manifest.json").read_text())
@@ -80,9 +81,9 @@ def test_a_corrupt_entry_is_rebuilt(model, tmp_path, damage):
         manifest["module_sha256"] = "0" * 64
         (entry / "manifest.json").write_text(json.dumps(manifest))
     again = run(model, tmp_path / "cache")
-    assert again["from_cache"] == {"euler": False}  # rebuilt, and compiled afresh
+    assert again["from_cache"] == {"euler": False, "outputs": False}  # rebuilt, compiled
     assert again["stock"] == cold["stock"]
-    assert run(model, tmp_path / "cache")["from_cache"] == {"euler": True}
+    assert run(model, tmp_path / "cache")["from_cache"] == {"euler": True, "outputs": True}
 
 
 def test_hostile_content_planted_in_the_cache_is_never_run(model, tmp_path):
@@ -112,7 +113,9 @@ def test_hostile_content_planted_in_the_cache_is_never_run(model, tmp_path):
         index.with_name("kernels._extra-1.py311.nbi").write_bytes(pickle.dumps(Payload()))
     again = run(model, tmp_path / "cache")
     assert not marker.exists()
-    assert again["from_cache"] == {"euler": False}  # the planted index was removed
+    # the planted index was removed and the kernel compiled; the outputs kernel's own
+    # files, the ones recorded in the manifest, are still used
+    assert again["from_cache"] == {"euler": False, "outputs": True}
     assert again["stock"] == cold["stock"]
     assert not list((entry / "__pycache__").glob("kernels._extra*"))
 
@@ -124,7 +127,8 @@ def test_two_processes_filling_the_cache_at_once(model, tmp_path):
     assert first["entry"] == second["entry"]
     # one compiled it; the other waited at the entry's lock and loaded it
     assert sorted([first["from_cache"]["rk4"], second["from_cache"]["rk4"]]) == [False, True]
-    assert run(model, tmp_path / "cache", "rk4")["from_cache"] == {"rk4": True}
+    assert run(model, tmp_path / "cache", "rk4")["from_cache"] == {"rk4": True,
+                                                                   "outputs": True}
     assert len(kernel_cache.entries(tmp_path / "cache")) == 1
 
 
@@ -132,7 +136,7 @@ def test_a_different_model_has_its_own_entry(model, make_model, tmp_path):
     other = make_model([*EQUATIONS[:3], ("Rate", "0.2")], name="other")
     a, b = run(model, tmp_path / "cache"), run(other, tmp_path / "cache")
     assert a["entry"] != b["entry"]
-    assert b["from_cache"] == {"euler": False}
+    assert b["from_cache"] == {"euler": False, "outputs": False}
     assert len(kernel_cache.entries(tmp_path / "cache")) == 2
     assert kernel_cache.clear(tmp_path / "cache") == 2
     assert kernel_cache.entries(tmp_path / "cache") == []
@@ -141,7 +145,7 @@ def test_a_different_model_has_its_own_entry(model, make_model, tmp_path):
 def test_the_cache_turned_off(model, tmp_path, monkeypatch):
     result = run(model, "off")
     assert result["entry"] is None
-    assert result["from_cache"] == {"euler": False}
+    assert result["from_cache"] == {"euler": False, "outputs": False}
     monkeypatch.setenv(kernel_cache.ENV_KERNELS, "off")
     assert kernel_cache.cache_root() is None
     monkeypatch.delenv(kernel_cache.ENV_KERNELS)

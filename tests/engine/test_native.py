@@ -216,6 +216,36 @@ def test_auto_compiles_where_it_pays(make_model, caplog):
     assert_same(small, model.simulate(method="rk4", backend="numpy"))
 
 
+@pytest.mark.parametrize("method", ["euler", "rk4", "RK45"])
+def test_a_single_runs_auxiliaries_are_computed_by_the_kernel_with_numpys_numbers(
+        alliance, method):
+    """One run's auxiliaries at the save times come from the compiled outputs (the
+    Dataset of a single run no longer waits for NumPy's), with NumPy's numbers and
+    dtypes."""
+    native, numpy = _both(alliance, method=method)
+    program = alliance.program(frozenset(), method in emit_native.SCHEMES)
+    assert program.memo["native outputs"] is True
+    assert "outputs" in program.native.compile_seconds
+    assert_same(native, numpy)
+    assert {n: v.dtype for n, v in native.variables.items()} == \
+        {n: v.dtype for n, v in numpy.variables.items()}
+    part = alliance.simulate(method=method, backend="native", variables=["policy_switch"])
+    assert list(part.data_vars) == ["policy_switch"]
+    np.testing.assert_array_equal(part["policy_switch"].values,
+                                  native["policy_switch"].values)
+
+
+def test_a_comparison_valued_auxiliary_stays_a_bool_as_on_numpy(make_model):
+    """NumPy keeps ``Time > 5`` as a bool; the kernel would write 1.0, so such a
+    program's outputs stay NumPy's."""
+    model = deterrence.load(make_model([("s", "INTEG(r, 0)"), ("flag", "Time > 5"),
+                                        ("r", "IF THEN ELSE(flag, 1, 2)")], final=10, step=1))
+    native, numpy = _both(model, method="euler")
+    assert native["flag"].dtype == numpy["flag"].dtype == np.bool_
+    np.testing.assert_array_equal(native["flag"].values, numpy["flag"].values)
+    assert_same(native, numpy)
+
+
 def test_controls_that_change_are_named(make_model):
     path = make_model([("x", "INTEG(1, 0)")])
     text = path.read_text(encoding="utf-8").replace(

@@ -91,6 +91,17 @@ class Program:
     #: elements, in C order), ``rows[node] = (start, stop)``, its id repeated in stock_ids
     axes: dict[str, tuple[ir.Axis, ...]] = field(default_factory=dict)
     rows: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: what callers work out once per program (the Dataset layout of results.py)
+    memo: dict[Any, Any] = field(default_factory=dict)
+
+    def element_shapes(self) -> list[tuple[int, ...]]:
+        """The subscript shape of each computed output, () if scalar (worked out once)."""
+        found = self.memo.get("element shapes")
+        if found is None:
+            found = self.memo["element shapes"] = [
+                tuple(len(a.elements) for a in self.axes.get(node, ()))
+                for node in self.output_ids[len(self.stock_ids):]]
+        return found  # type: ignore[no-any-return]
 
 
 _RESULTS = {"_Controls": Controls, "_Setup": Setup, "_Kernels": Kernels, "_Rates": Rates,

@@ -177,6 +177,7 @@ def adaptive(rates: RatesFn, y0: np.ndarray, grid: Grid, method: str, breakpoint
         options["first_step"] = first_step
     options.update(solver.options())
     pack, unpack = solver.pack, solver.unpack
+    plain = type(solver).unpack is AdaptiveMethod.unpack  # the state flat in C order
 
     edges = np.concatenate([[grid.t0], breakpoints, [grid.tf]])
     saves = grid.save_times
@@ -230,14 +231,17 @@ def adaptive(rates: RatesFn, y0: np.ndarray, grid: Grid, method: str, breakpoint
         stats["nfev"] += int(sol.nfev)
         stats["njev"] += int(sol.njev)
         stats["nlu"] += int(sol.nlu)
-        for col, t in enumerate(sol.t):
-            y_t = unpack(sol.y[:, col])
-            finite = np.isfinite(y_t)
-            if not finite.all():
-                raise NonFiniteState(float(t), a, y, (), ~finite)
+        if not np.isfinite(sol.y).all():  # the first save time with a stock not finite
+            col = int(np.argmin(np.isfinite(sol.y).all(axis=0)))
+            raise NonFiniteState(float(sol.t[col]), a, y, (),
+                                 ~np.isfinite(unpack(sol.y[:, col])))
         count = stop - next_save
-        for col in range(count):
-            states[:, next_save + col] = unpack(sol.y[:, col])
+        if plain:  # one reshape of all the columns (what unpack does with each)
+            states[:, next_save:stop] = sol.y[:, :count].reshape(
+                n_stocks, n_runs, count).transpose(0, 2, 1)
+        else:
+            for col in range(count):
+                states[:, next_save + col] = unpack(sol.y[:, col])
         y = unpack(sol.y[:, -1]).copy()
         next_save = stop
     stats["status"] = 0
